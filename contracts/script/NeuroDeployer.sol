@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {CommonBase} from "forge-std/Base.sol";
+import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
+import {Emissions} from "../src/Emissions.sol";
+import {NeuroGovernor} from "../src/NeuroGovernor.sol";
+import {NeuroTimelock} from "../src/NeuroTimelock.sol";
+import {NeuroToken} from "../src/NeuroToken.sol";
+import {NeuroVestingWallet} from "../src/NeuroVestingWallet.sol";
+import {StakingVault} from "../src/StakingVault.sol";
+import {IModelOwners} from "../src/interfaces/IModelOwners.sol";
+
+/// @title Deploys and wires the whole protocol; shared by `Deploy.s.sol` and the tests
+/// @notice After `deploy` returns, the timelock holds every admin role and the deployer holds none.
+abstract contract NeuroDeployer is CommonBase {
+    /// @notice Vesting of the team and investor allocations: 4 years linear.
+    uint64 internal constant VESTING_DURATION = 4 * 365 days;
+    /// @notice Nothing vests during the first year.
+    uint64 internal constant VESTING_CLIFF = 365 days;
+
+    /// @notice Deployment parameters (see `defaultConfig`).
+    struct Config {
+        uint256 genesisTime;
+        uint256 epochLength;
+        uint256 submissionWindow;
+        uint256 minerShareBps;
+        uint256 timelockDelay;
+        NeuroGovernor.Settings governor;
+        address guardian;
+        address teamBeneficiary;
+        address investorBeneficiary;
+        address liquidity;
+        uint256 unbondingPeriod;
+        uint256 minNodeStake;
+        uint256 slashBurnBps;
+    }
+
+    /// @notice Addresses of a deployment.
+    struct Deployment {
+        NeuroTimelock timelock;
+        NeuroGovernor governor;
+        NeuroToken token;
+        Emissions emissions;
+        StakingVault staking;
+        NeuroVestingWallet teamVesting;
+        NeuroVestingWallet investorVesting;
+    }
+
+    /// @notice Thrown when the emissions contract did not land at the address the token was told.
+    error EmissionsAddressMismatch(address predicted, address actual);
+
+    /// @notice Mainnet defaults from the design documents; beneficiaries must be set by the caller.
+    function defaultConfig() internal view returns (Config memory cfg) {
+        cfg.genesisTime = block.timestamp;
+        cfg.epochLength = 1 hours;
+        cfg.submissionWindow = 15 minutes;
+        cfg.minerShareBps = 7000;
+        cfg.timelockDelay = 2 days;
+        cfg.governor = NeuroGovernor.Settings({
+            votingDelay: 1 days, votingPeriod: 5 days, proposalThreshold: 10_000 ether, quorumPercent: 4
+        });
+        cfg.unbondingPeriod = 7 days;
+        cfg.minNodeStake = 10_000 ether;
+        cfg.slashBurnBps = 5000;
+    }
+
+    /// @notice Deploys everything with `deployer` as the sender of every creation, then drops its powers.
+    /// @param cfg Parameters.
+    /// @param deployer The account whose nonce creates the contracts (the broadcaster, or the test contract).
+    function deploy(Config memory cfg, address deployer) internal returns (Deployment memory d) {
+        address[] memory none = new address[](0);
+        address[] memory anyone = new address[](1); // address(0): anyone may execute a ready operation
+        d.timelock = new NeuroTimelock(cfg.timelockDelay, none, anyone, deployer);
+
+        d.teamVesting =
+            new NeuroVestingWallet(cfg.teamBeneficiary, uint64(cfg.genesisTime), VESTING_DURATION, VESTING_CLIFF);
+        d.investorVesting =
+            new NeuroVestingWallet(cfg.investorBeneficiary, uint64(cfg.genesisTime), VESTING_DURATION, VESTING_CLIFF);
+
+        // The token fixes its only minter at construction: the emissions contract created right after it.
+        address predicted = vm.computeCreateAddress(deployer, vm.getNonce(deployer) + 1);
+        d.token = new NeuroToken(
+            address(d.timelock), address(d.teamVesting), address(d.investorVesting), cfg.liquidity, predicted
+        );
+        d.emissions = new Emissions(
+            d.token,
+            address(d.timelock),
+            cfg.genesisTime,
+            cfg.epochLength,
+            cfg.submissionWindow,
+            cfg.minerShareBps,
+            IModelOwners(address(0))
+        );
+        if (address(d.emissions) != predicted) revert EmissionsAddressMismatch(predicted, address(d.emissions));
+
+        d.staking = new StakingVault(
+            d.token, address(d.timelock), address(d.timelock), cfg.unbondingPeriod, cfg.minNodeStake, cfg.slashBurnBps
+        );
+        d.governor = new NeuroGovernor(d.staking, TimelockController(payable(d.timelock)), cfg.guardian, cfg.governor);
+
+        // The Governor is the only proposer and canceller; then the deployer gives up the timelock admin role.
+        d.timelock.grantRole(d.timelock.PROPOSER_ROLE(), address(d.governor));
+        d.timelock.grantRole(d.timelock.CANCELLER_ROLE(), address(d.governor));
+        d.timelock.renounceRole(d.timelock.DEFAULT_ADMIN_ROLE(), deployer);
+    }
+}

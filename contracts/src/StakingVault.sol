@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC20Votes} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Votes.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {NeuroToken} from "./NeuroToken.sol";
+import {Bounds} from "./libraries/Bounds.sol";
+
+/// @title NEURO staking: bonded stake as stNEURO voting power, unbonding, slashing
+/// @notice Staking NEURO mints stNEURO 1:1: a non-transferable ERC20Votes token on a timestamp clock (ERC-6372)
+/// that is the DAO's voting power. Unstaking burns stNEURO at once and starts an unbonding period during which
+/// the amount has no votes and can still be slashed; `withdraw` pays it out afterwards.
+/// @dev Invariants: `totalSupply() == Σ bonded`; `token.balanceOf(this) == totalSupply() + totalUnbonding`.
+/// Each account has one unbonding position: a new `unstake` adds to it and restarts its timer, which keeps
+/// slashing O(1).
+contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
+    using SafeERC20 for NeuroToken;
+
+    /// @notice Role allowed to slash (the timelock at deployment; governance may grant a validator committee).
+    bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
+
+    /// @notice Denominator of basis-point shares.
+    uint256 public constant BPS = 10_000;
+    /// @notice Bounds of the unbonding period.
+    uint256 public constant MIN_UNBONDING_PERIOD = 1 days;
+    /// @notice Upper bound of the unbonding period.
+    uint256 public constant MAX_UNBONDING_PERIOD = 30 days;
+    /// @notice Bounds of the minimum stake of an active node.
+    uint256 public constant MIN_NODE_STAKE_FLOOR = 1 ether;
+    /// @notice Upper bound of the minimum node stake.
+    uint256 public constant MIN_NODE_STAKE_CEILING = 10_000_000 ether;
+
+    /// @notice An account's unbonding position.
+    struct Unbonding {
+        uint192 amount;
+        uint64 releaseTime;
+    }
+
+    /// @notice The staked token.
+    NeuroToken public immutable token;
+
+    /// @notice Seconds between `unstake` and `withdraw` (governable).
+    uint256 public unbondingPeriod;
+    /// @notice Bonded stake a node needs to be active (governable).
+    uint256 public minNodeStake;
+    /// @notice Share of slashed stake that is burned, in basis points; the rest goes to the treasury (governable).
+    uint256 public slashBurnBps;
+    /// @notice Receives the non-burned share of slashes (the timelock; governable).
+    address public treasury;
+    /// @notice Sum of all unbonding positions.
+    uint256 public totalUnbonding;
+
+    mapping(address account => Unbonding) private _unbonding;
+
+    /// @notice `account` staked `amount`.
+    event Staked(address indexed account, uint256 amount);
+    /// @notice `account` started unbonding `amount`; its whole position is released at `releaseTime`.
+    event UnbondingStarted(address indexed account, uint256 amount, uint256 totalUnbonding, uint256 releaseTime);
+    /// @notice `account` withdrew its released unbonding position.
+    event Withdrawn(address indexed account, uint256 amount);
+    /// @notice `account` was slashed.
+    event Slashed(
+        address indexed account,
+        bytes32 indexed reasonHash,
+        uint256 fromBonded,
+        uint256 fromUnbonding,
+        uint256 burned,
+        uint256 toTreasury
+    );
+    /// @notice The unbonding period changed.
+    event UnbondingPeriodSet(uint256 oldPeriod, uint256 newPeriod);
+    /// @notice The minimum node stake changed.
+    event MinNodeStakeSet(uint256 oldStake, uint256 newStake);
+    /// @notice The burned share of slashes changed.
+    event SlashBurnShareSet(uint256 oldBps, uint256 newBps);
+    /// @notice The treasury changed.
+    event TreasurySet(address oldTreasury, address newTreasury);
+
+    /// @notice An address argument is zero.
+    error ZeroAddress();
+    /// @notice An amount argument is zero.
+    error ZeroAmount();
+    /// @notice `unstake` asked for more than the bonded stake.
+    error InsufficientBondedStake(uint256 requested, uint256 bonded);
+    /// @notice `withdraw` was called with nothing unbonding.
+    error NothingUnbonding();
+    /// @notice `withdraw` was called before the release time.
+    error StillUnbonding(uint256 releaseTime);
+    /// @notice The account has no stake to slash.
+    error NothingToSlash(address account);
+    /// @notice stNEURO cannot be transferred or approved.
+    error NonTransferable();
+
+    /// @notice Deploys the vault.
+    /// @param token_ The NEURO token.
+    /// @param admin Admin and first slasher (the timelock).
+    /// @param treasury_ Receives the non-burned share of slashes (the timelock).
+    /// @param unbondingPeriod_ Initial unbonding period, within bounds.
+    /// @param minNodeStake_ Initial minimum node stake, within bounds.
+    /// @param slashBurnBps_ Initial burned share of slashes, at most BPS.
+    constructor(
+        NeuroToken token_,
+        address admin,
+        address treasury_,
+        uint256 unbondingPeriod_,
+        uint256 minNodeStake_,
+        uint256 slashBurnBps_
+    ) ERC20("Staked Neuro", "stNEURO") EIP712("Staked Neuro", "1") {
+        if (address(token_) == address(0) || admin == address(0)) revert ZeroAddress();
+        token = token_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(SLASHER_ROLE, admin);
+        _setTreasury(treasury_);
+        _setUnbondingPeriod(unbondingPeriod_);
+        _setMinNodeStake(minNodeStake_);
+        _setSlashBurnShare(slashBurnBps_);
+    }
+
+    // ---------------------------------------------------------------- staking
+
+    /// @notice Stakes `amount` NEURO (approved beforehand) and mints as much stNEURO to the caller.
+    /// @dev An account that has never delegated is delegated to itself, so its stake votes at once.
+    /// @param amount Amount in wei.
+    function stake(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        if (delegates(msg.sender) == address(0)) _delegate(msg.sender, msg.sender);
+        _mint(msg.sender, amount);
+        emit Staked(msg.sender, amount);
+    }
+
+    /// @notice Burns `amount` stNEURO and moves it into the caller's unbonding position; restarts its timer.
+    /// @param amount Amount in wei, at most the caller's bonded stake.
+    function unstake(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        uint256 bonded = balanceOf(msg.sender);
+        if (amount > bonded) revert InsufficientBondedStake(amount, bonded);
+        _burn(msg.sender, amount);
+        Unbonding storage position = _unbonding[msg.sender];
+        uint256 newAmount = position.amount + amount;
+        uint256 releaseTime = block.timestamp + unbondingPeriod;
+        position.amount = SafeCast.toUint192(newAmount);
+        position.releaseTime = SafeCast.toUint64(releaseTime);
+        totalUnbonding += amount;
+        emit UnbondingStarted(msg.sender, amount, newAmount, releaseTime);
+    }
+
+    /// @notice Pays out the caller's unbonding position once released.
+    /// @return amount NEURO paid.
+    function withdraw() external returns (uint256 amount) {
+        Unbonding memory position = _unbonding[msg.sender];
+        if (position.amount == 0) revert NothingUnbonding();
+        if (block.timestamp < position.releaseTime) revert StillUnbonding(position.releaseTime);
+        amount = position.amount;
+        delete _unbonding[msg.sender];
+        totalUnbonding -= amount;
+        token.safeTransfer(msg.sender, amount);
+        emit Withdrawn(msg.sender, amount);
+    }
+
+    /// @notice Slashes up to `amount` from `account`: bonded stake first, then its unbonding position.
+    /// Burns `slashBurnBps` of it and sends the rest to the treasury.
+    /// @param account Account to slash.
+    /// @param amount Maximum amount to take; less is taken if the account holds less.
+    /// @param reasonHash Hash of the evidence or governance rationale, for auditors.
+    /// @return taken Amount actually slashed.
+    function slash(address account, uint256 amount, bytes32 reasonHash)
+        external
+        onlyRole(SLASHER_ROLE)
+        returns (uint256 taken)
+    {
+        if (amount == 0) revert ZeroAmount();
+        uint256 fromBonded = Math.min(amount, balanceOf(account));
+        Unbonding storage position = _unbonding[account];
+        uint256 fromUnbonding = Math.min(amount - fromBonded, position.amount);
+        taken = fromBonded + fromUnbonding;
+        if (taken == 0) revert NothingToSlash(account);
+
+        if (fromBonded > 0) _burn(account, fromBonded);
+        if (fromUnbonding > 0) {
+            position.amount -= uint192(fromUnbonding);
+            totalUnbonding -= fromUnbonding;
+        }
+        uint256 burned = taken * slashBurnBps / BPS;
+        uint256 toTreasury = taken - burned;
+        if (burned > 0) token.burn(burned);
+        if (toTreasury > 0) token.safeTransfer(treasury, toTreasury);
+        emit Slashed(account, reasonHash, fromBonded, fromUnbonding, burned, toTreasury);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice Bonded stake of `account` (equal to its stNEURO balance).
+    /// @param account Account.
+    function bondedStake(address account) external view returns (uint256) {
+        return balanceOf(account);
+    }
+
+    /// @notice The unbonding position of `account`.
+    /// @param account Account.
+    function unbonding(address account) external view returns (Unbonding memory) {
+        return _unbonding[account];
+    }
+
+    /// @notice Whether `account` has at least `minNodeStake` bonded, as an active node must.
+    /// @param account Account.
+    function meetsNodeStake(address account) external view returns (bool) {
+        return balanceOf(account) >= minNodeStake;
+    }
+
+    /// @notice ERC-6372 clock: timestamps, as the Governor uses.
+    function clock() public view override returns (uint48) {
+        return SafeCast.toUint48(block.timestamp);
+    }
+
+    /// @notice ERC-6372 clock mode.
+    // solhint-disable-next-line func-name-mixedcase
+    function CLOCK_MODE() public pure override returns (string memory) {
+        return "mode=timestamp";
+    }
+
+    /// @notice stNEURO is non-transferable: always reverts.
+    function approve(address, uint256) public pure override returns (bool) {
+        revert NonTransferable();
+    }
+
+    // ---------------------------------------------------------------- governance
+
+    /// @notice Sets the unbonding period; applies to unstakes made afterwards.
+    /// @param newPeriod Seconds, within [MIN_UNBONDING_PERIOD, MAX_UNBONDING_PERIOD].
+    function setUnbondingPeriod(uint256 newPeriod) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setUnbondingPeriod(newPeriod);
+    }
+
+    /// @notice Sets the bonded stake a node needs to be active.
+    /// @param newStake Amount in wei, within [MIN_NODE_STAKE_FLOOR, MIN_NODE_STAKE_CEILING].
+    function setMinNodeStake(uint256 newStake) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setMinNodeStake(newStake);
+    }
+
+    /// @notice Sets the burned share of slashed stake.
+    /// @param newBps Basis points, at most BPS.
+    function setSlashBurnShare(uint256 newBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setSlashBurnShare(newBps);
+    }
+
+    /// @notice Sets the treasury that receives the non-burned share of slashes.
+    /// @param newTreasury Non-zero address.
+    function setTreasury(address newTreasury) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setTreasury(newTreasury);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev Only mints (stake) and burns (unstake, slash) move stNEURO.
+    function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Votes) {
+        if (from != address(0) && to != address(0)) revert NonTransferable();
+        super._update(from, to, value);
+    }
+
+    function _setUnbondingPeriod(uint256 newPeriod) private {
+        Bounds.check(newPeriod, MIN_UNBONDING_PERIOD, MAX_UNBONDING_PERIOD);
+        emit UnbondingPeriodSet(unbondingPeriod, newPeriod);
+        unbondingPeriod = newPeriod;
+    }
+
+    function _setMinNodeStake(uint256 newStake) private {
+        Bounds.check(newStake, MIN_NODE_STAKE_FLOOR, MIN_NODE_STAKE_CEILING);
+        emit MinNodeStakeSet(minNodeStake, newStake);
+        minNodeStake = newStake;
+    }
+
+    function _setSlashBurnShare(uint256 newBps) private {
+        Bounds.check(newBps, 0, BPS);
+        emit SlashBurnShareSet(slashBurnBps, newBps);
+        slashBurnBps = newBps;
+    }
+
+    function _setTreasury(address newTreasury) private {
+        if (newTreasury == address(0)) revert ZeroAddress();
+        emit TreasurySet(treasury, newTreasury);
+        treasury = newTreasury;
+    }
+
+}
