@@ -376,5 +376,4 @@ contract Emissions is AccessControl {
         emit ModelRegistrySet(address(modelRegistry), address(newRegistry));
         modelRegistry = newRegistry;
     }
-
 }

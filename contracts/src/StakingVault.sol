@@ -229,6 +229,11 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
         revert NonTransferable();
     }
 
+    /// @notice stNEURO is non-transferable: always reverts.
+    function transferFrom(address, address, uint256) public pure override returns (bool) {
+        revert NonTransferable();
+    }
+
     // ---------------------------------------------------------------- governance
 
     /// @notice Sets the unbonding period; applies to unstakes made afterwards.
@@ -286,5 +291,4 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
         emit TreasurySet(treasury, newTreasury);
         treasury = newTreasury;
     }
-
 }

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IGovernor} from "@openzeppelin/contracts/governance/IGovernor.sol";
+import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
+import {Emissions} from "../src/Emissions.sol";
+import {NeuroGovernor} from "../src/NeuroGovernor.sol";
+import {NeuroTimelock} from "../src/NeuroTimelock.sol";
+import {StakingVault} from "../src/StakingVault.sol";
+import {ParameterOutOfBounds} from "../src/libraries/Bounds.sol";
+import {NeuroFixture} from "./utils/NeuroFixture.sol";
+
+contract GovernanceTest is NeuroFixture {
+    address internal proposer = makeAddr("proposer");
+    address internal voterA = makeAddr("voterA");
+    address internal voterB = makeAddr("voterB");
+
+    function setUp() public override {
+        super.setUp();
+        stakeAs(proposer, 10_000 ether);
+        stakeAs(voterA, 3_000_000 ether);
+        stakeAs(voterB, 1_000_000 ether);
+        vm.warp(block.timestamp + 1); // votes are read at a past timepoint
+    }
+
+    function _proposal(bytes memory call, address target)
+        internal
+        pure
+        returns (address[] memory targets, uint256[] memory values, bytes[] memory calldatas)
+    {
+        targets = new address[](1);
+        targets[0] = target;
+        values = new uint256[](1);
+        calldatas = new bytes[](1);
+        calldatas[0] = call;
+    }
+
+    function _proposeMinerShare(uint256 bps, string memory description)
+        internal
+        returns (uint256 id, address[] memory t, uint256[] memory v, bytes[] memory c)
+    {
+        (t, v, c) = _proposal(abi.encodeCall(Emissions.setMinerShare, (bps)), address(d.emissions));
+        vm.prank(proposer);
+        id = d.governor.propose(t, v, c, description);
+    }
+
+    function _passVote(uint256 id) internal {
+        vm.warp(block.timestamp + d.governor.votingDelay() + 1);
+        vm.prank(voterA);
+        d.governor.castVote(id, 1); // for
+        vm.prank(voterB);
+        d.governor.castVote(id, 0); // against
+        vm.prank(proposer);
+        d.governor.castVote(id, 2); // abstain
+        vm.warp(block.timestamp + d.governor.votingPeriod());
+    }
+
+    function test_settings() public view {
+        assertEq(d.governor.name(), "Neuro DAO");
+        assertEq(d.governor.votingDelay(), 1 days);
+        assertEq(d.governor.votingPeriod(), 5 days);
+        assertEq(d.governor.proposalThreshold(), 10_000 ether);
+        assertEq(d.governor.quorumNumerator(), 4);
+        assertEq(d.governor.timelock(), address(d.timelock));
+        assertEq(d.governor.proposalGuardian(), guardian);
+        assertEq(d.timelock.getMinDelay(), 2 days);
+        assertEq(d.governor.CLOCK_MODE(), "mode=timestamp");
+        assertEq(d.governor.clock(), block.timestamp);
+        assertEq(address(d.governor.token()), address(d.staking));
+    }
+
+    function test_lifecycle_stakeDelegateProposeVoteQueueExecute() public {
+        // A delegate gathers votes from another staker.
+        address delegatee = makeAddr("delegatee");
+        vm.prank(voterB);
+        d.staking.delegate(delegatee);
+        vm.warp(block.timestamp + 1);
+        assertEq(d.staking.getVotes(delegatee), 1_000_000 ether);
+
+        (uint256 id, address[] memory t, uint256[] memory v, bytes[] memory c) =
+            _proposeMinerShare(8000, "Raise the miners' share to 80%");
+        assertEq(uint8(d.governor.state(id)), uint8(IGovernor.ProposalState.Pending));
+
+        vm.warp(block.timestamp + d.governor.votingDelay() + 1);
+        assertEq(uint8(d.governor.state(id)), uint8(IGovernor.ProposalState.Active));
+        vm.prank(voterA);
+        d.governor.castVote(id, 1);
+        vm.prank(delegatee);
+        d.governor.castVote(id, 0);
+        (uint256 against, uint256 forVotes, uint256 abstain) = d.governor.proposalVotes(id);
+        assertEq(forVotes, 3_000_000 ether);
+        assertEq(against, 1_000_000 ether);
+        assertEq(abstain, 0);
+        assertGe(forVotes, d.governor.quorum(d.governor.proposalSnapshot(id)));
+
+        vm.warp(block.timestamp + d.governor.votingPeriod());
+        assertEq(uint8(d.governor.state(id)), uint8(IGovernor.ProposalState.Succeeded));
+        d.governor.queue(t, v, c, keccak256("Raise the miners' share to 80%"));
+        assertEq(uint8(d.governor.state(id)), uint8(IGovernor.ProposalState.Queued));
+
+        vm.expectRevert(); // TimelockUnexpectedOperationState: not ready before the delay
+        d.governor.execute(t, v, c, keccak256("Raise the miners' share to 80%"));
+        vm.warp(block.timestamp + 2 days);
+        d.governor.execute(t, v, c, keccak256("Raise the miners' share to 80%"));
+        assertEq(uint8(d.governor.state(id)), uint8(IGovernor.ProposalState.Executed));
+        assertEq(d.emissions.minerShareBps(), 8000);
+    }
+
+    function test_quorumNotReached_defeated() public {
+        (uint256 id,,,) = _proposeMinerShare(8000, "small turnout");
+        vm.warp(block.timestamp + d.governor.votingDelay() + 1);
+        vm.prank(proposer);
+        d.governor.castVote(id, 1); // 10,000 of 4,010,000 staked: below 4%
+        vm.warp(block.timestamp + d.governor.votingPeriod());
+        assertEq(uint8(d.governor.state(id)), uint8(IGovernor.ProposalState.Defeated));
+    }
+
+    function test_proposalThreshold() public {
+        address small = makeAddr("small");
+        stakeAs(small, 9999 ether);
+        vm.warp(block.timestamp + 1);
+        (address[] memory t, uint256[] memory v, bytes[] memory c) =
+            _proposal(abi.encodeCall(Emissions.setMinerShare, (8000)), address(d.emissions));
+        vm.prank(small);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IGovernor.GovernorInsufficientProposerVotes.selector, small, 9999 ether, 10_000 ether
+            )
+        );
+        d.governor.propose(t, v, c, "too small");
+    }
+
+    function test_guardianCancelsQueuedProposal() public {
+        (uint256 id, address[] memory t, uint256[] memory v, bytes[] memory c) = _proposeMinerShare(9000, "malicious");
+        _passVote(id);
+        bytes32 descriptionHash = keccak256("malicious");
+        d.governor.queue(t, v, c, descriptionHash);
+        bytes32 operation = d.timelock.hashOperationBatch(t, v, c, 0, bytes20(address(d.governor)) ^ descriptionHash);
+        assertTrue(d.timelock.isOperationPending(operation));
+
+        vm.prank(voterA); // a large holder is not the guardian
+        vm.expectRevert();
+        d.governor.cancel(t, v, c, descriptionHash);
+
+        vm.prank(guardian);
+        d.governor.cancel(t, v, c, descriptionHash);
+        assertEq(uint8(d.governor.state(id)), uint8(IGovernor.ProposalState.Canceled));
+        assertFalse(d.timelock.isOperation(operation), "timelock operation cancelled too");
+        vm.warp(block.timestamp + 2 days);
+        vm.expectRevert();
+        d.governor.execute(t, v, c, descriptionHash);
+        assertEq(d.emissions.minerShareBps(), 7000);
+    }
+
+    function test_outOfBoundsProposalRevertsOnExecution() public {
+        (uint256 id, address[] memory t, uint256[] memory v, bytes[] memory c) = _proposeMinerShare(9500, "too high");
+        _passVote(id);
+        d.governor.queue(t, v, c, keccak256("too high"));
+        vm.warp(block.timestamp + 2 days);
+        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 9500, 5000, 9000));
+        d.governor.execute(t, v, c, keccak256("too high"));
+    }
+
+    /// Runs `call` on `target` through the whole proposal lifecycle; `expectedRevert` empty means success.
+    function _govern(address target, bytes memory call, string memory description, bytes memory expectedRevert)
+        internal
+    {
+        (address[] memory t, uint256[] memory v, bytes[] memory c) = _proposal(call, target);
+        vm.prank(proposer);
+        uint256 id = d.governor.propose(t, v, c, description);
+        _passVote(id);
+        d.governor.queue(t, v, c, keccak256(bytes(description)));
+        vm.warp(block.timestamp + d.timelock.getMinDelay());
+        if (expectedRevert.length > 0) vm.expectRevert(expectedRevert);
+        d.governor.execute(t, v, c, keccak256(bytes(description)));
+    }
+
+    function test_governorSettings_onlyGovernance() public {
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorOnlyExecutor.selector, address(this)));
+        d.governor.setVotingPeriod(2 days);
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorOnlyExecutor.selector, address(this)));
+        d.governor.setProposalGuardian(address(this));
+    }
+
+    function test_governorSettings_boundedThroughProposals() public {
+        address g = address(d.governor);
+        _govern(g, abi.encodeCall(d.governor.setVotingPeriod, (2 days)), "period ok", "");
+        assertEq(d.governor.votingPeriod(), 2 days);
+        _govern(
+            g,
+            abi.encodeCall(d.governor.setVotingPeriod, (59 minutes)),
+            "period low",
+            abi.encodeWithSelector(ParameterOutOfBounds.selector, 59 minutes, 1 hours, 30 days)
+        );
+        _govern(
+            g,
+            abi.encodeCall(d.governor.setVotingDelay, (0)),
+            "delay zero",
+            abi.encodeWithSelector(ParameterOutOfBounds.selector, 0, 1, 14 days)
+        );
+        _govern(
+            g,
+            abi.encodeCall(d.governor.setProposalThreshold, (0)),
+            "threshold zero",
+            abi.encodeWithSelector(ParameterOutOfBounds.selector, 0, 1 ether, 10_000_000 ether)
+        );
+        _govern(
+            g,
+            abi.encodeCall(d.governor.updateQuorumNumerator, (31)),
+            "quorum high",
+            abi.encodeWithSelector(ParameterOutOfBounds.selector, 31, 1, 30)
+        );
+        _govern(g, abi.encodeCall(d.governor.updateQuorumNumerator, (10)), "quorum ok", "");
+        assertEq(d.governor.quorumNumerator(), 10);
+    }
+
+    function test_governorConstructor_bounded() public {
+        NeuroGovernor.Settings memory bad =
+            NeuroGovernor.Settings({votingDelay: 1, votingPeriod: 1, proposalThreshold: 1 ether, quorumPercent: 4});
+        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 1, 1 hours, 30 days));
+        new NeuroGovernor(d.staking, d.timelock, guardian, bad);
+    }
+
+    function test_timelockDelay_bounded() public {
+        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 0, 1 minutes, 30 days));
+        new NeuroTimelock(0, new address[](0), new address[](0), address(0));
+
+        vm.prank(address(d.timelock));
+        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 31 days, 1 minutes, 30 days));
+        d.timelock.updateDelay(31 days);
+        vm.prank(address(d.timelock));
+        d.timelock.updateDelay(3 days);
+        assertEq(d.timelock.getMinDelay(), 3 days);
+        vm.expectRevert(abi.encodeWithSelector(TimelockController.TimelockUnauthorizedCaller.selector, address(this)));
+        d.timelock.updateDelay(3 days);
+    }
+
+    /// After deployment the deployer (this test contract) holds no power anywhere.
+    function test_deployerKeepsNoAdminPower() public view {
+        address deployer = address(this);
+        assertFalse(d.timelock.hasRole(d.timelock.DEFAULT_ADMIN_ROLE(), deployer));
+        assertFalse(d.timelock.hasRole(d.timelock.PROPOSER_ROLE(), deployer));
+        assertFalse(d.timelock.hasRole(d.timelock.CANCELLER_ROLE(), deployer));
+        assertFalse(d.emissions.hasRole(d.emissions.DEFAULT_ADMIN_ROLE(), deployer));
+        assertFalse(d.emissions.hasRole(d.emissions.WORK_RECORDER_ROLE(), deployer));
+        assertFalse(d.staking.hasRole(d.staking.DEFAULT_ADMIN_ROLE(), deployer));
+        assertFalse(d.staking.hasRole(d.staking.SLASHER_ROLE(), deployer));
+        // The timelock administers itself; the Governor is its only proposer and canceller.
+        assertTrue(d.timelock.hasRole(d.timelock.DEFAULT_ADMIN_ROLE(), address(d.timelock)));
+        assertTrue(d.timelock.hasRole(d.timelock.PROPOSER_ROLE(), address(d.governor)));
+        assertTrue(d.timelock.hasRole(d.timelock.CANCELLER_ROLE(), address(d.governor)));
+        assertFalse(d.timelock.hasRole(d.timelock.PROPOSER_ROLE(), guardian));
+        assertTrue(d.timelock.hasRole(d.timelock.EXECUTOR_ROLE(), address(0)), "anyone executes");
+        assertTrue(d.staking.hasRole(d.staking.SLASHER_ROLE(), address(d.timelock)));
+        assertEq(d.governor.proposalGuardian(), guardian);
+    }
+
+    function test_deployerCannotActAsAdmin() public {
+        bytes32 role = d.emissions.WORK_RECORDER_ROLE();
+        vm.expectRevert();
+        d.emissions.grantRole(role, address(this));
+        vm.expectRevert();
+        d.staking.setMinNodeStake(1 ether);
+        bytes32 proposerRole = d.timelock.PROPOSER_ROLE();
+        vm.expectRevert();
+        d.timelock.grantRole(proposerRole, address(this));
+    }
+
+    function test_slashThroughGovernance() public {
+        address node = makeAddr("node");
+        stakeAs(node, 20_000 ether);
+        (address[] memory t, uint256[] memory v, bytes[] memory c) = _proposal(
+            abi.encodeCall(StakingVault.slash, (node, 20_000 ether, keccak256("evidence"))), address(d.staking)
+        );
+        vm.prank(proposer);
+        uint256 id = d.governor.propose(t, v, c, "slash node");
+        _passVote(id);
+        d.governor.queue(t, v, c, keccak256("slash node"));
+        vm.warp(block.timestamp + 2 days);
+        d.governor.execute(t, v, c, keccak256("slash node"));
+        assertEq(d.staking.balanceOf(node), 0);
+    }
+}

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Test} from "forge-std/Test.sol";
+import {NeuroDeployer} from "../../script/NeuroDeployer.sol";
+import {IModelOwners} from "../../src/interfaces/IModelOwners.sol";
+
+/// @dev A stand-in for the model registry of a later issue: owners are set directly by tests.
+contract TestModelOwners is IModelOwners {
+    mapping(bytes32 => address) public modelOwner;
+
+    function setOwner(bytes32 modelId, address owner) external {
+        modelOwner[modelId] = owner;
+    }
+}
+
+/// @dev Deploys the protocol exactly as `Deploy.s.sol` does, with the mainnet defaults.
+abstract contract NeuroFixture is Test, NeuroDeployer {
+    Config internal cfg;
+    Deployment internal d;
+    TestModelOwners internal models;
+
+    address internal guardian = makeAddr("guardian");
+    address internal team = makeAddr("team");
+    address internal investors = makeAddr("investors");
+    address internal liquidity = makeAddr("liquidity");
+    address internal recorder = makeAddr("recorder");
+
+    bytes32 internal constant MODEL_A = keccak256("model-a");
+    bytes32 internal constant MODEL_B = keccak256("model-b");
+    address internal developerA = makeAddr("developerA");
+    address internal developerB = makeAddr("developerB");
+
+    function setUp() public virtual {
+        vm.warp(1_800_000_000);
+        cfg = defaultConfig();
+        cfg.guardian = guardian;
+        cfg.teamBeneficiary = team;
+        cfg.investorBeneficiary = investors;
+        cfg.liquidity = liquidity;
+        d = deploy(cfg, address(this));
+
+        models = new TestModelOwners();
+        models.setOwner(MODEL_A, developerA);
+        models.setOwner(MODEL_B, developerB);
+        vm.startPrank(address(d.timelock));
+        d.emissions.grantRole(d.emissions.WORK_RECORDER_ROLE(), recorder);
+        d.emissions.setModelRegistry(models);
+        vm.stopPrank();
+    }
+
+    /// @dev Gives `to` NEURO from the liquidity allocation (no supply change).
+    function fund(address to, uint256 amount) internal {
+        vm.prank(liquidity);
+        d.token.transfer(to, amount);
+    }
+
+    /// @dev Funds `account` and stakes `amount` for it.
+    function stakeAs(address account, uint256 amount) internal {
+        fund(account, amount);
+        vm.startPrank(account);
+        d.token.approve(address(d.staking), amount);
+        d.staking.stake(amount);
+        vm.stopPrank();
+    }
+
+    /// @dev Credits work as the usage ledger would.
+    function record(uint256 epoch, address miner, bytes32 modelId, uint128 units) internal {
+        vm.prank(recorder);
+        d.emissions.recordWork(epoch, miner, modelId, units);
+    }
+
+    /// @dev Moves time to the first second `epoch` can be finalized.
+    function warpToFinalizable(uint256 epoch) internal {
+        vm.warp(d.emissions.finalizableAt(epoch));
+    }
+
+    function single(uint256 value) internal pure returns (uint256[] memory list) {
+        list = new uint256[](1);
+        list[0] = value;
+    }
+}
