@@ -1,0 +1,49 @@
+//! Contract bindings generated at compile time from `protocol/abi/*.json`.
+//!
+//! Each type has `new(address, provider)` for calls and transactions, plus the contract's events and custom
+//! errors as Rust types (decode a revert with `Emissions::EmissionsErrors::abi_decode`).
+#![allow(missing_docs, clippy::too_many_arguments)] // generated code mirrors the ABI
+
+use alloy::sol;
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    NeuroToken,
+    "abi/NeuroToken.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    Emissions,
+    "abi/Emissions.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    StakingVault,
+    "abi/StakingVault.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    NeuroGovernor,
+    "abi/NeuroGovernor.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    NeuroTimelock,
+    "abi/NeuroTimelock.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    NeuroVestingWallet,
+    "abi/NeuroVestingWallet.json"
+);

@@ -1,0 +1,110 @@
+//! Deploys the protocol to anvil with the real deploy script and reads it back through the alloy bindings.
+
+use alloy::{
+    primitives::{Address, U256},
+    providers::{Provider, ProviderBuilder},
+};
+use neuro_protocol::{
+    ManifestError,
+    bindings::{Emissions, NeuroToken, StakingVault},
+    devnet::{Devnet, DevnetOptions},
+    schedule,
+};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn neuro(amount: u64) -> U256 {
+    U256::from(amount) * schedule::NEURO
+}
+
+fn start() -> Devnet {
+    Devnet::start(DevnetOptions::new(Devnet::repo_root())).expect("devnet starts (run scripts/setup.sh first)")
+}
+
+#[tokio::test]
+async fn schedule_and_genesis_balances_match_the_chain() -> TestResult {
+    let devnet = start();
+    let m = devnet.manifest().clone();
+    let provider = ProviderBuilder::new().connect_http(devnet.endpoint().parse()?);
+    m.verify(&provider).await?;
+
+    let emissions = Emissions::new(m.contracts.emissions, &provider);
+    for epoch in [0u64, 1, 35_039, 35_040, 35_041, 2 * 35_040 + 17, 72 * 35_040, 73 * 35_040, u64::MAX] {
+        let e = U256::from(epoch);
+        assert_eq!(emissions.emissionForEpoch(e).call().await?, schedule::emission_for_epoch(epoch), "epoch {epoch}");
+        assert_eq!(emissions.scheduledSupplyAt(e).call().await?, schedule::scheduled_supply_at(epoch), "{epoch}");
+    }
+    assert_eq!(emissions.epochLength().call().await?, U256::from(m.epoch_length));
+    assert_eq!(emissions.genesisTime().call().await?, U256::from(m.genesis_time));
+    assert_eq!(emissions.minerShareBps().call().await?, U256::from(7000));
+
+    let token = NeuroToken::new(m.contracts.token, &provider);
+    assert_eq!(token.totalSupply().call().await?, neuro(600_000_000));
+    assert_eq!(token.balanceOf(m.contracts.timelock).call().await?, neuro(200_000_000));
+    assert_eq!(token.balanceOf(m.contracts.team_vesting).call().await?, neuro(200_000_000));
+    assert_eq!(token.balanceOf(m.contracts.investor_vesting).call().await?, neuro(150_000_000));
+    assert_eq!(token.balanceOf(m.deployer).call().await?, neuro(50_000_000), "liquidity defaults to the deployer");
+    assert_eq!(token.emissionsMinter().call().await?, m.contracts.emissions);
+    Ok(())
+}
+
+#[tokio::test]
+async fn stake_through_the_bindings_and_decode_custom_errors() -> TestResult {
+    let devnet = start();
+    let m = devnet.manifest().clone();
+    let deployer = devnet.signer(0).ok_or("anvil key 0")?;
+    let staker = devnet.signer(1).ok_or("anvil key 1")?;
+    let staker_address = staker.address();
+    let url = devnet.endpoint().parse()?;
+    let as_deployer = ProviderBuilder::new().wallet(deployer).connect_http(devnet.endpoint().parse()?);
+    let as_staker = ProviderBuilder::new().wallet(staker).connect_http(url);
+
+    NeuroToken::new(m.contracts.token, &as_deployer)
+        .transfer(staker_address, neuro(20_000))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let token = NeuroToken::new(m.contracts.token, &as_staker);
+    let vault = StakingVault::new(m.contracts.staking, &as_staker);
+    token.approve(m.contracts.staking, neuro(12_000)).send().await?.get_receipt().await?;
+    let receipt = vault.stake(neuro(12_000)).send().await?.get_receipt().await?;
+    assert!(receipt.status());
+    let staked = receipt.decoded_log::<StakingVault::Staked>().ok_or("Staked event")?;
+    assert_eq!(staked.account, staker_address);
+    assert_eq!(staked.amount, neuro(12_000));
+
+    assert_eq!(vault.getVotes(staker_address).call().await?, neuro(12_000), "self-delegated on first stake");
+    assert!(vault.meetsNodeStake(staker_address).call().await?);
+    assert_eq!(
+        vault.clock().call().await?.to::<u64>(),
+        as_staker.get_block(alloy::eips::BlockId::latest()).await?.ok_or("block")?.header.timestamp
+    );
+
+    // Reverts come back as typed custom errors.
+    let err = vault.unstake(neuro(13_000)).call().await.expect_err("more than bonded");
+    let decoded = err.as_decoded_error::<StakingVault::InsufficientBondedStake>().ok_or("typed error")?;
+    assert_eq!(decoded.bonded, neuro(12_000));
+
+    let emissions = Emissions::new(m.contracts.emissions, &as_staker);
+    let err = emissions.finalizeEpoch(U256::ZERO).call().await.expect_err("epoch 0 still open");
+    assert!(err.as_decoded_error::<Emissions::EpochNotClosed>().is_some(), "{err}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn manifest_of_another_chain_is_refused() -> TestResult {
+    let devnet = start();
+    let provider = ProviderBuilder::new().connect_http(devnet.endpoint().parse()?);
+
+    let mut wrong_chain = devnet.manifest().clone();
+    wrong_chain.chain_id += 1;
+    let err = wrong_chain.verify(&provider).await.expect_err("chain id differs");
+    assert!(matches!(err, ManifestError::WrongChain { rpc, .. } if rpc == devnet.chain_id()), "{err}");
+
+    let mut no_code = devnet.manifest().clone();
+    no_code.contracts.staking = Address::repeat_byte(0x42);
+    let err = no_code.verify(&provider).await.expect_err("no contract there");
+    assert!(matches!(err, ManifestError::MissingCode { name: "StakingVault", .. }), "{err}");
+    Ok(())
+}
