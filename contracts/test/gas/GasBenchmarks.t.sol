@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {NeuroFixture} from "../utils/NeuroFixture.sol";
+
+/// @dev Gas of the hot paths, written to contracts/snapshots/GasBenchmarks.json and checked in CI.
+/// Each figure is the gas of one external call as a transaction would execute it (warm/cold as noted).
+contract GasBenchmarks is NeuroFixture {
+    function _workers(uint256 count) internal {
+        for (uint256 i; i < count; ++i) {
+            record(0, address(uint160(0x1000 + i)), i % 2 == 0 ? MODEL_A : MODEL_B, 1000);
+        }
+    }
+
+    function _finalizeGas(uint256 miners, string memory name) internal returns (uint256 gasUsed) {
+        _workers(miners);
+        warpToFinalizable(0);
+        d.emissions.finalizeEpoch(0);
+        gasUsed = vm.snapshotGasLastCall(name);
+    }
+
+    /// finalizeEpoch costs the same whether 1 or 1,000 miners did work in the epoch.
+    function test_gas_finalizeEpoch_isConstantInMiners() public {
+        uint256 state = vm.snapshotState();
+        uint256 one = _finalizeGas(1, "finalizeEpoch (1 miner)");
+        vm.revertToState(state);
+        uint256 thousand = _finalizeGas(1000, "finalizeEpoch (1000 miners)");
+        assertEq(thousand, one);
+    }
+
+    function test_gas_finalizeEpoch_noWork() public {
+        warpToFinalizable(0);
+        d.emissions.finalizeEpoch(0);
+        vm.snapshotGasLastCall("finalizeEpoch (no work, forgone)");
+    }
+
+    function test_gas_recordWork() public {
+        record(0, address(0x1000), MODEL_A, 1000);
+        vm.snapshotGasLastCall("recordWork (first in epoch)");
+        record(0, address(0x1001), MODEL_A, 1000);
+        vm.snapshotGasLastCall("recordWork (new miner, known model)");
+        record(0, address(0x1001), MODEL_A, 1000);
+        vm.snapshotGasLastCall("recordWork (repeat)");
+    }
+
+    function test_gas_claim() public {
+        address miner = address(0x1000);
+        uint256[] memory ten = new uint256[](10);
+        for (uint256 e; e < 11; ++e) {
+            vm.warp(d.emissions.epochStart(e) + 1);
+            record(e, miner, MODEL_A, 1000);
+            if (e > 0) ten[e - 1] = e;
+        }
+        warpToFinalizable(10);
+        for (uint256 e; e < 11; ++e) {
+            d.emissions.finalizeEpoch(e);
+        }
+        vm.prank(miner);
+        d.emissions.claim(single(0));
+        vm.snapshotGasLastCall("claim (1 epoch)");
+        vm.prank(miner);
+        d.emissions.claim(ten);
+        vm.snapshotGasLastCall("claim (10 epochs)");
+        vm.prank(developerA);
+        d.emissions.claimModel(MODEL_A, single(0));
+        vm.snapshotGasLastCall("claimModel (1 epoch)");
+    }
+
+    function test_gas_staking() public {
+        address alice = makeAddr("alice");
+        fund(alice, 30_000 ether);
+        vm.startPrank(alice);
+        d.token.approve(address(d.staking), type(uint256).max);
+        d.staking.stake(10_000 ether);
+        vm.snapshotGasLastCall("stake (first, self-delegates)");
+        vm.warp(block.timestamp + 1);
+        d.staking.stake(10_000 ether);
+        vm.snapshotGasLastCall("stake (again)");
+        d.staking.unstake(5000 ether);
+        vm.snapshotGasLastCall("unstake");
+        vm.warp(block.timestamp + 7 days);
+        d.staking.withdraw();
+        vm.snapshotGasLastCall("withdraw");
+        vm.stopPrank();
+        vm.prank(address(d.timelock));
+        d.staking.slash(alice, 1000 ether, keccak256("evidence"));
+        vm.snapshotGasLastCall("slash (bonded, burn + treasury)");
+    }
+}
