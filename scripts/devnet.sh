@@ -89,6 +89,7 @@ neuro() { "$bin/cast" from-wei "$1" | sed -E 's/\.?0+$//'; }
 token=$(field contracts.NeuroToken)
 emissions=$(field contracts.Emissions)
 staking=$(field contracts.StakingVault)
+fee_vault=$(field contracts.FeeVault)
 if [ -z "$("$bin/cast" code --rpc-url "$rpc" "$token" | sed 's/^0x$//')" ]; then
   echo "deployment check failed: no code at NeuroToken $token" >&2
   exit 1
@@ -102,14 +103,15 @@ node -e 'const m=require(process.argv[1]);for(const [k,v] of Object.entries(m.co
 echo "  accounts   anvil's development accounts (deployer = account 0)"
 
 summary() {
-  local epoch supply mined forgone staked
+  local epoch supply mined forgone staked burned
   epoch=$(call "$emissions" "currentEpoch()(uint256)")
   supply=$(call "$token" "totalSupply()(uint256)")
   mined=$(call "$token" "minedSupply()(uint256)")
   forgone=$(call "$emissions" "totalForgone()(uint256)")
   staked=$(call "$staking" "totalSupply()(uint256)")
-  printf '  epoch %-6s supply %-14s mined %-12s forgone %-12s staked %s NEURO\n' \
-    "$epoch" "$(neuro "$supply")" "$(neuro "$mined")" "$(neuro "$forgone")" "$(neuro "$staked")"
+  burned=$(call "$fee_vault" "totalBurned()(uint256)")
+  printf '  epoch %-6s supply %-14s mined %-12s forgone %-12s staked %-10s fees burned %s NEURO\n' \
+    "$epoch" "$(neuro "$supply")" "$(neuro "$mined")" "$(neuro "$forgone")" "$(neuro "$staked")" "$(neuro "$burned")"
 }
 echo
 summary

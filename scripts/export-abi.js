@@ -5,7 +5,18 @@
 const fs = require("fs");
 const path = require("path");
 
-const CONTRACTS = ["NeuroToken", "Emissions", "StakingVault", "NeuroGovernor", "NeuroTimelock", "NeuroVestingWallet"];
+const CONTRACTS = [
+  "NeuroToken",
+  "Emissions",
+  "StakingVault",
+  "NeuroGovernor",
+  "NeuroTimelock",
+  "NeuroVestingWallet",
+  "ModelRegistry",
+  "NodeRegistry",
+  "Payments",
+  "FeeVault",
+];
 const root = path.resolve(__dirname, "..");
 const check = process.argv.includes("--check");
 let stale = [];

@@ -9,7 +9,7 @@ import {NeuroDeployer} from "./NeuroDeployer.sol";
 /// - `DEPLOYER_PRIVATE_KEY` (required): the broadcasting key (never on the command line).
 /// - `NEURO_GENESIS_TIME` (default: the current block's timestamp), `NEURO_EPOCH_LENGTH` (3600),
 ///   `NEURO_SUBMISSION_WINDOW` (900), `NEURO_TIMELOCK_DELAY` (2 days), `NEURO_VOTING_DELAY` (1 day),
-///   `NEURO_VOTING_PERIOD` (5 days), `NEURO_UNBONDING_PERIOD` (7 days).
+///   `NEURO_VOTING_PERIOD` (5 days), `NEURO_UNBONDING_PERIOD` (7 days), `NEURO_WITHDRAWAL_DELAY` (2 hours).
 /// - `NEURO_GUARDIAN`, `NEURO_TEAM_BENEFICIARY`, `NEURO_INVESTOR_BENEFICIARY`, `NEURO_LIQUIDITY` (default: deployer).
 /// The manifest goes to `deployments/<chainId>.json`: give each local chain its own id (`anvil --chain-id`).
 contract Deploy is Script, NeuroDeployer {
@@ -25,6 +25,7 @@ contract Deploy is Script, NeuroDeployer {
         cfg.governor.votingDelay = uint48(vm.envOr("NEURO_VOTING_DELAY", uint256(cfg.governor.votingDelay)));
         cfg.governor.votingPeriod = uint32(vm.envOr("NEURO_VOTING_PERIOD", uint256(cfg.governor.votingPeriod)));
         cfg.unbondingPeriod = vm.envOr("NEURO_UNBONDING_PERIOD", cfg.unbondingPeriod);
+        cfg.withdrawalDelay = vm.envOr("NEURO_WITHDRAWAL_DELAY", cfg.withdrawalDelay);
         cfg.guardian = vm.envOr("NEURO_GUARDIAN", deployer);
         cfg.teamBeneficiary = vm.envOr("NEURO_TEAM_BENEFICIARY", deployer);
         cfg.investorBeneficiary = vm.envOr("NEURO_INVESTOR_BENEFICIARY", deployer);
@@ -51,6 +52,10 @@ contract Deploy is Script, NeuroDeployer {
         vm.serializeAddress(c, "Emissions", address(d.emissions));
         vm.serializeAddress(c, "StakingVault", address(d.staking));
         vm.serializeAddress(c, "TeamVesting", address(d.teamVesting));
+        vm.serializeAddress(c, "ModelRegistry", address(d.models));
+        vm.serializeAddress(c, "NodeRegistry", address(d.nodes));
+        vm.serializeAddress(c, "FeeVault", address(d.feeVault));
+        vm.serializeAddress(c, "Payments", address(d.payments));
         string memory contracts = vm.serializeAddress(c, "InvestorVesting", address(d.investorVesting));
 
         string memory m = "manifest";

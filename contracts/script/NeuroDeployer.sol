@@ -4,12 +4,15 @@ pragma solidity 0.8.30;
 import {CommonBase} from "forge-std/Base.sol";
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 import {Emissions} from "../src/Emissions.sol";
+import {FeeVault} from "../src/FeeVault.sol";
+import {ModelRegistry} from "../src/ModelRegistry.sol";
+import {NodeRegistry} from "../src/NodeRegistry.sol";
+import {Payments} from "../src/Payments.sol";
 import {NeuroGovernor} from "../src/NeuroGovernor.sol";
 import {NeuroTimelock} from "../src/NeuroTimelock.sol";
 import {NeuroToken} from "../src/NeuroToken.sol";
 import {NeuroVestingWallet} from "../src/NeuroVestingWallet.sol";
 import {StakingVault} from "../src/StakingVault.sol";
-import {IModelOwners} from "../src/interfaces/IModelOwners.sol";
 
 /// @title Deploys and wires the whole protocol; shared by `Deploy.s.sol` and the tests
 /// @notice After `deploy` returns, the timelock holds every admin role and the deployer holds none.
@@ -34,6 +37,9 @@ abstract contract NeuroDeployer is CommonBase {
         uint256 unbondingPeriod;
         uint256 minNodeStake;
         uint256 slashBurnBps;
+        uint256 withdrawalDelay;
+        uint256 minerFeeBps;
+        uint256 treasuryFeeBps;
     }
 
     /// @notice Addresses of a deployment.
@@ -45,6 +51,10 @@ abstract contract NeuroDeployer is CommonBase {
         StakingVault staking;
         NeuroVestingWallet teamVesting;
         NeuroVestingWallet investorVesting;
+        ModelRegistry models;
+        NodeRegistry nodes;
+        FeeVault feeVault;
+        Payments payments;
     }
 
     /// @notice Thrown when the emissions contract did not land at the address the token was told.
@@ -63,6 +73,9 @@ abstract contract NeuroDeployer is CommonBase {
         cfg.unbondingPeriod = 7 days;
         cfg.minNodeStake = 10_000 ether;
         cfg.slashBurnBps = 5000;
+        cfg.withdrawalDelay = 2 hours;
+        cfg.minerFeeBps = 7000;
+        cfg.treasuryFeeBps = 1000;
     }
 
     /// @notice Deploys everything with `deployer` as the sender of every creation, then drops its powers.
@@ -78,6 +91,8 @@ abstract contract NeuroDeployer is CommonBase {
         d.investorVesting =
             new NeuroVestingWallet(cfg.investorBeneficiary, uint64(cfg.genesisTime), VESTING_DURATION, VESTING_CLIFF);
 
+        d.models = new ModelRegistry(address(d.timelock));
+
         // The token fixes its only minter at construction: the emissions contract created right after it.
         address predicted = vm.computeCreateAddress(deployer, vm.getNonce(deployer) + 1);
         d.token = new NeuroToken(
@@ -90,12 +105,23 @@ abstract contract NeuroDeployer is CommonBase {
             cfg.epochLength,
             cfg.submissionWindow,
             cfg.minerShareBps,
-            IModelOwners(address(0))
+            d.models
         );
         if (address(d.emissions) != predicted) revert EmissionsAddressMismatch(predicted, address(d.emissions));
 
         d.staking = new StakingVault(
             d.token, address(d.timelock), address(d.timelock), cfg.unbondingPeriod, cfg.minNodeStake, cfg.slashBurnBps
+        );
+        d.nodes = new NodeRegistry(d.staking, d.models);
+        d.feeVault = new FeeVault(d.token, d.emissions, address(d.timelock), address(d.timelock));
+        d.payments = new Payments(
+            d.token,
+            d.emissions,
+            d.feeVault,
+            address(d.timelock),
+            cfg.withdrawalDelay,
+            cfg.minerFeeBps,
+            cfg.treasuryFeeBps
         );
         d.governor = new NeuroGovernor(d.staking, TimelockController(payable(d.timelock)), cfg.guardian, cfg.governor);
 

@@ -331,7 +331,7 @@ contract EmissionsTest is NeuroFixture {
         vm.expectRevert(err);
         d.emissions.setSubmissionWindow(600);
         vm.expectRevert(err);
-        d.emissions.setModelRegistry(models);
+        d.emissions.setModelRegistry(d.models);
         vm.stopPrank();
     }
 
@@ -354,7 +354,7 @@ contract EmissionsTest is NeuroFixture {
         vm.expectRevert(Emissions.ZeroAddress.selector);
         d.emissions.setModelRegistry(IModelOwners(address(0)));
         vm.expectEmit(address(d.emissions));
-        emit Emissions.ModelRegistrySet(address(models), address(2));
+        emit Emissions.ModelRegistrySet(address(d.models), address(2));
         d.emissions.setModelRegistry(IModelOwners(address(2)));
         vm.stopPrank();
     }

@@ -47,3 +47,31 @@ sol!(
     NeuroVestingWallet,
     "abi/NeuroVestingWallet.json"
 );
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    ModelRegistry,
+    "abi/ModelRegistry.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    NodeRegistry,
+    "abi/NodeRegistry.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    Payments,
+    "abi/Payments.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    FeeVault,
+    "abi/FeeVault.json"
+);

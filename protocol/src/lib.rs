@@ -4,6 +4,7 @@
 //!   (exported from forge's artifacts by `scripts/export-abi.js`; CI fails if they are stale).
 //! - [`manifest`]: the typed deployment manifest `deployments/<chainId>.json` written by `Deploy.s.sol`.
 //! - [`schedule`]: the emission schedule computed natively, to the wei, exactly as `Emissions` does.
+//! - [`voucher`]: the EIP-712 payment `Allowance` users sign for miners.
 //! - [`devnet`] (feature `devnet`): a local anvil chain with the protocol deployed by the real deploy script.
 
 pub mod bindings;
@@ -11,5 +12,6 @@ pub mod bindings;
 pub mod devnet;
 pub mod manifest;
 pub mod schedule;
+pub mod voucher;
 
 pub use manifest::{Manifest, ManifestError};

@@ -54,11 +54,19 @@ pub struct Contracts {
     pub team_vesting: Address,
     #[serde(rename = "InvestorVesting")]
     pub investor_vesting: Address,
+    #[serde(rename = "ModelRegistry")]
+    pub model_registry: Address,
+    #[serde(rename = "NodeRegistry")]
+    pub node_registry: Address,
+    #[serde(rename = "Payments")]
+    pub payments: Address,
+    #[serde(rename = "FeeVault")]
+    pub fee_vault: Address,
 }
 
 impl Contracts {
     /// Every contract with its name, for checks and listings.
-    pub fn named(&self) -> [(&'static str, Address); 7] {
+    pub fn named(&self) -> [(&'static str, Address); 11] {
         [
             ("NeuroToken", self.token),
             ("Emissions", self.emissions),
@@ -67,6 +75,10 @@ impl Contracts {
             ("NeuroTimelock", self.timelock),
             ("TeamVesting", self.team_vesting),
             ("InvestorVesting", self.investor_vesting),
+            ("ModelRegistry", self.model_registry),
+            ("NodeRegistry", self.node_registry),
+            ("Payments", self.payments),
+            ("FeeVault", self.fee_vault),
         ]
     }
 }
@@ -174,7 +186,11 @@ mod tests {
         "NeuroTimelock": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
         "NeuroToken": "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9",
         "StakingVault": "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707",
-        "TeamVesting": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+        "TeamVesting": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+        "ModelRegistry": "0x2279B7A0a67DB372996a5FaB50D91eAA73d2eBe6",
+        "NodeRegistry": "0x8A791620dd6260079BF849Dc5567aDC3F2FdC318",
+        "Payments": "0xB7f8BC63BbcaD18155201308C8f3540b07f84F5e",
+        "FeeVault": "0x610178dA211FEF7D417bC0e6FeD39F05609AD788"
       },
       "deployer": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
       "epochLength": 3600,

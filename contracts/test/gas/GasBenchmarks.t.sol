@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {NeuroFixture} from "../utils/NeuroFixture.sol";
+import {Payments} from "../../src/Payments.sol";
+import {PaymentsFixture} from "../utils/PaymentsFixture.sol";
 
 /// @dev Gas of the hot paths, written to contracts/snapshots/GasBenchmarks.json and checked in CI.
 /// Each figure is the gas of one external call as a transaction would execute it (warm/cold as noted).
-contract GasBenchmarks is NeuroFixture {
+contract GasBenchmarks is PaymentsFixture {
     function _workers(uint256 count) internal {
         for (uint256 i; i < count; ++i) {
             record(0, address(uint160(0x1000 + i)), i % 2 == 0 ? MODEL_A : MODEL_B, 1000);
@@ -85,5 +86,53 @@ contract GasBenchmarks is NeuroFixture {
         vm.prank(address(d.timelock));
         d.staking.slash(alice, 1000 ether, keccak256("evidence"));
         vm.snapshotGasLastCall("slash (bonded, burn + treasury)");
+    }
+
+    function test_gas_market() public {
+        fund(user, 1000 ether);
+        vm.startPrank(user);
+        d.token.approve(address(d.payments), type(uint256).max);
+        d.payments.deposit(500 ether);
+        vm.snapshotGasLastCall("deposit (first)");
+        d.payments.deposit(500 ether);
+        vm.snapshotGasLastCall("deposit (again)");
+        vm.stopPrank();
+
+        Payments.Allowance memory a = allowance(300 ether, 1);
+        bytes memory sig = sign(userKey, a);
+        redeemAs(miner, a, sig, 100 ether);
+        vm.snapshotGasLastCall("redeem (first under an allowance)");
+        redeemAs(miner, a, sig, 200 ether);
+        vm.snapshotGasLastCall("redeem (cumulative increase)");
+        d.feeVault.flush();
+        vm.snapshotGasLastCall("flush (burn + treasury)");
+
+        vm.startPrank(user);
+        d.payments.requestWithdrawal(100 ether);
+        vm.snapshotGasLastCall("requestWithdrawal");
+        vm.warp(block.timestamp + 2 hours);
+        d.payments.completeWithdrawal();
+        vm.snapshotGasLastCall("completeWithdrawal");
+        vm.stopPrank();
+    }
+
+    function test_gas_registries() public {
+        bytes32 id = keccak256("bench-model");
+        proposeModel(id, developerA);
+        vm.snapshotGasLastCall("ModelRegistry.propose");
+        vm.prank(address(d.timelock));
+        d.models.approve(id);
+        vm.snapshotGasLastCall("ModelRegistry.approve");
+
+        stakeAs(miner, 10_000 ether);
+        bytes32[] memory ids = new bytes32[](2);
+        ids[0] = MODEL_A;
+        ids[1] = id;
+        vm.prank(miner);
+        d.nodes.register("https://miner.example:8080", makeAddr("receipt-key"), ids);
+        vm.snapshotGasLastCall("NodeRegistry.register (2 models)");
+        vm.prank(miner);
+        d.nodes.deregister();
+        vm.snapshotGasLastCall("NodeRegistry.deregister (2 models)");
     }
 }

@@ -3,22 +3,11 @@ pragma solidity 0.8.30;
 
 import {Test} from "forge-std/Test.sol";
 import {NeuroDeployer} from "../../script/NeuroDeployer.sol";
-import {IModelOwners} from "../../src/interfaces/IModelOwners.sol";
-
-/// @dev A stand-in for the model registry of a later issue: owners are set directly by tests.
-contract TestModelOwners is IModelOwners {
-    mapping(bytes32 => address) public modelOwner;
-
-    function setOwner(bytes32 modelId, address owner) external {
-        modelOwner[modelId] = owner;
-    }
-}
 
 /// @dev Deploys the protocol exactly as `Deploy.s.sol` does, with the mainnet defaults.
 abstract contract NeuroFixture is Test, NeuroDeployer {
     Config internal cfg;
     Deployment internal d;
-    TestModelOwners internal models;
 
     address internal guardian = makeAddr("guardian");
     address internal team = makeAddr("team");
@@ -40,13 +29,19 @@ abstract contract NeuroFixture is Test, NeuroDeployer {
         cfg.liquidity = liquidity;
         d = deploy(cfg, address(this));
 
-        models = new TestModelOwners();
-        models.setOwner(MODEL_A, developerA);
-        models.setOwner(MODEL_B, developerB);
+        proposeModel(MODEL_A, developerA);
+        proposeModel(MODEL_B, developerB);
         vm.startPrank(address(d.timelock));
         d.emissions.grantRole(d.emissions.WORK_RECORDER_ROLE(), recorder);
-        d.emissions.setModelRegistry(models);
+        d.models.approve(MODEL_A);
+        d.models.approve(MODEL_B);
         vm.stopPrank();
+    }
+
+    /// @dev Proposes a model owned (and proposed) by `owner` with a floor of 1 NEURO per million tokens.
+    function proposeModel(bytes32 modelId, address owner) internal {
+        vm.prank(owner);
+        d.models.propose(modelId, owner, "test model", "ipfs://model-card", 1 ether);
     }
 
     /// @dev Gives `to` NEURO from the liquidity allocation (no supply change).

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Emissions} from "./Emissions.sol";
+import {FeeVault} from "./FeeVault.sol";
+import {NeuroToken} from "./NeuroToken.sol";
+import {Bounds} from "./libraries/Bounds.sol";
+
+/// @title Inference payments: deposits, signed allowances, cumulative redemptions, fee split
+/// @notice Users deposit NEURO and authorise a miner off-chain with an EIP-712 `Allowance`. The miner redeems
+/// cumulative amounts up to the cap; each redemption pays only the increase, split between the miner, the
+/// treasury and a burn. Withdrawals wait `withdrawalDelay` so that a miner can always redeem what a user
+/// authorised before the deposit leaves.
+/// @dev Invariants: `token.balanceOf(this) == Σ deposits`; for each allowance, `redeemed <= cap`; each redeemed
+/// fee splits exactly into miner + treasury + burn shares. Fees are booked per (miner, epoch) for the usage
+/// ledger. Signatures may come from EOAs (ECDSA) or contract wallets such as a Safe (ERC-1271).
+contract Payments is AccessControl, EIP712 {
+    using SafeERC20 for NeuroToken;
+
+    /// @notice EIP-712 type of an allowance.
+    bytes32 public constant ALLOWANCE_TYPEHASH =
+        keccak256("Allowance(address user,address miner,uint256 cap,uint256 expiry,uint256 nonce)");
+    /// @notice Denominator of basis-point shares.
+    uint256 public constant BPS = 10_000;
+    /// @notice Bounds of the miner's share of a fee.
+    uint256 public constant MIN_MINER_FEE_BPS = 5000;
+    /// @notice Upper bound of the miner's share of a fee.
+    uint256 public constant MAX_MINER_FEE_BPS = 9500;
+    /// @notice Upper bound of the treasury's share of a fee.
+    uint256 public constant MAX_TREASURY_FEE_BPS = 3000;
+    /// @notice Bounds of the withdrawal delay.
+    uint256 public constant MIN_WITHDRAWAL_DELAY = 10 minutes;
+    /// @notice Upper bound of the withdrawal delay.
+    uint256 public constant MAX_WITHDRAWAL_DELAY = 7 days;
+
+    /// @notice A user's signed authorisation for one miner to charge up to `cap` until `expiry`.
+    struct Allowance {
+        address user;
+        address miner;
+        uint256 cap;
+        uint256 expiry;
+        uint256 nonce;
+    }
+
+    /// @notice A pending withdrawal request.
+    struct Withdrawal {
+        uint192 amount;
+        uint64 availableAt;
+    }
+
+    /// @notice The NEURO token.
+    NeuroToken public immutable token;
+    /// @notice Epoch clock.
+    Emissions public immutable emissions;
+    /// @notice Receives the treasury and burn shares.
+    FeeVault public immutable feeVault;
+
+    /// @notice Miner's share of each fee, in basis points (governable).
+    uint256 public minerFeeBps;
+    /// @notice Treasury's share of each fee, in basis points (governable); the rest is burned.
+    uint256 public treasuryFeeBps;
+    /// @notice Seconds between a withdrawal request and its completion (governable).
+    uint256 public withdrawalDelay;
+
+    /// @notice Deposited balance of each user.
+    mapping(address user => uint256) public deposits;
+    /// @notice Cumulative amount redeemed under each allowance (by EIP-712 digest).
+    mapping(bytes32 allowanceDigest => uint256) public redeemed;
+    /// @notice Gross fees a miner redeemed for usage in an epoch.
+    mapping(address miner => mapping(uint256 epoch => uint256)) public feesRedeemed;
+    mapping(address user => Withdrawal) private _withdrawals;
+
+    /// @notice `user` deposited `amount`.
+    event Deposited(address indexed user, uint256 amount);
+    /// @notice `user` asked to withdraw `amount`, available at `availableAt`.
+    event WithdrawalRequested(address indexed user, uint256 amount, uint256 availableAt);
+    /// @notice `user` withdrew `amount`.
+    event Withdrawn(address indexed user, uint256 amount);
+    /// @notice A miner redeemed `amount` (the increase to `cumulative`) under an allowance, for `epoch`.
+    event Redeemed(
+        bytes32 indexed allowanceDigest,
+        address indexed user,
+        address indexed miner,
+        uint256 epoch,
+        uint256 amount,
+        uint256 cumulative,
+        uint256 toMiner,
+        uint256 toTreasury,
+        uint256 burned
+    );
+    /// @notice The fee split changed.
+    event FeeSplitSet(uint256 minerBps, uint256 treasuryBps, uint256 burnBps);
+    /// @notice The withdrawal delay changed.
+    event WithdrawalDelaySet(uint256 oldDelay, uint256 newDelay);
+
+    /// @notice An address argument is zero.
+    error ZeroAddress();
+    /// @notice An amount argument is zero.
+    error ZeroAmount();
+    /// @notice A withdrawal asked for more than the deposit.
+    error InsufficientDeposit(address user, uint256 available, uint256 needed);
+    /// @notice No withdrawal was requested.
+    error NoWithdrawalRequested();
+    /// @notice The withdrawal delay has not passed.
+    error WithdrawalNotReady(uint256 availableAt);
+    /// @notice The caller is not the allowance's miner.
+    error WrongMiner(address caller, address miner);
+    /// @notice The allowance has expired.
+    error AllowanceExpired(uint256 expiry);
+    /// @notice The signature is not the user's for this allowance, chain and contract.
+    error InvalidSignature();
+    /// @notice The cumulative amount exceeds the allowance's cap.
+    error OverCap(uint256 cumulative, uint256 cap);
+    /// @notice The cumulative amount does not exceed what was already redeemed (a replay).
+    error NothingToRedeem(uint256 cumulative, uint256 alreadyRedeemed);
+    /// @notice The epoch is neither the current one nor the previous one within its submission window.
+    error EpochNotRedeemable(uint256 epoch, uint256 current);
+
+    /// @notice Deploys the payments contract.
+    /// @param token_ The NEURO token.
+    /// @param emissions_ Epoch clock and submission window.
+    /// @param feeVault_ Receives the treasury and burn shares.
+    /// @param admin The timelock.
+    /// @param withdrawalDelay_ Initial withdrawal delay, within bounds.
+    /// @param minerFeeBps_ Initial miner share, within bounds.
+    /// @param treasuryFeeBps_ Initial treasury share, within bounds; burn is the remainder.
+    constructor(
+        NeuroToken token_,
+        Emissions emissions_,
+        FeeVault feeVault_,
+        address admin,
+        uint256 withdrawalDelay_,
+        uint256 minerFeeBps_,
+        uint256 treasuryFeeBps_
+    ) EIP712("Neuro Payments", "1") {
+        if (
+            address(token_) == address(0) || address(emissions_) == address(0) || address(feeVault_) == address(0)
+                || admin == address(0)
+        ) revert ZeroAddress();
+        token = token_;
+        emissions = emissions_;
+        feeVault = feeVault_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _setWithdrawalDelay(withdrawalDelay_);
+        _setFeeSplit(minerFeeBps_, treasuryFeeBps_);
+    }
+
+    // ---------------------------------------------------------------- user funds
+
+    /// @notice Deposits `amount` NEURO (approved beforehand) to pay for inference.
+    /// @param amount Amount in wei.
+    function deposit(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        deposits[msg.sender] += amount;
+        emit Deposited(msg.sender, amount);
+    }
+
+    /// @notice Starts a withdrawal of `amount`; replaces any pending request and restarts the delay.
+    /// @dev Until completion the deposit stays redeemable by miners holding the user's allowances.
+    /// @param amount Amount in wei, at most the current deposit.
+    function requestWithdrawal(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        uint256 available = deposits[msg.sender];
+        if (amount > available) revert InsufficientDeposit(msg.sender, available, amount);
+        uint256 availableAt = block.timestamp + withdrawalDelay;
+        _withdrawals[msg.sender] = Withdrawal(uint192(amount), uint64(availableAt));
+        emit WithdrawalRequested(msg.sender, amount, availableAt);
+    }
+
+    /// @notice Completes the pending withdrawal after the delay; pays the requested amount or, if miners redeemed
+    /// part of the deposit meanwhile, what is left.
+    /// @return amount Amount paid.
+    function completeWithdrawal() external returns (uint256 amount) {
+        Withdrawal memory request = _withdrawals[msg.sender];
+        if (request.amount == 0) revert NoWithdrawalRequested();
+        if (block.timestamp < request.availableAt) revert WithdrawalNotReady(request.availableAt);
+        delete _withdrawals[msg.sender];
+        uint256 available = deposits[msg.sender];
+        amount = request.amount < available ? request.amount : available;
+        deposits[msg.sender] = available - amount;
+        if (amount > 0) token.safeTransfer(msg.sender, amount);
+        emit Withdrawn(msg.sender, amount);
+    }
+
+    /// @notice The pending withdrawal of `user` (amount zero if none).
+    /// @param user User.
+    function pendingWithdrawal(address user) external view returns (Withdrawal memory) {
+        return _withdrawals[user];
+    }
+
+    // ---------------------------------------------------------------- redemption
+
+    /// @notice Redeems an allowance up to `cumulative` for usage in `epoch`; pays only the increase.
+    /// @param allowance The user's allowance; `allowance.miner` must be the caller.
+    /// @param signature The user's EIP-712 signature (or ERC-1271 contract signature).
+    /// @param cumulative Total charged under this allowance so far, at most `allowance.cap`.
+    /// @param epoch Epoch of the usage: the current one, or the previous one within its submission window.
+    /// @return amount The increase paid out of the user's deposit.
+    function redeem(Allowance calldata allowance, bytes calldata signature, uint256 cumulative, uint256 epoch)
+        external
+        returns (uint256 amount)
+    {
+        if (msg.sender != allowance.miner) revert WrongMiner(msg.sender, allowance.miner);
+        if (block.timestamp > allowance.expiry) revert AllowanceExpired(allowance.expiry);
+        if (cumulative > allowance.cap) revert OverCap(cumulative, allowance.cap);
+        _checkEpoch(epoch);
+        bytes32 digest = allowanceDigest(allowance);
+        if (!SignatureChecker.isValidSignatureNow(allowance.user, digest, signature)) revert InvalidSignature();
+        uint256 already = redeemed[digest];
+        if (cumulative <= already) revert NothingToRedeem(cumulative, already);
+
+        amount = cumulative - already;
+        uint256 available = deposits[allowance.user];
+        if (amount > available) revert InsufficientDeposit(allowance.user, available, amount);
+        redeemed[digest] = cumulative;
+        deposits[allowance.user] = available - amount;
+        feesRedeemed[msg.sender][epoch] += amount;
+
+        uint256 toMiner = amount * minerFeeBps / BPS;
+        uint256 toTreasury = amount * treasuryFeeBps / BPS;
+        uint256 burned = amount - toMiner - toTreasury;
+        token.safeTransfer(msg.sender, toMiner);
+        if (toTreasury + burned > 0) {
+            token.safeTransfer(address(feeVault), toTreasury + burned);
+            feeVault.accrue(burned, toTreasury);
+        }
+        emit Redeemed(digest, allowance.user, msg.sender, epoch, amount, cumulative, toMiner, toTreasury, burned);
+    }
+
+    /// @notice The EIP-712 digest a user signs for `allowance` (on this chain and contract).
+    /// @param allowance The allowance.
+    function allowanceDigest(Allowance calldata allowance) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    ALLOWANCE_TYPEHASH,
+                    allowance.user,
+                    allowance.miner,
+                    allowance.cap,
+                    allowance.expiry,
+                    allowance.nonce
+                )
+            )
+        );
+    }
+
+    /// @notice What is left to redeem under `allowance`: min(cap − redeemed, the user's deposit).
+    /// @param allowance The allowance.
+    function remaining(Allowance calldata allowance) external view returns (uint256) {
+        uint256 left = allowance.cap - redeemed[allowanceDigest(allowance)];
+        uint256 available = deposits[allowance.user];
+        return left < available ? left : available;
+    }
+
+    // ---------------------------------------------------------------- governance
+
+    /// @notice Sets the fee split; the burn share is the remainder.
+    /// @param minerBps Miner share, within [MIN_MINER_FEE_BPS, MAX_MINER_FEE_BPS].
+    /// @param treasuryBps Treasury share, at most MAX_TREASURY_FEE_BPS and at most `BPS - minerBps`.
+    function setFeeSplit(uint256 minerBps, uint256 treasuryBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setFeeSplit(minerBps, treasuryBps);
+    }
+
+    /// @notice Sets the withdrawal delay; applies to requests made afterwards.
+    /// @param newDelay Seconds, within [MIN_WITHDRAWAL_DELAY, MAX_WITHDRAWAL_DELAY].
+    function setWithdrawalDelay(uint256 newDelay) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setWithdrawalDelay(newDelay);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _checkEpoch(uint256 epoch) private view {
+        uint256 current = emissions.currentEpoch();
+        if (epoch == current) return;
+        if (epoch + 1 == current && block.timestamp < emissions.finalizableAt(epoch)) return;
+        revert EpochNotRedeemable(epoch, current);
+    }
+
+    function _setFeeSplit(uint256 minerBps, uint256 treasuryBps) private {
+        Bounds.check(minerBps, MIN_MINER_FEE_BPS, MAX_MINER_FEE_BPS);
+        uint256 maxTreasury = BPS - minerBps < MAX_TREASURY_FEE_BPS ? BPS - minerBps : MAX_TREASURY_FEE_BPS;
+        Bounds.check(treasuryBps, 0, maxTreasury);
+        minerFeeBps = minerBps;
+        treasuryFeeBps = treasuryBps;
+        emit FeeSplitSet(minerBps, treasuryBps, BPS - minerBps - treasuryBps);
+    }
+
+    function _setWithdrawalDelay(uint256 newDelay) private {
+        Bounds.check(newDelay, MIN_WITHDRAWAL_DELAY, MAX_WITHDRAWAL_DELAY);
+        emit WithdrawalDelaySet(withdrawalDelay, newDelay);
+        withdrawalDelay = newDelay;
+    }
+}

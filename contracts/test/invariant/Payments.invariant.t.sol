@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {NeuroFixture} from "../utils/NeuroFixture.sol";
+import {PaymentsHandler} from "./PaymentsHandler.sol";
+
+contract PaymentsInvariantTest is NeuroFixture {
+    PaymentsHandler internal handler;
+    uint256 internal treasuryAtStart;
+
+    function setUp() public override {
+        super.setUp();
+        handler = new PaymentsHandler(d.token, d.payments, d.feeVault, d.emissions, liquidity);
+        vm.prank(liquidity);
+        d.token.approve(address(handler), type(uint256).max);
+        treasuryAtStart = d.token.balanceOf(address(d.timelock));
+        targetContract(address(handler));
+    }
+
+    function invariant_paymentsHoldsExactlyTheDeposits() public view {
+        uint256 sum;
+        for (uint256 i; i < handler.userCount(); ++i) {
+            sum += d.payments.deposits(handler.users(i));
+        }
+        assertEq(d.token.balanceOf(address(d.payments)), sum);
+        assertEq(sum, handler.ghostFunded() - handler.ghostRedeemed() - handler.ghostWithdrawn());
+    }
+
+    function invariant_everyRedeemedWeiIsAccountedFor() public view {
+        uint256 burned = 600_000_000 ether - d.token.totalSupply(); // no emissions in this suite
+        uint256 toTreasury = d.token.balanceOf(address(d.timelock)) - treasuryAtStart;
+        uint256 inVault = d.token.balanceOf(address(d.feeVault));
+        assertEq(handler.ghostRedeemed(), handler.ghostToMiners() + burned + toTreasury + inVault);
+        assertEq(inVault, d.feeVault.pendingBurn() + d.feeVault.pendingTreasury());
+        assertEq(burned, d.feeVault.totalBurned());
+        assertEq(toTreasury, d.feeVault.totalToTreasury());
+    }
+
+    function invariant_feesRecordedPerMinerAndEpoch() public view {
+        // Sum the per-(miner, epoch) book over the distinct epochs touched.
+        uint256 n = handler.touchedEpochCount();
+        for (uint256 m; m < handler.minerCount(); ++m) {
+            address miner = handler.miners(m);
+            uint256 booked;
+            uint256 lastEpoch = type(uint256).max;
+            for (uint256 i; i < n; ++i) {
+                uint256 epoch = handler.touchedEpochs(i);
+                if (epoch == lastEpoch) continue; // epochs are pushed in non-decreasing order
+                lastEpoch = epoch;
+                booked += d.payments.feesRedeemed(miner, epoch);
+            }
+            assertEq(booked, handler.ghostFeesOfMiner(miner));
+        }
+    }
+}
