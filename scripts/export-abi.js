@@ -16,6 +16,8 @@ const CONTRACTS = [
   "NodeRegistry",
   "Payments",
   "FeeVault",
+  "UsageLedger",
+  "UsageVerifier64",
 ];
 const root = path.resolve(__dirname, "..");
 const check = process.argv.includes("--check");

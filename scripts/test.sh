@@ -25,6 +25,9 @@ forge=node_modules/.bin/forge
 check "forge build" "$forge" build --quiet
 check "ABI files match the contracts" node scripts/export-abi.js --check
 check "forge fmt --check" "$forge" fmt --check
+# Fresh deterministic Groth16 setup (N = 64 and 1024, ~1.5 min): the committed verifiers and proof fixtures
+# must be exactly what the prover generates.
+check "usage verifiers and fixtures are up to date" bash scripts/generate-verifiers.sh --check
 
 say "forge test (profile ${FOUNDRY_PROFILE:-default})"
 # FORGE_SNAPSHOT_CHECK: the gas figures in contracts/snapshots/ must not change unnoticed.

@@ -56,9 +56,18 @@ contract Deploy is Script, NeuroDeployer {
         vm.serializeAddress(c, "NodeRegistry", address(d.nodes));
         vm.serializeAddress(c, "FeeVault", address(d.feeVault));
         vm.serializeAddress(c, "Payments", address(d.payments));
+        vm.serializeAddress(c, "UsageLedger", address(d.ledger));
+        vm.serializeAddress(c, "UsageVerifier64", address(d.verifier64));
+        vm.serializeAddress(c, "UsageVerifier1024", address(d.verifier1024));
         string memory contracts = vm.serializeAddress(c, "InvestorVesting", address(d.investorVesting));
 
+        // Which verifying keys this chain accepts: the sha-256 each generated verifier embeds.
+        string memory k = "usageVerifyingKeys";
+        vm.serializeBytes32(k, "64", d.verifier64.VERIFYING_KEY_HASH());
+        string memory keys = vm.serializeBytes32(k, "1024", d.verifier1024.VERIFYING_KEY_HASH());
+
         string memory m = "manifest";
+        vm.serializeString(m, "usageVerifyingKeys", keys);
         vm.serializeUint(m, "schemaVersion", 1);
         vm.serializeUint(m, "chainId", block.chainid);
         vm.serializeAddress(m, "deployer", deployer);

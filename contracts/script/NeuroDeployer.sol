@@ -13,9 +13,14 @@ import {NeuroTimelock} from "../src/NeuroTimelock.sol";
 import {NeuroToken} from "../src/NeuroToken.sol";
 import {NeuroVestingWallet} from "../src/NeuroVestingWallet.sol";
 import {StakingVault} from "../src/StakingVault.sol";
+import {UsageLedger} from "../src/UsageLedger.sol";
+import {IUsageVerifier} from "../src/interfaces/IUsageVerifier.sol";
+import {UsageVerifier64} from "../src/verifiers/UsageVerifier64.sol";
+import {UsageVerifier1024} from "../src/verifiers/UsageVerifier1024.sol";
 
 /// @title Deploys and wires the whole protocol; shared by `Deploy.s.sol` and the tests
-/// @notice After `deploy` returns, the timelock holds every admin role and the deployer holds none.
+/// @notice After `deploy` returns, the timelock holds every admin role and the deployer holds none; the usage
+/// ledger is the emissions contract's only work recorder.
 abstract contract NeuroDeployer is CommonBase {
     /// @notice Vesting of the team and investor allocations: 4 years linear.
     uint64 internal constant VESTING_DURATION = 4 * 365 days;
@@ -55,6 +60,9 @@ abstract contract NeuroDeployer is CommonBase {
         NodeRegistry nodes;
         FeeVault feeVault;
         Payments payments;
+        UsageVerifier64 verifier64;
+        UsageVerifier1024 verifier1024;
+        UsageLedger ledger;
     }
 
     /// @notice Thrown when the emissions contract did not land at the address the token was told.
@@ -98,14 +106,9 @@ abstract contract NeuroDeployer is CommonBase {
         d.token = new NeuroToken(
             address(d.timelock), address(d.teamVesting), address(d.investorVesting), cfg.liquidity, predicted
         );
+        // The deployer administers Emissions only until the ledger holds WORK_RECORDER_ROLE (below).
         d.emissions = new Emissions(
-            d.token,
-            address(d.timelock),
-            cfg.genesisTime,
-            cfg.epochLength,
-            cfg.submissionWindow,
-            cfg.minerShareBps,
-            d.models
+            d.token, deployer, cfg.genesisTime, cfg.epochLength, cfg.submissionWindow, cfg.minerShareBps, d.models
         );
         if (address(d.emissions) != predicted) revert EmissionsAddressMismatch(predicted, address(d.emissions));
 
@@ -123,6 +126,16 @@ abstract contract NeuroDeployer is CommonBase {
             cfg.minerFeeBps,
             cfg.treasuryFeeBps
         );
+        d.verifier64 = new UsageVerifier64();
+        d.verifier1024 = new UsageVerifier1024();
+        IUsageVerifier[] memory verifiers = new IUsageVerifier[](2);
+        verifiers[0] = d.verifier64;
+        verifiers[1] = d.verifier1024;
+        d.ledger = new UsageLedger(d.emissions, d.payments, d.nodes, d.models, address(d.timelock), verifiers);
+        d.emissions.grantRole(d.emissions.WORK_RECORDER_ROLE(), address(d.ledger));
+        d.emissions.grantRole(d.emissions.DEFAULT_ADMIN_ROLE(), address(d.timelock));
+        d.emissions.renounceRole(d.emissions.DEFAULT_ADMIN_ROLE(), deployer);
+
         d.governor = new NeuroGovernor(d.staking, TimelockController(payable(d.timelock)), cfg.guardian, cfg.governor);
 
         // The Governor is the only proposer and canceller; then the deployer gives up the timelock admin role.

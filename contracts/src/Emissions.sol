@@ -191,6 +191,13 @@ contract Emissions is AccessControl {
         return genesisTime + (epoch + 1) * epochLength + submissionWindow;
     }
 
+    /// @notice Whether work and fees may still be booked for `epoch`: it has started and its submission window
+    /// has not closed (so it is the current epoch, or the previous one within the window).
+    /// @param epoch Epoch number.
+    function isOpen(uint256 epoch) public view returns (bool) {
+        return epoch <= currentEpoch() && block.timestamp < finalizableAt(epoch);
+    }
+
     // ---------------------------------------------------------------- work and finalization
 
     /// @notice Credits `units` of verified work to `miner` and `modelId` in `epoch`.

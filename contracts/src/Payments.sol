@@ -275,10 +275,7 @@ contract Payments is AccessControl, EIP712 {
     // ---------------------------------------------------------------- internals
 
     function _checkEpoch(uint256 epoch) private view {
-        uint256 current = emissions.currentEpoch();
-        if (epoch == current) return;
-        if (epoch + 1 == current && block.timestamp < emissions.finalizableAt(epoch)) return;
-        revert EpochNotRedeemable(epoch, current);
+        if (!emissions.isOpen(epoch)) revert EpochNotRedeemable(epoch, emissions.currentEpoch());
     }
 
     function _setFeeSplit(uint256 minerBps, uint256 treasuryBps) private {

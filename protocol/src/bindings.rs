@@ -75,3 +75,18 @@ sol!(
     FeeVault,
     "abi/FeeVault.json"
 );
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    UsageLedger,
+    "abi/UsageLedger.json"
+);
+
+// Every generated verifier has the same interface; the 64-leaf one stands for all.
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    UsageVerifier,
+    "abi/UsageVerifier64.json"
+);

@@ -1,9 +1,12 @@
 //! The deployment manifest, `deployments/<chainId>.json`, written by `contracts/script/Deploy.s.sol`.
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 use alloy::{
-    primitives::Address,
+    primitives::{Address, B256},
     providers::Provider,
     transports::{RpcError, TransportErrorKind},
 };
@@ -33,6 +36,8 @@ pub struct Manifest {
     pub epoch_length: u64,
     /// Contract addresses.
     pub contracts: Contracts,
+    /// sha-256 of the verifying key each usage verifier embeds, by batch size (as a decimal string).
+    pub usage_verifying_keys: BTreeMap<String, B256>,
 }
 
 /// Addresses of the deployed contracts.
@@ -62,11 +67,17 @@ pub struct Contracts {
     pub payments: Address,
     #[serde(rename = "FeeVault")]
     pub fee_vault: Address,
+    #[serde(rename = "UsageLedger")]
+    pub usage_ledger: Address,
+    #[serde(rename = "UsageVerifier64")]
+    pub usage_verifier_64: Address,
+    #[serde(rename = "UsageVerifier1024")]
+    pub usage_verifier_1024: Address,
 }
 
 impl Contracts {
     /// Every contract with its name, for checks and listings.
-    pub fn named(&self) -> [(&'static str, Address); 11] {
+    pub fn named(&self) -> [(&'static str, Address); 14] {
         [
             ("NeuroToken", self.token),
             ("Emissions", self.emissions),
@@ -79,6 +90,9 @@ impl Contracts {
             ("NodeRegistry", self.node_registry),
             ("Payments", self.payments),
             ("FeeVault", self.fee_vault),
+            ("UsageLedger", self.usage_ledger),
+            ("UsageVerifier64", self.usage_verifier_64),
+            ("UsageVerifier1024", self.usage_verifier_1024),
         ]
     }
 }
@@ -190,7 +204,14 @@ mod tests {
         "ModelRegistry": "0x2279B7A0a67DB372996a5FaB50D91eAA73d2eBe6",
         "NodeRegistry": "0x8A791620dd6260079BF849Dc5567aDC3F2FdC318",
         "Payments": "0xB7f8BC63BbcaD18155201308C8f3540b07f84F5e",
-        "FeeVault": "0x610178dA211FEF7D417bC0e6FeD39F05609AD788"
+        "FeeVault": "0x610178dA211FEF7D417bC0e6FeD39F05609AD788",
+        "UsageLedger": "0xA51c1fc2f0D1a1b8494Ed1FE312d7C3a78Ed91C0",
+        "UsageVerifier64": "0x0DCd1Bf9A1b36cE34237eEaFef220932846BCD82",
+        "UsageVerifier1024": "0x9A676e781A523b5d0C0e43731313A708CB607508"
+      },
+      "usageVerifyingKeys": {
+        "64": "0x04dbe15a81d7d2c0bfed8085007e6e9e82fa132b8eaaaf586ce6059a59712f8d",
+        "1024": "0xd4509d10c0f6a598e232a01710163f1c54f774f469f293c9719d48444bef7e83"
       },
       "deployer": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
       "epochLength": 3600,

@@ -108,3 +108,18 @@ async fn manifest_of_another_chain_is_refused() -> TestResult {
     assert!(matches!(err, ManifestError::MissingCode { name: "StakingVault", .. }), "{err}");
     Ok(())
 }
+
+#[tokio::test]
+async fn manifest_records_the_usage_verifying_keys() -> TestResult {
+    let devnet = start();
+    let m = devnet.manifest().clone();
+    let provider = ProviderBuilder::new().connect_http(devnet.endpoint().parse()?);
+    for (size, address) in [("64", m.contracts.usage_verifier_64), ("1024", m.contracts.usage_verifier_1024)] {
+        let verifier = neuro_protocol::bindings::UsageVerifier::new(address, &provider);
+        assert_eq!(verifier.BATCH_SIZE().call().await?, U256::from(size.parse::<u64>()?));
+        assert_eq!(Some(&verifier.VERIFYING_KEY_HASH().call().await?), m.usage_verifying_keys.get(size), "{size}");
+        let ledger = neuro_protocol::bindings::UsageLedger::new(m.contracts.usage_ledger, &provider);
+        assert_eq!(ledger.verifiers(U256::from(size.parse::<u64>()?)).call().await?, address);
+    }
+    Ok(())
+}

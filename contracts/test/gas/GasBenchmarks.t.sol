@@ -2,11 +2,11 @@
 pragma solidity 0.8.30;
 
 import {Payments} from "../../src/Payments.sol";
-import {PaymentsFixture} from "../utils/PaymentsFixture.sol";
+import {UsageFixture} from "../utils/UsageFixture.sol";
 
 /// @dev Gas of the hot paths, written to contracts/snapshots/GasBenchmarks.json and checked in CI.
 /// Each figure is the gas of one external call as a transaction would execute it (warm/cold as noted).
-contract GasBenchmarks is PaymentsFixture {
+contract GasBenchmarks is UsageFixture {
     function _workers(uint256 count) internal {
         for (uint256 i; i < count; ++i) {
             record(0, address(uint160(0x1000 + i)), i % 2 == 0 ? MODEL_A : MODEL_B, 1000);
@@ -134,5 +134,28 @@ contract GasBenchmarks is PaymentsFixture {
         vm.prank(miner);
         d.nodes.deregister();
         vm.snapshotGasLastCall("NodeRegistry.deregister (2 models)");
+    }
+
+    /// verifyProof and submitUsage cost the same for 64 and 1,024 receipts.
+    function test_gas_usageProofs() public {
+        registerMiner();
+        UsageProof memory small = loadProof(64);
+        UsageProof memory big = loadProof(1024);
+        d.verifier64.verifyProof(small.proof, small.inputs);
+        uint256 verify64 = vm.snapshotGasLastCall("verifyProof (N = 64)");
+        d.verifier1024.verifyProof(big.proof, big.inputs);
+        uint256 verify1024 = vm.snapshotGasLastCall("verifyProof (N = 1024)");
+        assertEq(verify64, verify1024);
+
+        payMiner(small.fees + big.fees);
+        uint256 state = vm.snapshotState();
+        submit(small);
+        uint256 submit64 = vm.snapshotGasLastCall("submitUsage (N = 64, first in epoch)");
+        vm.revertToState(state);
+        submit(big);
+        uint256 submit1024 = vm.snapshotGasLastCall("submitUsage (N = 1024, first in epoch)");
+        assertEq(submit64, submit1024, "O(1) in the batch size");
+        submit(small);
+        vm.snapshotGasLastCall("submitUsage (N = 64, second batch of the epoch)");
     }
 }
