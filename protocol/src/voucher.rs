@@ -7,8 +7,10 @@ use alloy::{
     primitives::{Address, B256, Signature, U256},
     signers::Signer,
     sol,
-    sol_types::{Eip712Domain, SolStruct, eip712_domain},
+    sol_types::{Eip712Domain, SolStruct, SolValue, eip712_domain},
 };
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use crate::bindings::Payments;
 
@@ -33,6 +35,9 @@ pub enum VoucherError {
     /// The signature does not recover to an address.
     #[error("malformed signature: {0}")]
     Malformed(#[from] alloy::primitives::SignatureError),
+    /// The API key is not a Neuro allowance token.
+    #[error("not a Neuro API key: {0}")]
+    MalformedKey(&'static str),
     /// The signature was made by someone else than the allowance's user (or for another chain or contract).
     #[error("allowance signed by {recovered}, not by its user {user}")]
     WrongSigner {
@@ -79,7 +84,34 @@ pub struct SignedAllowance {
     pub signature: Signature,
 }
 
+/// Prefix of API keys that carry a signed allowance.
+pub const API_KEY_PREFIX: &str = "nk1_";
+const ENCODED_LEN: usize = 5 * 32 + 65;
+
 impl SignedAllowance {
+    /// The API key a stock OpenAI client sends as its bearer token: `nk1_` followed by the unpadded base64url of
+    /// `abi.encode(user, miner, cap, expiry, nonce) ‖ r ‖ s ‖ v` (225 bytes). It is a bearer credential for at
+    /// most `cap` of the user's deposit, usable only by `miner`.
+    pub fn to_api_key(&self) -> String {
+        let mut bytes = self.allowance.abi_encode();
+        bytes.extend_from_slice(&self.signature.as_bytes());
+        format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// Parses an API key made by [`SignedAllowance::to_api_key`]. Does not check the signature: call
+    /// [`SignedAllowance::verify`].
+    pub fn from_api_key(key: &str) -> Result<Self, VoucherError> {
+        let body = key.strip_prefix(API_KEY_PREFIX).ok_or(VoucherError::MalformedKey("missing the nk1_ prefix"))?;
+        let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| VoucherError::MalformedKey("invalid base64url"))?;
+        if bytes.len() != ENCODED_LEN {
+            return Err(VoucherError::MalformedKey("wrong length"));
+        }
+        let allowance = Allowance::abi_decode(&bytes[..160]).map_err(|_| VoucherError::MalformedKey("bad fields"))?;
+        let signature =
+            Signature::try_from(&bytes[160..]).map_err(|_| VoucherError::MalformedKey("bad signature encoding"))?;
+        Ok(Self { allowance, signature })
+    }
+
     /// Checks that the allowance's user signed it for `domain` (EOA signatures; contract wallets are checked
     /// on chain through ERC-1271).
     pub fn verify(&self, domain: &Eip712Domain) -> Result<(), VoucherError> {
@@ -137,6 +169,12 @@ mod tests {
         let signed = sample(signer.address()).sign(&signer, &domain).await?;
         signed.verify(&domain)?;
         assert_eq!(signed.signature_bytes().len(), 65);
+
+        let key = signed.to_api_key();
+        assert!(key.starts_with("nk1_"));
+        assert_eq!(SignedAllowance::from_api_key(&key)?, signed);
+        assert!(matches!(SignedAllowance::from_api_key("sk-openai"), Err(VoucherError::MalformedKey(_))));
+        assert!(matches!(SignedAllowance::from_api_key(&key[..key.len() - 4]), Err(VoucherError::MalformedKey(_))));
 
         let other_chain = payments_domain(1, Address::repeat_byte(0x22));
         assert!(matches!(signed.verify(&other_chain), Err(VoucherError::WrongSigner { .. })));
