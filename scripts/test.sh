@@ -45,10 +45,10 @@ check "gas snapshot (contracts/.gas-snapshot)" env FOUNDRY_PROFILE=default "$for
   --snap contracts/.gas-snapshot --no-match-path 'contracts/test/invariant/*'
 
 check "cargo fmt --check" cargo fmt --all -- --check
-check "cargo clippy -D warnings" cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+check "cargo clippy -D warnings" cargo clippy --workspace --all-targets --locked -- -D warnings
 
 say "cargo test --workspace"
-cargo test --workspace --all-features --locked 2>&1 | tee "$log_dir/cargo.log"
+cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo.log"
 cargo_status=${PIPESTATUS[0]}
 while read -r p f; do
   passed=$((passed + p)); failed=$((failed + f))

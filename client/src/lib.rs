@@ -1,0 +1,3 @@
+//! Library side of the `neuro` user CLI.
+
+pub mod sse;

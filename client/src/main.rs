@@ -1,0 +1,280 @@
+//! `neuro`: the user's CLI for the Neuro network.
+
+use std::{
+    io::{BufRead, Write},
+    path::PathBuf,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use alloy::{
+    network::EthereumWallet,
+    primitives::{Address, B256, U256, utils::parse_units},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use futures::StreamExt;
+use neuro_client::sse::{SseEvent, delta_text, drain};
+use neuro_protocol::{
+    Manifest,
+    bindings::{NeuroToken, NodeRegistry, Payments},
+    voucher::{Allowance, payments_domain},
+};
+
+#[derive(Parser)]
+#[command(name = "neuro", version, about = "Pay for inference on the Neuro network")]
+struct Cli {
+    /// JSON-RPC endpoint.
+    #[arg(long, global = true, env = "NEURO_RPC_URL", default_value = "http://127.0.0.1:8545")]
+    rpc_url: String,
+    /// Deployment manifest.
+    #[arg(long, global = true, env = "NEURO_MANIFEST", default_value = "deployments/31337.json")]
+    manifest: PathBuf,
+    /// Encrypted keystore of your account (password from NEURO_KEYSTORE_PASSWORD or a prompt); without it the
+    /// key is read from NEURO_PRIVATE_KEY.
+    #[arg(long, global = true, env = "NEURO_KEYSTORE")]
+    keystore: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Deposits NEURO into Payments (approving it first).
+    ///
+    /// Example: neuro deposit 100
+    Deposit {
+        /// Amount in NEURO.
+        amount: String,
+    },
+    /// Withdraws a deposit: `request` starts the delay, `complete` pays out after it.
+    #[command(subcommand)]
+    Withdraw(WithdrawCommand),
+    /// Signs an allowance for one miner and prints it as an API key for any OpenAI client.
+    ///
+    /// Example: neuro allowance --miner 0xabc… --cap 10 --days 7
+    Allowance {
+        /// The miner's operator address.
+        #[arg(long)]
+        miner: Address,
+        /// Most the miner may charge, in NEURO.
+        #[arg(long)]
+        cap: String,
+        /// Days until the allowance expires.
+        #[arg(long, default_value_t = 7)]
+        days: u64,
+    },
+    /// Lists active nodes serving a model.
+    ///
+    /// Example: neuro miners --model 0x1234…
+    Miners {
+        /// Model id (32 bytes hex).
+        #[arg(long)]
+        model: B256,
+    },
+    /// Chats with a node interactively (reads NEURO_API_KEY).
+    ///
+    /// Example: NEURO_API_KEY=nk1_… neuro chat --miner http://127.0.0.1:8080 --model tiny
+    Chat {
+        /// The node's base URL.
+        #[arg(long)]
+        miner: String,
+        /// Served model name.
+        #[arg(long)]
+        model: String,
+        /// Completion token limit per answer.
+        #[arg(long, default_value_t = 256)]
+        max_tokens: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum WithdrawCommand {
+    /// Requests a withdrawal of an amount in NEURO.
+    Request {
+        /// Amount in NEURO.
+        amount: String,
+    },
+    /// Completes the pending withdrawal after the delay.
+    Complete,
+}
+
+fn neuro(amount: &str) -> Result<U256> {
+    let value: U256 = parse_units(amount, 18).with_context(|| format!("invalid NEURO amount '{amount}'"))?.into();
+    if value.is_zero() {
+        bail!("amount must be positive");
+    }
+    Ok(value)
+}
+
+fn signer(keystore: Option<&PathBuf>) -> Result<PrivateKeySigner> {
+    if let Some(path) = keystore {
+        let password = match std::env::var("NEURO_KEYSTORE_PASSWORD") {
+            Ok(p) => p,
+            Err(_) => rpassword::prompt_password("keystore password: ").context("no password")?,
+        };
+        return PrivateKeySigner::decrypt_keystore(path, password)
+            .context("cannot open the keystore (wrong password?)");
+    }
+    let key = std::env::var("NEURO_PRIVATE_KEY").context("set --keystore or NEURO_PRIVATE_KEY")?;
+    key.trim().parse().context("NEURO_PRIVATE_KEY is not a private key")
+}
+
+async fn connect(cli: &Cli) -> Result<(DynProvider, Manifest, PrivateKeySigner)> {
+    let manifest = Manifest::load(&cli.manifest)?;
+    let signer = signer(cli.keystore.as_ref())?;
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer.clone()))
+        .connect_http(cli.rpc_url.parse().context("invalid --rpc-url")?)
+        .erased();
+    manifest.verify(&provider).await?;
+    Ok((provider, manifest, signer))
+}
+
+fn decode(e: &alloy::contract::Error) -> String {
+    e.as_decoded_interface_error::<Payments::PaymentsErrors>()
+        .map(|err| format!("{err:?}"))
+        .or_else(|| e.as_decoded_interface_error::<NeuroToken::NeuroTokenErrors>().map(|err| format!("{err:?}")))
+        .unwrap_or_else(|| e.to_string())
+}
+
+macro_rules! send {
+    ($what:expr, $call:expr) => {{
+        let call = $call;
+        call.call().await.map_err(|e| anyhow::anyhow!("{} would fail: {}", $what, decode(&e)))?;
+        let receipt = call.send().await?.get_receipt().await?;
+        if !receipt.status() {
+            bail!("{} reverted in {}", $what, receipt.transaction_hash);
+        }
+        println!("{:<10} tx {}  gas {}", $what, receipt.transaction_hash, receipt.gas_used);
+    }};
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Deposit { amount } => {
+            let amount = neuro(amount)?;
+            let (provider, m, signer) = connect(&cli).await?;
+            let token = NeuroToken::new(m.contracts.token, &provider);
+            let balance = token.balanceOf(signer.address()).call().await?;
+            if balance < amount {
+                bail!("insufficient balance: {balance} NEURO-wei, depositing {amount}");
+            }
+            send!("approve", token.approve(m.contracts.payments, amount));
+            let payments = Payments::new(m.contracts.payments, &provider);
+            send!("deposit", payments.deposit(amount));
+            let total = payments.deposits(signer.address()).call().await?;
+            println!("deposit    {total} NEURO-wei");
+        }
+        Command::Withdraw(WithdrawCommand::Request { amount }) => {
+            let amount = neuro(amount)?;
+            let (provider, m, _) = connect(&cli).await?;
+            let payments = Payments::new(m.contracts.payments, &provider);
+            send!("request", payments.requestWithdrawal(amount));
+            println!("available after {} seconds", payments.withdrawalDelay().call().await?);
+        }
+        Command::Withdraw(WithdrawCommand::Complete) => {
+            let (provider, m, _) = connect(&cli).await?;
+            let payments = Payments::new(m.contracts.payments, &provider);
+            send!("withdraw", payments.completeWithdrawal());
+        }
+        Command::Allowance { miner, cap, days } => {
+            let cap = neuro(cap)?;
+            let (provider, m, signer) = connect(&cli).await?;
+            let deposit = Payments::new(m.contracts.payments, &provider).deposits(signer.address()).call().await?;
+            if deposit.is_zero() {
+                eprintln!("warning: you have no deposit; the miner will refuse requests until you `neuro deposit`");
+            }
+            let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+            let allowance = Allowance {
+                user: signer.address(),
+                miner: *miner,
+                cap,
+                expiry: U256::from(now + days * 86_400),
+                nonce: U256::from(now),
+            };
+            let signed = allowance.sign(&signer, &payments_domain(m.chain_id, m.contracts.payments)).await?;
+            println!("{}", signed.to_api_key());
+            eprintln!(
+                "use it as the API key (Authorization: Bearer …) for miner {miner}; it can spend at most {cap} NEURO-wei"
+            );
+        }
+        Command::Miners { model } => {
+            let manifest = Manifest::load(&cli.manifest)?;
+            let provider = ProviderBuilder::new().connect_http(cli.rpc_url.parse()?);
+            manifest.verify(&provider).await?;
+            let nodes = NodeRegistry::new(manifest.contracts.node_registry, &provider);
+            let mut offset = U256::ZERO;
+            let mut found = 0;
+            loop {
+                let page = nodes.activeNodesForModel(*model, offset, U256::from(100)).call().await?;
+                for operator in &page.operators {
+                    let node = nodes.getNode(*operator).call().await?;
+                    println!("{operator}  {}", node.endpoint);
+                    found += 1;
+                }
+                if page.next.is_zero() {
+                    break;
+                }
+                offset = page.next;
+            }
+            if found == 0 {
+                println!("no active node serves {model}");
+            }
+        }
+        Command::Chat { miner, model, max_tokens } => {
+            let key = std::env::var("NEURO_API_KEY").context("set NEURO_API_KEY (from `neuro allowance`)")?;
+            let http = reqwest::Client::new();
+            let mut messages: Vec<serde_json::Value> = Vec::new();
+            let stdin = std::io::stdin();
+            print!("> ");
+            std::io::stdout().flush()?;
+            for line in stdin.lock().lines() {
+                let line = line?;
+                if line.trim().is_empty() {
+                    print!("> ");
+                    std::io::stdout().flush()?;
+                    continue;
+                }
+                messages.push(serde_json::json!({"role": "user", "content": line}));
+                let response = http
+                    .post(format!("{}/v1/chat/completions", miner.trim_end_matches('/')))
+                    .bearer_auth(&key)
+                    .json(&serde_json::json!({"model": model, "messages": messages, "max_tokens": max_tokens, "stream": true}))
+                    .send()
+                    .await?;
+                if !response.status().is_success() {
+                    let status = response.status();
+                    let body: serde_json::Value = response.json().await.unwrap_or_default();
+                    bail!("{status}: {}", body["error"]["message"].as_str().unwrap_or("request failed"));
+                }
+                let mut answer = String::new();
+                let mut buffer = String::new();
+                let mut bytes = response.bytes_stream();
+                while let Some(chunk) = bytes.next().await {
+                    buffer.push_str(&String::from_utf8_lossy(&chunk?));
+                    for event in drain(&mut buffer) {
+                        match event? {
+                            SseEvent::Data(chunk) => {
+                                if let Some(text) = delta_text(&chunk) {
+                                    print!("{text}");
+                                    answer.push_str(text);
+                                    std::io::stdout().flush()?;
+                                }
+                            }
+                            SseEvent::Done => {}
+                        }
+                    }
+                }
+                println!();
+                messages.push(serde_json::json!({"role": "assistant", "content": answer}));
+                print!("> ");
+                std::io::stdout().flush()?;
+            }
+        }
+    }
+    Ok(())
+}

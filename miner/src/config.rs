@@ -1,0 +1,132 @@
+//! The miner's configuration file (`<data dir>/config.toml`), written by `neuro-miner init`.
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::U256;
+use serde::{Deserialize, Serialize};
+
+/// Configuration errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("{}: {source}", path.display())]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: toml::de::Error,
+    },
+    /// A model is configured twice.
+    #[error("model '{0}' is configured twice")]
+    DuplicateModel(String),
+}
+
+/// One served model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Name clients use in `model`.
+    pub name: String,
+    /// GGUF file or safetensors directory.
+    pub path: PathBuf,
+    /// On-chain model id (hex), computed by `model add`.
+    pub id: String,
+    /// Price in NEURO-wei per million tokens (decimal); must be at least the model's floor.
+    pub price_per_mtok: String,
+}
+
+impl ModelConfig {
+    /// The price as a number.
+    pub fn price(&self) -> Option<U256> {
+        self.price_per_mtok.parse().ok()
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// Expected chain id (the manifest and the endpoint must agree).
+    pub chain_id: u64,
+    /// Deployment manifest file.
+    pub manifest: PathBuf,
+    /// Encrypted operator keystore file.
+    pub keystore: PathBuf,
+    /// Address the HTTP API listens on.
+    pub listen: String,
+    /// Public URL registered on chain.
+    pub public_endpoint: String,
+    /// Receipts per usage batch (64 or 1024).
+    pub batch_size: usize,
+    /// Directory with `usage-<N>.pk` proving keys.
+    pub proving_keys: PathBuf,
+    /// Models.
+    #[serde(default)]
+    pub models: Vec<ModelConfig>,
+}
+
+impl Config {
+    /// Reads `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.into(), source })?;
+        let config: Self = toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
+        let mut names: Vec<&str> = config.models.iter().map(|m| m.name.as_str()).collect();
+        names.sort();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(ConfigError::DuplicateModel(w[0].to_string()));
+        }
+        Ok(config)
+    }
+
+    /// Writes `path` (creating its directory).
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| ConfigError::Io { path: dir.into(), source })?;
+        }
+        let text = toml::to_string_pretty(self)
+            .map_err(|e| ConfigError::Io { path: path.into(), source: std::io::Error::other(e) })?;
+        std::fs::write(path, text).map_err(|source| ConfigError::Io { path: path.into(), source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_duplicate_models() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = std::env::temp_dir().join(format!("neuro-config-{}", std::process::id()));
+        let path = dir.join("config.toml");
+        let model =
+            ModelConfig { name: "tiny".into(), path: "/m".into(), id: "0x01".into(), price_per_mtok: "5".into() };
+        let mut config = Config {
+            rpc_url: "http://127.0.0.1:8545".into(),
+            chain_id: 31337,
+            manifest: "deployments/31337.json".into(),
+            keystore: dir.join("key.json"),
+            listen: "127.0.0.1:8080".into(),
+            public_endpoint: "http://127.0.0.1:8080".into(),
+            batch_size: 64,
+            proving_keys: "keys".into(),
+            models: vec![model.clone()],
+        };
+        config.save(&path)?;
+        assert_eq!(Config::load(&path)?, config);
+        assert_eq!(config.models[0].price(), Some(U256::from(5)));
+        config.models.push(model);
+        config.save(&path)?;
+        assert!(matches!(Config::load(&path), Err(ConfigError::DuplicateModel(_))));
+        std::fs::write(&path, "rpc_url = 3")?;
+        assert!(matches!(Config::load(&path), Err(ConfigError::Parse { .. })));
+        std::fs::remove_dir_all(dir)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,259 @@
+//! The inference engine: mistral.rs models loaded fully offline from local files.
+
+use std::path::{Path, PathBuf};
+
+use mistralrs::{
+    ChatCompletionResponse, CompletionResponse, Constraint, GgufModelBuilder, Model, NormalRequest, Request,
+    RequestBuilder, RequestMessage, Response, SamplingParams, TextMessageRole, TextMessages, TextModelBuilder,
+    TokenSource,
+};
+use tokio::sync::mpsc;
+
+/// Where a model's files are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelSource {
+    /// A GGUF file (tokenizer and chat template come from its metadata).
+    Gguf(PathBuf),
+    /// A safetensors directory with `config.json`, `tokenizer.json` and `*.safetensors` (a chat template in
+    /// `tokenizer_config.json` is needed for chat requests).
+    Safetensors(PathBuf),
+}
+
+/// Why a model cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The path is neither a GGUF file nor a safetensors directory.
+    #[error("{}: not a GGUF file or a directory with config.json, tokenizer.json and *.safetensors", .0.display())]
+    UnrecognisedModel(PathBuf),
+    /// mistral.rs could not load the model.
+    #[error("cannot load model {}: {message}", path.display())]
+    Load {
+        /// Model path.
+        path: PathBuf,
+        /// mistral.rs's error.
+        message: String,
+    },
+    /// The engine rejected or failed a request.
+    #[error("inference failed: {0}")]
+    Inference(String),
+}
+
+impl ModelSource {
+    /// Recognises a model path: a `.gguf` file, or a directory holding `config.json`, `tokenizer.json` and at
+    /// least one `.safetensors` file.
+    pub fn detect(path: &Path) -> Result<Self, EngineError> {
+        if path.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
+            return Ok(Self::Gguf(path.to_path_buf()));
+        }
+        if path.is_dir() {
+            let has = |name: &str| path.join(name).is_file();
+            let has_weights = std::fs::read_dir(path)
+                .map(|entries| entries.flatten().any(|e| e.path().extension().is_some_and(|x| x == "safetensors")))
+                .unwrap_or(false);
+            if has("config.json") && has("tokenizer.json") && has_weights {
+                return Ok(Self::Safetensors(path.to_path_buf()));
+            }
+        }
+        Err(EngineError::UnrecognisedModel(path.to_path_buf()))
+    }
+
+    /// The model's path.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Gguf(p) | Self::Safetensors(p) => p,
+        }
+    }
+}
+
+/// OpenAI-style sampling options of one request.
+#[derive(Debug, Clone, Default)]
+pub struct Sampling {
+    /// Maximum completion tokens.
+    pub max_tokens: usize,
+    /// Temperature (None: the model's default).
+    pub temperature: Option<f64>,
+    /// Nucleus sampling.
+    pub top_p: Option<f64>,
+    /// Stop strings.
+    pub stop: Vec<String>,
+}
+
+impl Sampling {
+    fn params(&self) -> SamplingParams {
+        let mut params = SamplingParams::deterministic();
+        params.top_k = None;
+        params.temperature = self.temperature;
+        params.top_p = self.top_p;
+        params.max_len = Some(self.max_tokens);
+        if !self.stop.is_empty() {
+            params.stop_toks = Some(mistralrs::StopTokens::Seqs(self.stop.clone()));
+        }
+        params
+    }
+}
+
+/// One chat message.
+#[derive(Debug, Clone)]
+pub struct ChatMessage {
+    /// `system`, `user`, `assistant` or `tool`.
+    pub role: String,
+    /// Text content.
+    pub content: String,
+}
+
+fn role(name: &str) -> TextMessageRole {
+    match name {
+        "system" => TextMessageRole::System,
+        "assistant" => TextMessageRole::Assistant,
+        "tool" => TextMessageRole::Tool,
+        "user" => TextMessageRole::User,
+        other => TextMessageRole::Custom(other.to_string()),
+    }
+}
+
+/// A loaded model. Cheap to share behind an `Arc`; requests run concurrently (mistral.rs batches them).
+pub struct Engine {
+    model: Model,
+    source: ModelSource,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("source", &self.source).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Loads `source` on the CPU (or the GPU of a `cuda`/`metal` build) without any network access.
+    pub async fn load(source: ModelSource) -> Result<Self, EngineError> {
+        let load_error =
+            |e: anyhow::Error| EngineError::Load { path: source.path().to_path_buf(), message: format!("{e:#}") };
+        let model = match &source {
+            ModelSource::Gguf(file) => {
+                let dir = file.parent().unwrap_or(Path::new(".")).to_string_lossy().into_owned();
+                let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let builder = GgufModelBuilder::new(dir, vec![name]).with_token_source(TokenSource::None);
+                let builder =
+                    if cfg!(any(feature = "cuda", feature = "metal")) { builder } else { builder.with_force_cpu() };
+                builder.build().await.map_err(load_error)?
+            }
+            ModelSource::Safetensors(dir) => {
+                let builder = TextModelBuilder::new(dir.to_string_lossy()).with_token_source(TokenSource::None);
+                let builder =
+                    if cfg!(any(feature = "cuda", feature = "metal")) { builder } else { builder.with_force_cpu() };
+                builder.build().await.map_err(load_error)?
+            }
+        };
+        Ok(Self { model, source })
+    }
+
+    /// Where the model was loaded from.
+    pub fn source(&self) -> &ModelSource {
+        &self.source
+    }
+
+    fn chat_request(messages: &[ChatMessage], sampling: &Sampling) -> RequestBuilder {
+        let mut builder = RequestBuilder::new();
+        for m in messages {
+            builder = builder.add_message(role(&m.role), &m.content);
+        }
+        builder.set_sampling(sampling.params())
+    }
+
+    /// Number of prompt tokens `messages` take after the chat template, as the model's tokenizer counts them.
+    pub async fn count_chat_tokens(&self, messages: &[ChatMessage]) -> Result<usize, EngineError> {
+        let mut text = TextMessages::new();
+        for m in messages {
+            text = text.add_message(role(&m.role), &m.content);
+        }
+        self.model
+            .tokenize(either::Either::Left(text), None, true, true, None)
+            .await
+            .map(|t| t.len())
+            .map_err(|e| EngineError::Inference(e.to_string()))
+    }
+
+    /// Number of tokens of a raw prompt.
+    pub async fn count_text_tokens(&self, prompt: &str) -> Result<usize, EngineError> {
+        self.model
+            .tokenize(either::Either::Right(prompt.to_string()), None, true, false, None)
+            .await
+            .map(|t| t.len())
+            .map_err(|e| EngineError::Inference(e.to_string()))
+    }
+
+    /// A non-streaming chat completion; `usage` counts tokens exactly as the model's tokenizer does.
+    pub async fn chat(
+        &self,
+        messages: &[ChatMessage],
+        sampling: &Sampling,
+    ) -> Result<ChatCompletionResponse, EngineError> {
+        self.model
+            .send_chat_request(Self::chat_request(messages, sampling))
+            .await
+            .map_err(|e| EngineError::Inference(e.to_string()))
+    }
+
+    /// A streaming chat completion: chunks arrive on the returned channel; the last carries `usage`.
+    pub async fn chat_stream(
+        &self,
+        messages: &[ChatMessage],
+        sampling: &Sampling,
+    ) -> Result<mpsc::Receiver<Response>, EngineError> {
+        let request = Self::chat_request(messages, sampling);
+        self.send_normal(
+            {
+                use mistralrs::RequestLike;
+                let mut r = request;
+                r.take_messages()
+            },
+            sampling,
+            true,
+        )
+        .await
+    }
+
+    /// A raw (non-chat) completion of `prompt`.
+    pub async fn complete(&self, prompt: &str, sampling: &Sampling) -> Result<CompletionResponse, EngineError> {
+        let messages = RequestMessage::Completion { text: prompt.to_string(), echo_prompt: false, best_of: None };
+        let mut rx = self.send_normal(messages, sampling, false).await?;
+        match rx.recv().await {
+            Some(Response::CompletionDone(done)) => Ok(done),
+            Some(Response::CompletionModelError(message, _)) => Err(EngineError::Inference(message)),
+            Some(Response::ValidationError(e)) | Some(Response::InternalError(e)) => {
+                Err(EngineError::Inference(e.to_string()))
+            }
+            Some(_) => Err(EngineError::Inference("unexpected response kind".into())),
+            None => Err(EngineError::Inference("engine closed the request".into())),
+        }
+    }
+
+    async fn send_normal(
+        &self,
+        messages: RequestMessage,
+        sampling: &Sampling,
+        is_streaming: bool,
+    ) -> Result<mpsc::Receiver<Response>, EngineError> {
+        let (tx, rx) = mpsc::channel(64);
+        let request = Request::Normal(Box::new(NormalRequest {
+            messages,
+            sampling_params: sampling.params(),
+            response: tx,
+            return_logprobs: false,
+            is_streaming,
+            id: 0,
+            constraint: Constraint::None,
+            suffix: None,
+            tools: None,
+            tool_choice: None,
+            logits_processors: None,
+            return_raw_logits: false,
+            web_search_options: None,
+            model_id: None,
+            truncate_sequence: false,
+        }));
+        let sender = self.model.inner().get_sender(None).map_err(|e| EngineError::Inference(e.to_string()))?;
+        sender.send(request).await.map_err(|e| EngineError::Inference(e.to_string()))?;
+        Ok(rx)
+    }
+}

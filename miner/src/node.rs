@@ -1,0 +1,150 @@
+//! `serve`: load the models, start the HTTP API, and do each epoch's work in the background.
+
+use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
+
+use alloy::primitives::U256;
+use indicatif::{ProgressBar, ProgressStyle};
+use neuro_protocol::bindings::ModelRegistry;
+
+use crate::{
+    chain::Chain,
+    config::Config,
+    engine::{Engine, ModelSource},
+    gate::PaymentGate,
+    metrics::Metrics,
+    server::{AppState, ServedModel, router},
+    store::Store,
+    work::EpochWorker,
+};
+
+/// Errors starting the node.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// A configured model is unusable.
+    #[error("model '{name}': {reason}")]
+    Model {
+        /// Configured name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// Address.
+        addr: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+fn parse_id(text: &str) -> Option<[u8; 32]> {
+    hex::decode(text.trim_start_matches("0x")).ok()?.try_into().ok()
+}
+
+/// Loads every configured model, checking its price against the on-chain floor.
+pub async fn load_models(config: &Config, chain: &Chain) -> Result<HashMap<String, ServedModel>, NodeError> {
+    let registry = ModelRegistry::new(chain.manifest.contracts.model_registry, chain.provider.clone());
+    let mut models = HashMap::new();
+    for m in &config.models {
+        let err = |reason: String| NodeError::Model { name: m.name.clone(), reason };
+        let model_id = parse_id(&m.id).ok_or_else(|| err(format!("invalid model id {}", m.id)))?;
+        let price = m.price().ok_or_else(|| err(format!("invalid price_per_mtok {}", m.price_per_mtok)))?;
+        let floor = registry.minPricePerMTok(model_id.into()).call().await.map_err(|e| err(e.to_string()))?;
+        if price < floor {
+            return Err(err(format!(
+                "price {price} is below the model's on-chain floor {floor} NEURO-wei per million tokens"
+            )));
+        }
+        let source = ModelSource::detect(&m.path).map_err(|e| err(e.to_string()))?;
+        let bar = ProgressBar::new_spinner().with_message(format!("loading {} from {}", m.name, m.path.display()));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        let engine = Engine::load(source).await.map_err(|e| err(e.to_string()));
+        bar.finish_and_clear();
+        let engine = Arc::new(engine?);
+        tracing::info!(model = %m.name, id = %m.id, %price, "model loaded");
+        models.insert(m.name.clone(), ServedModel { name: m.name.clone(), model_id, engine, price_per_mtok: price });
+    }
+    Ok(models)
+}
+
+/// Polls the chain clock and runs each finished epoch's work once, while its submission window is open.
+/// Failures are retried on the next tick (with the chain telling what is already done).
+pub async fn epoch_loop(worker: Arc<EpochWorker>, chain: Chain, tick: Duration) {
+    let mut done: Option<u64> = None;
+    let mut backoff = tick;
+    loop {
+        tokio::time::sleep(backoff).await;
+        let Ok(now) = chain.now().await else {
+            backoff = (backoff * 2).min(Duration::from_secs(60));
+            continue;
+        };
+        let current = chain.epoch_at(now);
+        let Some(previous) = current.checked_sub(1) else { continue };
+        if done == Some(previous) {
+            continue;
+        }
+        let open = chain.emissions().isOpen(U256::from(previous)).call().await.unwrap_or(false);
+        if !open {
+            done = Some(previous);
+            continue;
+        }
+        match worker.run(previous).await {
+            Ok(report) => {
+                tracing::info!(epoch = previous, ?report, "epoch work done");
+                done = Some(previous);
+                backoff = tick;
+            }
+            Err(e) => {
+                tracing::warn!(epoch = previous, error = %e, "epoch work failed; retrying");
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+/// Binds the configured listen address.
+pub async fn bind(config: &Config) -> Result<tokio::net::TcpListener, NodeError> {
+    let addr: SocketAddr = config.listen.parse().map_err(|e: std::net::AddrParseError| NodeError::Listen {
+        addr: config.listen.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| NodeError::Listen { addr: config.listen.clone(), source })
+}
+
+/// Runs the node on `listener` until `shutdown` resolves.
+pub async fn serve(
+    config: &Config,
+    chain: Chain,
+    store: Store,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let models = load_models(config, &chain).await?;
+    let metrics = Arc::new(Metrics::default());
+    let gate = PaymentGate::new(chain.clone(), store.clone());
+    let worker = Arc::new(EpochWorker::new(
+        chain.clone(),
+        store.clone(),
+        config.proving_keys.clone(),
+        config.batch_size,
+        metrics.clone(),
+    ));
+    let tick = Duration::from_secs((chain.manifest.epoch_length / 20).clamp(1, 30));
+    let epochs = tokio::spawn(epoch_loop(worker, chain.clone(), tick));
+    let state = Arc::new(AppState { models, gate, store, chain, metrics });
+    let addr = listener.local_addr().map_err(|source| NodeError::Listen { addr: config.listen.clone(), source })?;
+    tracing::info!(%addr, "serving the OpenAI-compatible API");
+    let result = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| NodeError::Listen { addr: config.listen.clone(), source });
+    epochs.abort();
+    result
+}

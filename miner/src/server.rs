@@ -1,0 +1,364 @@
+//! The OpenAI-compatible HTTP API: `POST /v1/chat/completions` (JSON or SSE stream), `POST /v1/completions`,
+//! `GET /v1/models`, `GET /health`, `GET /metrics`.
+//!
+//! Every served request is paid by the allowance in its bearer API key, metered with the model's own token
+//! counts, priced at the node's price, and recorded as a receipt in SQLite *before* the response completes
+//! (for a stream: before the final `[DONE]` event).
+
+use std::{collections::HashMap, convert::Infallible, sync::Arc};
+
+use alloy::primitives::{Address, U256};
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response, sse::Event, sse::Sse},
+    routing::{get, post},
+};
+use futures::Stream;
+use neuro_prover::{Receipt, receipt::request_hash};
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::{
+    api::{ApiError, ChatRequest, CompletionRequest},
+    chain::Chain,
+    engine::Engine,
+    gate::{GateError, PaymentGate, Reservation},
+    metrics::Metrics,
+    store::Store,
+};
+
+/// A model this node serves.
+#[derive(Debug, Clone)]
+pub struct ServedModel {
+    /// Name clients put in `model`.
+    pub name: String,
+    /// On-chain model id (sha-256 of the weights).
+    pub model_id: [u8; 32],
+    /// The loaded engine.
+    pub engine: Arc<Engine>,
+    /// This node's price in NEURO-wei per million tokens (at least the model's floor).
+    pub price_per_mtok: U256,
+}
+
+/// Shared server state.
+#[derive(Debug)]
+pub struct AppState {
+    /// Served models by name.
+    pub models: HashMap<String, ServedModel>,
+    /// Payment checks.
+    pub gate: Arc<PaymentGate>,
+    /// Receipts.
+    pub store: Store,
+    /// Chain clock and state.
+    pub chain: Chain,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The router.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/completions", post(completions))
+        .route("/v1/models", get(list_models))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// Fee of `tokens` at `price_per_mtok`, rounded up, as a receipt's `u64` (at most `i64::MAX` to fit SQLite).
+pub fn fee(tokens: u64, price_per_mtok: U256) -> Result<u64, ApiError> {
+    let million = U256::from(1_000_000u64);
+    let wei = (U256::from(tokens) * price_per_mtok).div_ceil(million);
+    u64::try_from(wei).ok().filter(|w| *w <= i64::MAX as u64).ok_or_else(|| {
+        ApiError::invalid("this request would cost more than one receipt can hold; lower max_tokens", "max_tokens")
+    })
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::unauthorized("missing API key: send 'Authorization: Bearer nk1_…' (from `neuro allowance`)")
+        })
+}
+
+fn random_id() -> String {
+    let mut bytes = [0u8; 12];
+    // The OS RNG failing is not recoverable in a meaningful way; fall back to the time so ids stay unique.
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        bytes.copy_from_slice(&nanos.to_be_bytes()[4..]);
+    }
+    hex::encode(bytes)
+}
+
+fn gate_error(metrics: &Metrics, e: GateError) -> ApiError {
+    match e {
+        GateError::Unauthorized(m) => {
+            Metrics::add(&metrics.requests_refused, 1);
+            ApiError::unauthorized(m)
+        }
+        e @ GateError::InsufficientFunds { .. } => {
+            Metrics::add(&metrics.requests_refused, 1);
+            ApiError::payment_required(e.to_string())
+        }
+        GateError::Chain(e) => ApiError::unavailable(e.to_string()),
+        GateError::Store(e) => ApiError::internal(e.to_string()),
+    }
+}
+
+/// Everything a request needs after validation and payment authorisation.
+struct Admitted {
+    served: ServedModel,
+    reservation: Reservation,
+    epoch: u64,
+    now: u64,
+}
+
+async fn admit(
+    state: &AppState,
+    headers: &HeaderMap,
+    model: &str,
+    prompt_tokens: usize,
+    max_tokens: usize,
+) -> Result<Admitted, ApiError> {
+    let served = state.models.get(model).cloned().ok_or_else(|| ApiError::model_not_found(model))?;
+    let key = bearer(headers)?;
+    let now = state.chain.now().await.map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let worst = fee((prompt_tokens + max_tokens) as u64, served.price_per_mtok)?;
+    let reservation =
+        state.gate.authorize(key, U256::from(worst), now).await.map_err(|e| gate_error(&state.metrics, e))?;
+    Ok(Admitted { served, reservation, epoch: state.chain.epoch_at(now), now })
+}
+
+/// Meters and durably records one served request; returns its fee.
+async fn record(
+    state: &AppState,
+    admitted: &Admitted,
+    body: &[u8],
+    response: &[u8],
+    prompt: u64,
+    completion: u64,
+) -> Result<u64, ApiError> {
+    let fee = fee(prompt + completion, admitted.served.price_per_mtok)?;
+    let allowance = &admitted.reservation.allowance;
+    let receipt = Receipt {
+        request_hash: request_hash(body, response),
+        model_id: admitted.served.model_id,
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        fee,
+        user: allowance.allowance.user.into_array(),
+    };
+    state
+        .store
+        .insert_receipt(allowance, admitted.reservation.digest, receipt, admitted.epoch, admitted.now)
+        .await
+        .map_err(|e| ApiError::internal(format!("cannot record the receipt, request not charged: {e}")))?;
+    let m = &state.metrics;
+    Metrics::add(&m.requests_served, 1);
+    Metrics::add(&m.prompt_tokens, prompt);
+    Metrics::add(&m.completion_tokens, completion);
+    Metrics::add(&m.fees_charged_wei, fee);
+    Ok(fee)
+}
+
+fn json_response(bytes: Vec<u8>) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+}
+
+async fn chat_completions(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    match chat_inner(state.clone(), headers, body).await {
+        Ok(response) => response,
+        Err(e) => {
+            if e.status != StatusCode::UNAUTHORIZED && e.status != StatusCode::PAYMENT_REQUIRED {
+                Metrics::add(&state.metrics.requests_failed, 1);
+            }
+            e.into_response()
+        }
+    }
+}
+
+async fn chat_inner(state: Arc<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let mut request: ChatRequest =
+        serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("invalid request body: {e}")))?;
+    let sampling = request.sampling()?;
+    let messages = request.messages()?;
+    let engine = state
+        .models
+        .get(&request.model)
+        .map(|m| m.engine.clone())
+        .ok_or_else(|| ApiError::model_not_found(&request.model))?;
+    let prompt_tokens =
+        engine.count_chat_tokens(&messages).await.map_err(|e| ApiError::invalid(e.to_string(), "messages"))?;
+    let admitted = admit(&state, &headers, &request.model, prompt_tokens, sampling.max_tokens).await?;
+
+    if request.stream {
+        return stream_chat(state, admitted, body, messages, sampling).await;
+    }
+    let result = async {
+        let mut response = engine.chat(&messages, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
+        response.id = format!("chatcmpl-{}", random_id());
+        let bytes = serde_json::to_vec(&response).map_err(|e| ApiError::internal(e.to_string()))?;
+        let usage = &response.usage;
+        record(&state, &admitted, &body, &bytes, usage.prompt_tokens as u64, usage.completion_tokens as u64).await?;
+        Ok(json_response(bytes))
+    }
+    .await;
+    state.gate.release(&admitted.reservation).await;
+    result
+}
+
+async fn stream_chat(
+    state: Arc<AppState>,
+    admitted: Admitted,
+    body: Bytes,
+    messages: Vec<crate::engine::ChatMessage>,
+    sampling: crate::engine::Sampling,
+) -> Result<Response, ApiError> {
+    let engine = admitted.served.engine.clone();
+    let mut chunks = match engine.chat_stream(&messages, &sampling).await {
+        Ok(rx) => rx,
+        Err(e) => {
+            state.gate.release(&admitted.reservation).await;
+            return Err(ApiError::internal(e.to_string()));
+        }
+    };
+    let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
+    tokio::spawn(async move {
+        let id = format!("chatcmpl-{}", random_id());
+        let mut payloads = Vec::new();
+        let mut usage = None;
+        let mut failed = None;
+        while let Some(chunk) = chunks.recv().await {
+            match chunk {
+                mistralrs::Response::Chunk(mut c) => {
+                    c.id = id.clone();
+                    if let Some(u) = c.usage.take() {
+                        usage = Some((u.prompt_tokens as u64, u.completion_tokens as u64));
+                    }
+                    let data = serde_json::to_string(&c).unwrap_or_default();
+                    payloads.extend_from_slice(data.as_bytes());
+                    // A client that went away does not stop metering: the tokens were generated.
+                    let _ = tx.send(Ok(Event::default().data(data))).await;
+                    if c.choices.iter().any(|ch| ch.finish_reason.is_some()) && usage.is_some() {
+                        break;
+                    }
+                }
+                mistralrs::Response::ModelError(m, _) => failed = Some(m),
+                mistralrs::Response::InternalError(e) | mistralrs::Response::ValidationError(e) => {
+                    failed = Some(e.to_string())
+                }
+                _ => {}
+            }
+            if failed.is_some() {
+                break;
+            }
+        }
+        let outcome = match (failed, usage) {
+            (Some(message), _) => Err(message),
+            (None, Some((prompt, completion))) => {
+                record(&state, &admitted, &body, &payloads, prompt, completion).await.map(|_| ()).map_err(|e| e.message)
+            }
+            (None, None) => Err("the engine ended the stream without usage".to_string()),
+        };
+        state.gate.release(&admitted.reservation).await;
+        let last = match outcome {
+            Ok(()) => Event::default().data("[DONE]"),
+            Err(message) => {
+                Metrics::add(&state.metrics.requests_failed, 1);
+                tracing::warn!(%message, "stream failed");
+                Event::default().data(json!({"error": {"message": message, "type": "server_error"}}).to_string())
+            }
+        };
+        let _ = tx.send(Ok(last)).await;
+    });
+    let stream: ReceiverStream<Result<Event, Infallible>> = ReceiverStream::new(rx);
+    Ok(sse(stream).into_response())
+}
+
+fn sse<S: Stream<Item = Result<Event, Infallible>> + Send + 'static>(stream: S) -> Sse<S> {
+    Sse::new(stream)
+}
+
+async fn completions(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let mut request: CompletionRequest =
+            serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("invalid request body: {e}")))?;
+        let sampling = request.sampling()?;
+        let engine = state
+            .models
+            .get(&request.model)
+            .map(|m| m.engine.clone())
+            .ok_or_else(|| ApiError::model_not_found(&request.model))?;
+        let prompt_tokens =
+            engine.count_text_tokens(&request.prompt).await.map_err(|e| ApiError::invalid(e.to_string(), "prompt"))?;
+        let admitted = admit(&state, &headers, &request.model, prompt_tokens, sampling.max_tokens).await?;
+        let result = async {
+            let mut response =
+                engine.complete(&request.prompt, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
+            response.id = format!("cmpl-{}", random_id());
+            let bytes = serde_json::to_vec(&response).map_err(|e| ApiError::internal(e.to_string()))?;
+            let usage = &response.usage;
+            record(&state, &admitted, &body, &bytes, usage.prompt_tokens as u64, usage.completion_tokens as u64)
+                .await?;
+            Ok(json_response(bytes))
+        }
+        .await;
+        state.gate.release(&admitted.reservation).await;
+        result
+    }
+    .await;
+    result.unwrap_or_else(|e: ApiError| e.into_response())
+}
+
+async fn list_models(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    let mut names: Vec<&ServedModel> = state.models.values().collect();
+    names.sort_by(|a, b| a.name.cmp(&b.name));
+    let data: Vec<_> = names
+        .iter()
+        .map(|m| {
+            json!({"id": m.name, "object": "model", "owned_by": "neuro",
+                   "neuro_model_id": format!("0x{}", hex::encode(m.model_id)),
+                   "price_per_mtok": m.price_per_mtok.to_string()})
+        })
+        .collect();
+    Json(json!({"object": "list", "data": data}))
+}
+
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let miner: Address = state.gate.miner();
+    match state.chain.now().await {
+        Ok(now) => Json(json!({"status": "ok", "miner": miner, "chain_time": now, "epoch": state.chain.epoch_at(now)}))
+            .into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "degraded", "reason": e.to_string()})))
+            .into_response(),
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fees_round_up_and_refuse_overflow() {
+        let price = U256::from(2_000_000_000_000_000_000u128); // 2 NEURO per million tokens
+        assert_eq!(fee(1, price).ok(), Some(2_000_000_000_000));
+        assert_eq!(fee(0, price).ok(), Some(0));
+        assert_eq!(fee(3, U256::from(1u64)).ok(), Some(1), "rounded up");
+        assert!(fee(u64::MAX, price).is_err());
+    }
+}

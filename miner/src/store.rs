@@ -1,0 +1,315 @@
+//! Durable miner state in SQLite (WAL, `synchronous = FULL`): allowances seen, one receipt per served request,
+//! and the epoch work done (redemptions and submitted batches).
+//!
+//! Invariants: a receipt is committed before its response is sent (the server awaits [`Store::insert_receipt`]),
+//! so an acknowledged request is never lost; `request_hash` is unique, so a receipt is never counted twice; a
+//! receipt belongs to at most one submitted batch.
+
+use std::{path::Path, sync::Arc};
+
+use alloy::primitives::{B256, U256};
+use neuro_protocol::voucher::SignedAllowance;
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::Mutex;
+
+/// Storage errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("receipt database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored value is corrupt.
+    #[error("receipt database holds a corrupt value in {0}")]
+    Corrupt(&'static str),
+    /// The blocking task failed.
+    #[error("receipt database task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// A stored receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReceipt {
+    /// Row id.
+    pub id: i64,
+    /// The receipt as the prover hashes it.
+    pub receipt: neuro_prover::Receipt,
+    /// Digest of the allowance it is charged to.
+    pub allowance: B256,
+    /// Epoch it was served in.
+    pub epoch: u64,
+}
+
+/// Handle to the database; clones share one connection.
+#[derive(Clone, Debug)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS allowances (
+    digest BLOB PRIMARY KEY,
+    user BLOB NOT NULL,
+    api_key TEXT NOT NULL,
+    expiry INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS receipts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_hash BLOB NOT NULL UNIQUE,
+    allowance BLOB NOT NULL REFERENCES allowances(digest),
+    model_id BLOB NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    fee INTEGER NOT NULL CHECK (fee >= 0),
+    user BLOB NOT NULL,
+    epoch INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    batch_root BLOB,
+    unpaid INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS receipts_epoch ON receipts(epoch, model_id);
+CREATE TABLE IF NOT EXISTS submissions (
+    batch_root BLOB PRIMARY KEY,
+    epoch INTEGER NOT NULL,
+    model_id BLOB NOT NULL,
+    batch_size INTEGER NOT NULL,
+    tokens TEXT NOT NULL,
+    fees TEXT NOT NULL,
+    tx_hash BLOB
+);
+";
+
+fn blob<const N: usize>(bytes: Vec<u8>, what: &'static str) -> Result<[u8; N], StoreError> {
+    bytes.try_into().map_err(|_| StoreError::Corrupt(what))
+}
+
+impl Store {
+    /// Opens (creating if needed) `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.blocking_lock();
+            f(&mut guard)
+        })
+        .await?
+    }
+
+    /// Records a receipt (and its allowance on first use) in one transaction, durably.
+    pub async fn insert_receipt(
+        &self,
+        allowance: &SignedAllowance,
+        digest: B256,
+        receipt: neuro_prover::Receipt,
+        epoch: u64,
+        now: u64,
+    ) -> Result<i64, StoreError> {
+        let api_key = allowance.to_api_key();
+        let user = allowance.allowance.user;
+        let expiry = allowance.allowance.expiry.saturating_to::<i64>();
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT OR IGNORE INTO allowances (digest, user, api_key, expiry) VALUES (?1, ?2, ?3, ?4)",
+                params![digest.as_slice(), user.as_slice(), api_key, expiry],
+            )?;
+            tx.execute(
+                "INSERT INTO receipts (request_hash, allowance, model_id, prompt_tokens, completion_tokens, fee, user,
+                 epoch, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    receipt.request_hash.as_slice(),
+                    digest.as_slice(),
+                    receipt.model_id.as_slice(),
+                    receipt.prompt_tokens as i64,
+                    receipt.completion_tokens as i64,
+                    i64::try_from(receipt.fee).map_err(|_| StoreError::Corrupt("fee"))?,
+                    receipt.user.as_slice(),
+                    epoch as i64,
+                    now as i64
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.commit()?;
+            Ok(id)
+        })
+        .await
+    }
+
+    /// Total fees charged to an allowance so far.
+    pub async fn charged(&self, digest: B256) -> Result<U256, StoreError> {
+        self.with(move |conn| {
+            let total: i64 = conn.query_row(
+                "SELECT COALESCE(SUM(fee), 0) FROM receipts WHERE allowance = ?1",
+                params![digest.as_slice()],
+                |r| r.get(0),
+            )?;
+            Ok(U256::from(total as u64))
+        })
+        .await
+    }
+
+    /// Total fees charged to a user (all its allowances) up to and including `epoch`.
+    pub async fn charged_through(&self, digest: B256, epoch: u64) -> Result<U256, StoreError> {
+        self.with(move |conn| {
+            let total: i64 = conn.query_row(
+                "SELECT COALESCE(SUM(fee), 0) FROM receipts WHERE allowance = ?1 AND epoch <= ?2",
+                params![digest.as_slice(), epoch as i64],
+                |r| r.get(0),
+            )?;
+            Ok(U256::from(total as u64))
+        })
+        .await
+    }
+
+    /// Allowances with receipts in `epoch`, as parsed API keys.
+    pub async fn allowances_in_epoch(&self, epoch: u64) -> Result<Vec<(B256, String)>, StoreError> {
+        self.with(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT DISTINCT a.digest, a.api_key FROM allowances a JOIN receipts r ON r.allowance = a.digest
+                 WHERE r.epoch = ?1 ORDER BY a.digest",
+            )?;
+            let rows =
+                stmt.query_map(params![epoch as i64], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?)))?;
+            rows.map(|row| {
+                let (digest, key) = row?;
+                Ok((B256::from(blob::<32>(digest, "allowance digest")?), key))
+            })
+            .collect()
+        })
+        .await
+    }
+
+    /// Paid receipts of `epoch` not yet in a submitted batch, oldest first.
+    pub async fn unbatched_receipts(&self, epoch: u64) -> Result<Vec<StoredReceipt>, StoreError> {
+        self.with(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT id, request_hash, allowance, model_id, prompt_tokens, completion_tokens, fee, user, epoch
+                 FROM receipts WHERE epoch = ?1 AND batch_root IS NULL AND unpaid = 0 ORDER BY id",
+            )?;
+            let rows = stmt.query_map(params![epoch as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, Vec<u8>>(7)?,
+                    r.get::<_, i64>(8)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (id, hash, allowance, model, prompt, completion, fee, user, epoch) = row?;
+                Ok(StoredReceipt {
+                    id,
+                    receipt: neuro_prover::Receipt {
+                        request_hash: blob(hash, "request hash")?,
+                        model_id: blob(model, "model id")?,
+                        prompt_tokens: prompt as u64,
+                        completion_tokens: completion as u64,
+                        fee: fee as u64,
+                        user: blob(user, "user")?,
+                    },
+                    allowance: B256::from(blob::<32>(allowance, "allowance")?),
+                    epoch: epoch as u64,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    /// Marks receipts as part of the submitted batch `root` and records the submission, atomically.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_submission(
+        &self,
+        ids: Vec<i64>,
+        root: B256,
+        epoch: u64,
+        model_id: [u8; 32],
+        batch_size: usize,
+        tokens: u128,
+        fees: u128,
+        tx_hash: Option<B256>,
+    ) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT OR REPLACE INTO submissions (batch_root, epoch, model_id, batch_size, tokens, fees, tx_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    root.as_slice(),
+                    epoch as i64,
+                    model_id.as_slice(),
+                    batch_size as i64,
+                    tokens.to_string(),
+                    fees.to_string(),
+                    tx_hash.map(|h| h.to_vec())
+                ],
+            )?;
+            for id in ids {
+                tx.execute("UPDATE receipts SET batch_root = ?1 WHERE id = ?2", params![root.as_slice(), id])?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Marks the receipts of `epoch` charged to `digest` unpaid (their allowance could not be redeemed): they are
+    /// kept for the record but never batched.
+    pub async fn drop_unpaid(&self, digest: B256, epoch: u64) -> Result<usize, StoreError> {
+        self.with(move |conn| {
+            Ok(conn.execute(
+                "UPDATE receipts SET unpaid = 1 WHERE allowance = ?1 AND epoch = ?2 AND batch_root IS NULL",
+                params![digest.as_slice(), epoch as i64],
+            )?)
+        })
+        .await
+    }
+
+    /// (receipts, pending receipts not in a batch, submitted batches) for `status`.
+    pub async fn counts(&self) -> Result<(u64, u64, u64), StoreError> {
+        self.with(|conn| {
+            let q = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map(|v| v as u64);
+            Ok((
+                q("SELECT COUNT(*) FROM receipts")?,
+                q("SELECT COUNT(*) FROM receipts WHERE batch_root IS NULL AND unpaid = 0")?,
+                q("SELECT COUNT(*) FROM submissions")?,
+            ))
+        })
+        .await
+    }
+
+    /// Epochs with submitted batches, newest first.
+    pub async fn submitted_epochs(&self) -> Result<Vec<u64>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare("SELECT DISTINCT epoch FROM submissions ORDER BY epoch DESC")?;
+            let rows = stmt.query_map([], |r| r.get::<_, i64>(0))?;
+            Ok(rows.filter_map(Result::ok).map(|e| e as u64).collect())
+        })
+        .await
+    }
+
+    /// Whether a batch root is already recorded as submitted.
+    pub async fn is_submitted(&self, root: B256) -> Result<bool, StoreError> {
+        self.with(move |conn| {
+            Ok(conn
+                .query_row("SELECT 1 FROM submissions WHERE batch_root = ?1", params![root.as_slice()], |_| Ok(()))
+                .optional()?
+                .is_some())
+        })
+        .await
+    }
+}

@@ -1,0 +1,238 @@
+//! Epoch work, after an epoch ends and within its submission window: redeem the users' allowances for the
+//! fees the epoch's receipts charged, prove the receipts in batches per model, and submit the batches.
+//!
+//! Idempotent across restarts and retries: a redemption asks the chain what was already redeemed and redeems
+//! only up to the receipts' cumulative total; a batch whose root the ledger already has is recorded, not resent.
+
+use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
+
+use alloy::primitives::{B256, U256};
+use ark_bn254::Bn254;
+use ark_groth16::ProvingKey;
+use neuro_protocol::{
+    bindings::{Payments, UsageLedger},
+    voucher::SignedAllowance,
+};
+use neuro_prover::{Batch, field, keys::KeyPaths, proof};
+use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+use tokio::sync::Mutex;
+
+use crate::{
+    chain::{Chain, ChainError},
+    metrics::Metrics,
+    store::{Store, StoreError},
+};
+
+/// Epoch work errors.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkError {
+    /// Chain access failed (retry later).
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// A transaction could not be sent or confirmed (retry later).
+    #[error("transaction failed: {0}")]
+    Transaction(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Proving failed.
+    #[error("proving failed: {0}")]
+    Prove(String),
+    /// Proving keys are missing.
+    #[error("proving key: {0}")]
+    Keys(#[from] neuro_prover::keys::KeyError),
+}
+
+impl From<alloy::contract::Error> for WorkError {
+    fn from(e: alloy::contract::Error) -> Self {
+        Self::Chain(ChainError::Contract(e))
+    }
+}
+
+/// What one epoch's work did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct EpochReport {
+    /// Allowances redeemed (transactions sent).
+    pub redemptions: usize,
+    /// Fees newly redeemed, NEURO-wei.
+    pub redeemed: U256,
+    /// Allowances whose receipts could not be paid (excluded from batches).
+    pub unpaid_allowances: usize,
+    /// Batches submitted.
+    pub batches: usize,
+    /// Tokens credited.
+    pub tokens: u128,
+}
+
+/// Runs epoch work for one node.
+#[derive(Debug)]
+pub struct EpochWorker {
+    chain: Chain,
+    store: Store,
+    keys_dir: PathBuf,
+    batch_size: usize,
+    metrics: Arc<Metrics>,
+    proving_key: Mutex<Option<Arc<ProvingKey<Bn254>>>>,
+}
+
+impl EpochWorker {
+    /// A worker proving batches of `batch_size` with keys from `keys_dir`.
+    pub fn new(chain: Chain, store: Store, keys_dir: PathBuf, batch_size: usize, metrics: Arc<Metrics>) -> Self {
+        Self { chain, store, keys_dir, batch_size, metrics, proving_key: Mutex::new(None) }
+    }
+
+    async fn proving_key(&self) -> Result<Arc<ProvingKey<Bn254>>, WorkError> {
+        let mut slot = self.proving_key.lock().await;
+        if let Some(pk) = slot.as_ref() {
+            return Ok(pk.clone());
+        }
+        let paths = KeyPaths::new(&self.keys_dir, self.batch_size);
+        let pk = Arc::new(
+            tokio::task::spawn_blocking(move || paths.load_proving())
+                .await
+                .map_err(|e| WorkError::Prove(e.to_string()))??,
+        );
+        *slot = Some(pk.clone());
+        Ok(pk)
+    }
+
+    /// Redeems, proves and submits everything of `epoch`.
+    pub async fn run(&self, epoch: u64) -> Result<EpochReport, WorkError> {
+        let mut report = EpochReport::default();
+        self.redeem(epoch, &mut report).await?;
+        self.submit(epoch, &mut report).await?;
+        Ok(report)
+    }
+
+    async fn redeem(&self, epoch: u64, report: &mut EpochReport) -> Result<(), WorkError> {
+        let payments = self.chain.payments();
+        for (digest, api_key) in self.store.allowances_in_epoch(epoch).await? {
+            let Ok(signed) = SignedAllowance::from_api_key(&api_key) else {
+                self.store.drop_unpaid(digest, epoch).await?;
+                continue;
+            };
+            let target = self.store.charged_through(digest, epoch).await?;
+            let already = payments.redeemed(digest).call().await?;
+            if already >= target {
+                continue;
+            }
+            let call = payments.redeem(signed.to_call_arg(), signed.signature_bytes(), target, U256::from(epoch));
+            // Simulate first: a revert (user withdrew, allowance expired) marks the receipts unpaid instead of
+            // failing the whole epoch.
+            if let Err(e) = call.call().await {
+                let reason = e
+                    .as_decoded_interface_error::<Payments::PaymentsErrors>()
+                    .map(|err| format!("{err:?}"))
+                    .unwrap_or_else(|| e.to_string());
+                tracing::warn!(%digest, %reason, epoch, "allowance cannot be redeemed; its receipts stay unpaid");
+                self.store.drop_unpaid(digest, epoch).await?;
+                report.unpaid_allowances += 1;
+                continue;
+            }
+            let receipt = call
+                .send()
+                .await
+                .map_err(|e| WorkError::Transaction(e.to_string()))?
+                .get_receipt()
+                .await
+                .map_err(|e| WorkError::Transaction(e.to_string()))?;
+            if !receipt.status() {
+                return Err(WorkError::Transaction(format!("redeem reverted in {}", receipt.transaction_hash)));
+            }
+            tracing::info!(%digest, amount = %(target - already), tx = %receipt.transaction_hash, epoch, "redeemed");
+            report.redemptions += 1;
+            report.redeemed += target - already;
+        }
+        Ok(())
+    }
+
+    async fn submit(&self, epoch: u64, report: &mut EpochReport) -> Result<(), WorkError> {
+        let ledger = UsageLedger::new(self.chain.manifest.contracts.usage_ledger, self.chain.provider.clone());
+        let mut by_model: BTreeMap<[u8; 32], Vec<crate::store::StoredReceipt>> = BTreeMap::new();
+        for r in self.store.unbatched_receipts(epoch).await? {
+            by_model.entry(r.receipt.model_id).or_default().push(r);
+        }
+        for (model, receipts) in by_model {
+            for chunk in receipts.chunks(self.batch_size) {
+                let list: Vec<_> = chunk.iter().map(|r| r.receipt).collect();
+                let batch = Batch::new(self.batch_size, model, &list).map_err(|e| WorkError::Prove(e.to_string()))?;
+                if batch.total_tokens() == 0 {
+                    continue;
+                }
+                let root = B256::from(field::to_bytes32(&batch.root()));
+                let ids: Vec<i64> = chunk.iter().map(|r| r.id).collect();
+                if ledger.rootUsed(root.into()).call().await? {
+                    self.store
+                        .record_submission(
+                            ids,
+                            root,
+                            epoch,
+                            model,
+                            self.batch_size,
+                            batch.total_tokens(),
+                            batch.total_fee(),
+                            None,
+                        )
+                        .await?;
+                    continue;
+                }
+                let pk = self.proving_key().await?;
+                let miner = self.chain.operator.into_array();
+                let proving_batch = batch.clone();
+                let usage = tokio::task::spawn_blocking(move || {
+                    proof::prove(&pk, &proving_batch, miner, epoch, &mut ChaCha20Rng::from_entropy())
+                })
+                .await
+                .map_err(|e| WorkError::Prove(e.to_string()))?
+                .map_err(|e| WorkError::Prove(e.to_string()))?;
+                let words = proof::to_solidity(&usage.proof).map(|w| U256::from_be_bytes(w));
+                let call = ledger.submitUsage(
+                    U256::from(epoch),
+                    model.into(),
+                    U256::from(batch.total_tokens()),
+                    U256::from(batch.total_fee()),
+                    root.into(),
+                    U256::from(self.batch_size),
+                    words,
+                );
+                if let Err(e) = call.call().await {
+                    let reason = e
+                        .as_decoded_interface_error::<UsageLedger::UsageLedgerErrors>()
+                        .map(|err| format!("{err:?}"))
+                        .unwrap_or_else(|| e.to_string());
+                    return Err(WorkError::Transaction(format!("submitUsage would revert: {reason}")));
+                }
+                let receipt = call
+                    .send()
+                    .await
+                    .map_err(|e| WorkError::Transaction(e.to_string()))?
+                    .get_receipt()
+                    .await
+                    .map_err(|e| WorkError::Transaction(e.to_string()))?;
+                if !receipt.status() {
+                    return Err(WorkError::Transaction(format!(
+                        "submitUsage reverted in {}",
+                        receipt.transaction_hash
+                    )));
+                }
+                self.store
+                    .record_submission(
+                        ids,
+                        root,
+                        epoch,
+                        model,
+                        self.batch_size,
+                        batch.total_tokens(),
+                        batch.total_fee(),
+                        Some(receipt.transaction_hash),
+                    )
+                    .await?;
+                Metrics::add(&self.metrics.batches_submitted, 1);
+                tracing::info!(epoch, tokens = batch.total_tokens(), fees = batch.total_fee(), tx = %receipt.transaction_hash, "usage submitted");
+                report.batches += 1;
+                report.tokens += batch.total_tokens();
+            }
+        }
+        Ok(())
+    }
+}
