@@ -1,8 +1,12 @@
 //! The Neuro miner.
 pub mod actions;
 pub mod api;
+#[cfg(feature = "devnet")]
+pub mod bench;
 pub mod chain;
 pub mod config;
+#[cfg(feature = "devnet")]
+pub mod devnet;
 pub mod engine;
 pub mod gate;
 pub mod keystore;

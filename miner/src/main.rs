@@ -97,6 +97,27 @@ enum Command {
     },
     /// Claims rewards for every finalized epoch with submitted usage.
     Claim,
+    /// Measures prefill/decode tokens/s and time to first token through the engine and through the HTTP node
+    /// (on a local anvil it starts), and proof time per batch size; prints tables.
+    ///
+    /// Example: neuro-miner bench --model ~/models/SmolLM2-135M-Instruct.Q8_0.gguf --tokens 128
+    Bench {
+        /// GGUF file or safetensors directory.
+        #[arg(long)]
+        model: PathBuf,
+        /// Completion tokens per run.
+        #[arg(long, default_value_t = 128)]
+        tokens: usize,
+        /// Runs per measurement (the median is shown).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Batch sizes to time proofs for.
+        #[arg(long, default_values_t = [64])]
+        batch: Vec<usize>,
+        /// Directory of the proving keys.
+        #[arg(long, default_value = "keys")]
+        keys: PathBuf,
+    },
     /// Stake, node state, receipts, submissions and claimable rewards.
     Status {
         /// Machine-readable output.
@@ -310,6 +331,9 @@ async fn main() -> Result<()> {
                 }
                 None => println!("nothing to claim"),
             }
+        }
+        Command::Bench { model, tokens, runs, batch, keys } => {
+            neuro_miner::bench::run(model, tokens, runs, batch, keys).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         Command::Status { json } => {
             let config = Config::load(&cli.config)?;

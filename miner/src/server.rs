@@ -243,7 +243,7 @@ async fn stream_chat(
             match chunk {
                 mistralrs::Response::Chunk(mut c) => {
                     c.id = id.clone();
-                    if let Some(u) = c.usage.take() {
+                    if let Some(u) = &c.usage {
                         usage = Some((u.prompt_tokens as u64, u.completion_tokens as u64));
                     }
                     let data = serde_json::to_string(&c).unwrap_or_default();

@@ -2,176 +2,37 @@
 //! OpenAI-style HTTP requests paid by allowance API keys, refusals, receipts, and a whole epoch of work ending in
 //! an exact reward claim.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{path::PathBuf, sync::Arc};
 
 use alloy::{
-    network::TransactionBuilder,
     primitives::{Address, U256},
-    providers::{DynProvider, Provider, ProviderBuilder},
-    rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
 };
 use neuro_miner::{
     actions,
-    chain::Chain,
-    config::{Config, ModelConfig},
-    engine::ModelSource,
+    devnet::{self, LocalNetwork, neuro},
     metrics::Metrics,
-    model_id, node,
     store::Store,
     tiny_model::{self, TinyModelSpec},
     work::EpochWorker,
 };
 use neuro_protocol::{
-    bindings::{Emissions, ModelRegistry, NeuroToken, Payments, UsageLedger},
-    devnet::{Devnet, DevnetOptions},
-    schedule::NEURO,
-    voucher::{Allowance, SignedAllowance, payments_domain},
+    bindings::{Emissions, NeuroToken, UsageLedger},
+    devnet::Devnet,
+    voucher::SignedAllowance,
 };
 use serde_json::{Value, json};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
-fn neuro(n: u64) -> U256 {
-    U256::from(n) * NEURO
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
+async fn start_network(tag: &str) -> Result<LocalNetwork, Box<dyn std::error::Error + Send + Sync>> {
     let dir = std::env::temp_dir().join(format!("neuro-miner-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-/// Sends a transaction from the timelock (impersonated) as a passed governance proposal would.
-async fn as_timelock(
-    provider: &DynProvider,
-    timelock: Address,
-    to: Address,
-    data: alloy::primitives::Bytes,
-) -> TestResult {
-    provider.raw_request::<_, ()>("anvil_impersonateAccount".into(), (timelock,)).await?;
-    provider.raw_request::<_, ()>("anvil_setBalance".into(), (timelock, U256::from(10u128.pow(20)))).await?;
-    let tx = TransactionRequest::default().with_from(timelock).with_to(to).with_input(data);
-    let receipt = provider.send_transaction(tx).await?.get_receipt().await?;
-    assert!(receipt.status(), "timelock call reverted");
-    Ok(())
-}
-
-async fn warp(provider: &DynProvider, seconds: u64) -> TestResult {
-    provider.raw_request::<_, Value>("evm_increaseTime".into(), (seconds,)).await?;
-    provider.raw_request::<_, Value>("evm_mine".into(), ()).await?;
-    Ok(())
-}
-
-struct Network {
-    devnet: Devnet,
-    plain: DynProvider,
-    chain: Chain,
-    user: PrivateKeySigner,
-    url: String,
-    store: Store,
-    config: Config,
-    model_id: [u8; 32],
-    dir: PathBuf,
-}
-
-async fn start_network(tag: &str) -> Result<Network, Box<dyn std::error::Error>> {
-    let devnet = Devnet::start(DevnetOptions::new(Devnet::repo_root()))?;
-    let m = devnet.manifest().clone();
-    let c = m.contracts;
-    let deployer = devnet.signer(0).ok_or("key 0")?;
-    let operator = devnet.signer(2).ok_or("key 2")?;
-    let user = devnet.signer(1).ok_or("key 1")?;
-    let url: alloy::transports::http::reqwest::Url = devnet.endpoint().parse()?;
-    let plain = ProviderBuilder::new().connect_http(url.clone()).erased();
-    let as_deployer = ProviderBuilder::new().wallet(deployer).connect_http(url.clone());
-    let token = NeuroToken::new(c.token, &as_deployer);
-    token.transfer(operator.address(), neuro(20_000)).send().await?.get_receipt().await?;
-    token.transfer(user.address(), neuro(1_000)).send().await?.get_receipt().await?;
-
-    // A tiny real model, proposed by its developer and approved by the DAO.
-    let dir = temp_dir(tag);
-    let model_dir = dir.join("tiny");
-    tiny_model::write(&model_dir, TinyModelSpec::default())?;
-    let model_id = model_id::compute(&ModelSource::detect(&model_dir)?, false)?;
-    let chain = Chain::connect(&devnet.endpoint(), m.clone(), operator.clone()).await?;
-    ModelRegistry::new(c.model_registry, chain.provider.clone())
-        .propose(model_id.into(), operator.address(), "tiny".into(), "".into(), neuro(1))
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
-    let approve = ModelRegistry::approveCall { modelId: model_id.into() };
-    as_timelock(&plain, c.timelock, c.model_registry, alloy::sol_types::SolCall::abi_encode(&approve).into()).await?;
-
-    actions::stake(&chain, neuro(10_000)).await?;
-    actions::register(&chain, "http://127.0.0.1:1", &[model_id]).await?;
-
-    // User deposit.
-    let as_user = ProviderBuilder::new().wallet(user.clone()).connect_http(url);
-    NeuroToken::new(c.token, &as_user).approve(c.payments, neuro(100)).send().await?.get_receipt().await?;
-    Payments::new(c.payments, &as_user).deposit(neuro(100)).send().await?.get_receipt().await?;
-
-    let config = Config {
-        rpc_url: devnet.endpoint(),
-        chain_id: m.chain_id,
-        manifest: dir.join("unused.json"),
-        keystore: dir.join("unused-keystore.json"),
-        listen: "127.0.0.1:0".into(),
-        public_endpoint: "http://127.0.0.1:1".into(),
-        batch_size: 64,
-        proving_keys: keys_dir()?,
-        models: vec![ModelConfig {
-            name: "tiny".into(),
-            path: model_dir,
-            id: format!("0x{}", hex::encode(model_id)),
-            price_per_mtok: neuro(2).to_string(),
-        }],
-    };
-    let store = Store::open(&dir.join("receipts.sqlite"))?;
-    let listener = node::bind(&config).await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let (serve_config, serve_chain, serve_store) = (config.clone(), chain.clone(), store.clone());
-    tokio::spawn(async move {
-        let never = std::future::pending::<()>();
-        if let Err(e) = node::serve(&serve_config, serve_chain, serve_store, listener, never).await {
-            eprintln!("server failed: {e}");
-        }
-    });
-    // Wait for the model to load and the server to answer.
-    let client = reqwest::Client::new();
-    for _ in 0..600 {
-        if client.get(format!("{url}/health")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(Network { devnet, plain, chain, user, url, store, config, model_id, dir })
-}
-
-/// Devnet proving keys, created once per machine by `scripts/generate-verifiers.sh` (or here for N = 64).
-fn keys_dir() -> Result<PathBuf, Box<dyn std::error::Error>> {
-    let dir = std::env::var_os("NEURO_KEYS_DIR").map(PathBuf::from).unwrap_or_else(|| Devnet::repo_root().join("keys"));
-    let paths = neuro_prover::keys::KeyPaths::new(&dir, 64);
-    if !paths.proving.exists() {
-        let (pk, _) = neuro_prover::keys::setup(64, neuro_prover::keys::DEVNET_SEED)?;
-        paths.save(&pk)?;
-    }
-    Ok(dir)
-}
-
-async fn api_key(
-    n: &Network,
-    miner: Address,
-    cap: U256,
-    expiry: u64,
-    signer: &PrivateKeySigner,
-) -> Result<String, Box<dyn std::error::Error>> {
-    let m = n.devnet.manifest();
-    let domain = payments_domain(m.chain_id, m.contracts.payments);
-    let allowance =
-        Allowance { user: n.user.address(), miner, cap, expiry: U256::from(expiry), nonce: U256::from(expiry % 1000) };
-    Ok(allowance.sign(signer, &domain).await?.to_api_key())
+    let model = dir.join("tiny");
+    tiny_model::write(&model, TinyModelSpec::default())?;
+    let keys =
+        std::env::var_os("NEURO_KEYS_DIR").map(PathBuf::from).unwrap_or_else(|| Devnet::repo_root().join("keys"));
+    devnet::start(model, keys, dir).await
 }
 
 fn chat_body(stream: bool) -> Value {
@@ -184,7 +45,7 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
     let http = reqwest::Client::new();
     let now = n.chain.now().await?;
     let miner = n.chain.operator;
-    let key = api_key(&n, miner, neuro(10), now + 30 * 86_400, &n.user).await?;
+    let key = n.api_key(miner, neuro(10), now + 30 * 86_400, &n.user).await?;
 
     // Models and health.
     let models: Value = http.get(format!("{}/v1/models", n.url)).send().await?.json().await?;
@@ -247,16 +108,16 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
     };
     let status_of = |r: reqwest::Response| r.status().as_u16();
     assert_eq!(status_of(post(None, chat_body(false)).send().await?), 401);
-    let forged = api_key(&n, miner, neuro(10), now + 30 * 86_400, &PrivateKeySigner::random()).await?;
+    let forged = n.api_key(miner, neuro(10), now + 30 * 86_400, &PrivateKeySigner::random()).await?;
     let r = post(Some(forged), chat_body(false)).send().await?;
     assert_eq!(r.status(), 401);
     let err: Value = r.json().await?;
     assert_eq!(err["error"]["code"], "invalid_api_key");
-    let other_miner = api_key(&n, Address::repeat_byte(7), neuro(10), now + 30 * 86_400, &n.user).await?;
+    let other_miner = n.api_key(Address::repeat_byte(7), neuro(10), now + 30 * 86_400, &n.user).await?;
     assert_eq!(status_of(post(Some(other_miner), chat_body(false)).send().await?), 401);
-    let expiring = api_key(&n, miner, neuro(10), now + 60, &n.user).await?;
+    let expiring = n.api_key(miner, neuro(10), now + 60, &n.user).await?;
     assert_eq!(status_of(post(Some(expiring), chat_body(false)).send().await?), 401);
-    let tiny_cap = api_key(&n, miner, U256::from(1_000u64), now + 30 * 86_400, &n.user).await?;
+    let tiny_cap = n.api_key(miner, U256::from(1_000u64), now + 30 * 86_400, &n.user).await?;
     let r = post(Some(tiny_cap), chat_body(false)).send().await?;
     assert_eq!(r.status(), 402);
     let err: Value = r.json().await?;
@@ -288,7 +149,7 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
     let m = n.devnet.manifest();
     let emissions = Emissions::new(m.contracts.emissions, n.chain.provider.clone());
     let next_start = emissions.epochStart(U256::from(epoch + 1)).call().await?.to::<u64>();
-    warp(&n.plain, next_start - n.chain.now().await? + 1).await?;
+    devnet::warp(&n.plain, next_start - n.chain.now().await? + 1).await?;
     let worker = EpochWorker::new(
         n.chain.clone(),
         n.store.clone(),
@@ -306,7 +167,7 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
     assert_eq!(emissions.minerWork(U256::from(epoch), miner).call().await?.units, tokens as u128);
 
     let ready = emissions.finalizableAt(U256::from(epoch)).call().await?.to::<u64>();
-    warp(&n.plain, ready - n.chain.now().await? + 1).await?;
+    devnet::warp(&n.plain, ready - n.chain.now().await? + 1).await?;
     emissions.finalizeEpoch(U256::from(epoch)).send().await?.get_receipt().await?;
     let token = NeuroToken::new(m.contracts.token, n.chain.provider.clone());
     let before = token.balanceOf(miner).call().await?;
@@ -326,7 +187,7 @@ async fn receipts_survive_a_restart() -> TestResult {
     let n = start_network("restart").await?;
     let http = reqwest::Client::new();
     let now = n.chain.now().await?;
-    let key = api_key(&n, n.chain.operator, neuro(10), now + 30 * 86_400, &n.user).await?;
+    let key = n.api_key(n.chain.operator, neuro(10), now + 30 * 86_400, &n.user).await?;
     for _ in 0..2 {
         let r = http
             .post(format!("{}/v1/chat/completions", n.url))
