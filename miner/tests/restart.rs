@@ -33,10 +33,8 @@ fn spawn(config: &std::path::Path) -> std::io::Result<Child> {
 async fn wait_healthy(url: &str) -> bool {
     let client = reqwest::Client::new();
     for _ in 0..600 {
-        if let Ok(r) = client.get(format!("{url}/health")).send().await {
-            if r.status().is_success() {
-                return true;
-            }
+        if client.get(format!("{url}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return true;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
