@@ -20,13 +20,38 @@ contract GasBenchmarks is UsageFixture {
         gasUsed = vm.snapshotGasLastCall(name);
     }
 
-    /// finalizeEpoch costs the same whether 1 or 1,000 miners did work in the epoch.
+    /// finalizeEpoch costs the same whether 1, 100 or 10,000 miners did work in the epoch.
     function test_gas_finalizeEpoch_isConstantInMiners() public {
         uint256 state = vm.snapshotState();
         uint256 one = _finalizeGas(1, "finalizeEpoch (1 miner)");
         vm.revertToState(state);
-        uint256 thousand = _finalizeGas(1000, "finalizeEpoch (1000 miners)");
-        assertEq(thousand, one);
+        uint256 hundred = _finalizeGas(100, "finalizeEpoch (100 miners)");
+        vm.revertToState(state);
+        uint256 tenThousand = _finalizeGas(10_000, "finalizeEpoch (10000 miners)");
+        assertEq(hundred, one);
+        assertEq(tenThousand, one);
+    }
+
+    /// The keeper's hourly cycle (finalize the epoch, flush the fee vault) with 1, 100 and 10,000 submitting miners.
+    function test_gas_hourlyCycle() public {
+        uint256[3] memory counts = [uint256(1), 100, 10_000];
+        string[3] memory names = ["hourly cycle (1 miner)", "hourly cycle (100 miners)", "hourly cycle (10000 miners)"];
+        uint256 state = vm.snapshotState();
+        uint256 first;
+        for (uint256 i; i < 3; ++i) {
+            vm.revertToState(state);
+            _workers(counts[i]);
+            fund(address(d.feeVault), 3 ether);
+            d.feeVault.accrue(2 ether, 1 ether);
+            warpToFinalizable(0);
+            d.emissions.finalizeEpoch(0);
+            uint256 finalize = vm.lastCallGas().gasTotalUsed;
+            d.feeVault.flush();
+            uint256 cycle = finalize + vm.lastCallGas().gasTotalUsed;
+            vm.snapshotValue(names[i], cycle);
+            if (i == 0) first = cycle;
+            assertEq(cycle, first, "independent of the number of miners");
+        }
     }
 
     function test_gas_finalizeEpoch_noWork() public {
