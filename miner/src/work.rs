@@ -179,12 +179,19 @@ impl EpochWorker {
                 let pk = self.proving_key().await?;
                 let miner = self.chain.operator.into_array();
                 let proving_batch = batch.clone();
+                // A pool of its own: mistral.rs keeps work in rayon's global pool, and a proof waiting there for
+                // threads would stall until the engine goes idle.
                 let usage = tokio::task::spawn_blocking(move || {
-                    proof::prove(&pk, &proving_batch, miner, epoch, &mut ChaCha20Rng::from_entropy())
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+                        .thread_name(|i| format!("prover-{i}"))
+                        .build()
+                        .map_err(|e| WorkError::Prove(format!("proving thread pool: {e}")))?;
+                    pool.install(|| proof::prove(&pk, &proving_batch, miner, epoch, &mut ChaCha20Rng::from_entropy()))
+                        .map_err(|e| WorkError::Prove(e.to_string()))
                 })
                 .await
-                .map_err(|e| WorkError::Prove(e.to_string()))?
-                .map_err(|e| WorkError::Prove(e.to_string()))?;
+                .map_err(|e| WorkError::Prove(e.to_string()))??;
                 let words = proof::to_solidity(&usage.proof).map(|w| U256::from_be_bytes(w));
                 let call = ledger.submitUsage(
                     U256::from(epoch),

@@ -63,6 +63,7 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
         (usage["prompt_tokens"].as_u64().ok_or("prompt")?, usage["completion_tokens"].as_u64().ok_or("completion")?);
     assert!(prompt > 0 && completion > 0 && completion <= 12, "{usage}");
     assert_eq!(body["object"], "chat.completion");
+    assert_eq!(body["model"], "tiny", "the served name, not the engine's path");
     assert!(body["choices"][0]["message"]["content"].is_string());
 
     // The receipt is stored with the fee at 2 NEURO per million tokens, rounded up.

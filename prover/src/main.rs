@@ -126,7 +126,9 @@ fn check_size(batch: usize) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    // arkworks' per-constraint spans format their arguments and slow proving by orders of magnitude: keep them off.
+    let filter = tracing_subscriber::EnvFilter::from_default_env().add_directive("gr1cs=off".parse()?);
+    tracing_subscriber::fmt().with_env_filter(filter).init();
     match Cli::parse().command {
         Command::Setup { batch, out, seed } => {
             check_size(batch)?;
