@@ -23,6 +23,23 @@ use crate::{
     store::{Store, StoreError},
 };
 
+/// Proves `batch` on a rayon pool of its own. mistral.rs keeps work in rayon's global pool; a proof queued there
+/// waits for the engine to go idle (seen: 15 s instead of 1.5 s for 64 receipts while serving).
+pub fn prove_isolated(
+    pk: &ProvingKey<Bn254>,
+    batch: &Batch,
+    miner: [u8; 20],
+    epoch: u64,
+) -> Result<proof::UsageProof, WorkError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+        .thread_name(|i| format!("prover-{i}"))
+        .build()
+        .map_err(|e| WorkError::Prove(format!("proving thread pool: {e}")))?;
+    pool.install(|| proof::prove(pk, batch, miner, epoch, &mut ChaCha20Rng::from_entropy()))
+        .map_err(|e| WorkError::Prove(e.to_string()))
+}
+
 /// Epoch work errors.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkError {
@@ -179,19 +196,9 @@ impl EpochWorker {
                 let pk = self.proving_key().await?;
                 let miner = self.chain.operator.into_array();
                 let proving_batch = batch.clone();
-                // A pool of its own: mistral.rs keeps work in rayon's global pool, and a proof waiting there for
-                // threads would stall until the engine goes idle.
-                let usage = tokio::task::spawn_blocking(move || {
-                    let pool = rayon::ThreadPoolBuilder::new()
-                        .num_threads(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
-                        .thread_name(|i| format!("prover-{i}"))
-                        .build()
-                        .map_err(|e| WorkError::Prove(format!("proving thread pool: {e}")))?;
-                    pool.install(|| proof::prove(&pk, &proving_batch, miner, epoch, &mut ChaCha20Rng::from_entropy()))
-                        .map_err(|e| WorkError::Prove(e.to_string()))
-                })
-                .await
-                .map_err(|e| WorkError::Prove(e.to_string()))??;
+                let usage = tokio::task::spawn_blocking(move || prove_isolated(&pk, &proving_batch, miner, epoch))
+                    .await
+                    .map_err(|e| WorkError::Prove(e.to_string()))??;
                 let words = proof::to_solidity(&usage.proof).map(|w| U256::from_be_bytes(w));
                 let call = ledger.submitUsage(
                     U256::from(epoch),
