@@ -109,16 +109,7 @@ fn neuro(amount: &str) -> Result<U256> {
 }
 
 fn signer(keystore: Option<&PathBuf>) -> Result<PrivateKeySigner> {
-    if let Some(path) = keystore {
-        let password = match std::env::var("NEURO_KEYSTORE_PASSWORD") {
-            Ok(p) => p,
-            Err(_) => rpassword::prompt_password("keystore password: ").context("no password")?,
-        };
-        return PrivateKeySigner::decrypt_keystore(path, password)
-            .context("cannot open the keystore (wrong password?)");
-    }
-    let key = std::env::var("NEURO_PRIVATE_KEY").context("set --keystore or NEURO_PRIVATE_KEY")?;
-    key.trim().parse().context("NEURO_PRIVATE_KEY is not a private key")
+    Ok(neuro_protocol::keys::load_signer(keystore.map(PathBuf::as_path), "NEURO_PRIVATE_KEY")?)
 }
 
 async fn connect(cli: &Cli) -> Result<(DynProvider, Manifest, PrivateKeySigner)> {

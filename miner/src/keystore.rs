@@ -6,8 +6,7 @@ use std::path::Path;
 
 use alloy::signers::local::{LocalSignerError, PrivateKeySigner};
 
-/// Environment variable holding the keystore password (for services; a prompt is used otherwise).
-pub const PASSWORD_ENV: &str = "NEURO_KEYSTORE_PASSWORD";
+pub use neuro_protocol::keys::PASSWORD_ENV;
 /// Environment variable holding a private key to import with `init --import`.
 pub const IMPORT_KEY_ENV: &str = "NEURO_PRIVATE_KEY";
 
@@ -35,10 +34,7 @@ pub enum KeystoreError {
 
 /// The password from the environment, or a prompt.
 pub fn password(prompt: &str) -> Result<String, KeystoreError> {
-    if let Ok(p) = std::env::var(PASSWORD_ENV) {
-        return Ok(p);
-    }
-    rpassword::prompt_password(prompt).map_err(|_| KeystoreError::NoPassword)
+    neuro_protocol::keys::password(prompt).map_err(|_| KeystoreError::NoPassword)
 }
 
 /// Decrypts the operator key.

@@ -23,6 +23,22 @@ use crate::{
     store::{Store, StoreError},
 };
 
+/// Waits for a sent transaction's receipt and checks it succeeded.
+async fn confirm(
+    sent: Result<alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>, alloy::contract::Error>,
+    what: &str,
+) -> Result<alloy::rpc::types::TransactionReceipt, WorkError> {
+    let receipt = sent
+        .map_err(|e| WorkError::Transaction(format!("{what}: {e}")))?
+        .get_receipt()
+        .await
+        .map_err(|e| WorkError::Transaction(format!("{what}: {e}")))?;
+    if !receipt.status() {
+        return Err(WorkError::Transaction(format!("{what} reverted in {}", receipt.transaction_hash)));
+    }
+    Ok(receipt)
+}
+
 /// Proves `batch` on a rayon pool of its own. mistral.rs keeps work in rayon's global pool; a proof queued there
 /// waits for the engine to go idle (seen: 15 s instead of 1.5 s for 64 receipts while serving).
 pub fn prove_isolated(
@@ -146,16 +162,7 @@ impl EpochWorker {
                 report.unpaid_allowances += 1;
                 continue;
             }
-            let receipt = call
-                .send()
-                .await
-                .map_err(|e| WorkError::Transaction(e.to_string()))?
-                .get_receipt()
-                .await
-                .map_err(|e| WorkError::Transaction(e.to_string()))?;
-            if !receipt.status() {
-                return Err(WorkError::Transaction(format!("redeem reverted in {}", receipt.transaction_hash)));
-            }
+            let receipt = confirm(call.send().await, "redeem").await?;
             tracing::info!(%digest, amount = %(target - already), tx = %receipt.transaction_hash, epoch, "redeemed");
             report.redemptions += 1;
             report.redeemed += target - already;
@@ -216,19 +223,7 @@ impl EpochWorker {
                         .unwrap_or_else(|| e.to_string());
                     return Err(WorkError::Transaction(format!("submitUsage would revert: {reason}")));
                 }
-                let receipt = call
-                    .send()
-                    .await
-                    .map_err(|e| WorkError::Transaction(e.to_string()))?
-                    .get_receipt()
-                    .await
-                    .map_err(|e| WorkError::Transaction(e.to_string()))?;
-                if !receipt.status() {
-                    return Err(WorkError::Transaction(format!(
-                        "submitUsage reverted in {}",
-                        receipt.transaction_hash
-                    )));
-                }
+                let receipt = confirm(call.send().await, "submitUsage").await?;
                 self.store
                     .record_submission(
                         ids,

@@ -4,12 +4,14 @@
 //!   (exported from forge's artifacts by `scripts/export-abi.js`; CI fails if they are stale).
 //! - [`manifest`]: the typed deployment manifest `deployments/<chainId>.json` written by `Deploy.s.sol`.
 //! - [`schedule`]: the emission schedule computed natively, to the wei, exactly as `Emissions` does.
+//! - [`keys`]: loading the CLIs' signing keys from a keystore or the environment.
 //! - [`voucher`]: the EIP-712 payment `Allowance` users sign for miners.
 //! - [`devnet`] (feature `devnet`): a local anvil chain with the protocol deployed by the real deploy script.
 
 pub mod bindings;
 #[cfg(feature = "devnet")]
 pub mod devnet;
+pub mod keys;
 pub mod manifest;
 pub mod schedule;
 pub mod voucher;
