@@ -176,16 +176,41 @@ fn json_response(bytes: Vec<u8>) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
-async fn chat_completions(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    match chat_inner(state.clone(), headers, body).await {
-        Ok(response) => response,
-        Err(e) => {
-            if e.status != StatusCode::UNAUTHORIZED && e.status != StatusCode::PAYMENT_REQUIRED {
-                Metrics::add(&state.metrics.requests_failed, 1);
-            }
-            e.into_response()
-        }
+fn engine_for(state: &AppState, model: &str) -> Result<Arc<Engine>, ApiError> {
+    state.models.get(model).map(|m| m.engine.clone()).ok_or_else(|| ApiError::model_not_found(model))
+}
+
+/// Runs a non-streaming generation, records its receipt, and releases the reservation whatever happens.
+/// `generate` returns the response body and its (prompt, completion) token counts.
+async fn unary(
+    state: &AppState,
+    admitted: &Admitted,
+    body: &[u8],
+    generate: impl std::future::Future<Output = Result<(Vec<u8>, u64, u64), ApiError>>,
+) -> Result<Response, ApiError> {
+    let result = async {
+        let (bytes, prompt, completion) = generate.await?;
+        record(state, admitted, body, &bytes, prompt, completion).await?;
+        Ok(json_response(bytes))
     }
+    .await;
+    state.gate.release(&admitted.reservation).await;
+    result
+}
+
+/// Turns a handler's outcome into a response, counting failures other than payment refusals.
+fn respond(state: &AppState, outcome: Result<Response, ApiError>) -> Response {
+    outcome.unwrap_or_else(|e| {
+        if e.status != StatusCode::UNAUTHORIZED && e.status != StatusCode::PAYMENT_REQUIRED {
+            Metrics::add(&state.metrics.requests_failed, 1);
+        }
+        e.into_response()
+    })
+}
+
+async fn chat_completions(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let outcome = chat_inner(state.clone(), headers, body).await;
+    respond(&state, outcome)
 }
 
 async fn chat_inner(state: Arc<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
@@ -193,11 +218,7 @@ async fn chat_inner(state: Arc<AppState>, headers: HeaderMap, body: Bytes) -> Re
         serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("invalid request body: {e}")))?;
     let sampling = request.sampling()?;
     let messages = request.messages()?;
-    let engine = state
-        .models
-        .get(&request.model)
-        .map(|m| m.engine.clone())
-        .ok_or_else(|| ApiError::model_not_found(&request.model))?;
+    let engine = engine_for(&state, &request.model)?;
     let prompt_tokens =
         engine.count_chat_tokens(&messages).await.map_err(|e| ApiError::invalid(e.to_string(), "messages"))?;
     let admitted = admit(&state, &headers, &request.model, prompt_tokens, sampling.max_tokens).await?;
@@ -205,18 +226,14 @@ async fn chat_inner(state: Arc<AppState>, headers: HeaderMap, body: Bytes) -> Re
     if request.stream {
         return stream_chat(state, admitted, body, messages, sampling).await;
     }
-    let result = async {
+    unary(&state, &admitted, &body, async {
         let mut response = engine.chat(&messages, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
         response.id = format!("chatcmpl-{}", random_id());
         response.model = admitted.served.name.clone();
         let bytes = serde_json::to_vec(&response).map_err(|e| ApiError::internal(e.to_string()))?;
-        let usage = &response.usage;
-        record(&state, &admitted, &body, &bytes, usage.prompt_tokens as u64, usage.completion_tokens as u64).await?;
-        Ok(json_response(bytes))
-    }
-    .await;
-    state.gate.release(&admitted.reservation).await;
-    result
+        Ok((bytes, response.usage.prompt_tokens as u64, response.usage.completion_tokens as u64))
+    })
+    .await
 }
 
 async fn stream_chat(
@@ -293,35 +310,27 @@ fn sse<S: Stream<Item = Result<Event, Infallible>> + Send + 'static>(stream: S) 
 }
 
 async fn completions(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let result = async {
-        let mut request: CompletionRequest =
-            serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("invalid request body: {e}")))?;
-        let sampling = request.sampling()?;
-        let engine = state
-            .models
-            .get(&request.model)
-            .map(|m| m.engine.clone())
-            .ok_or_else(|| ApiError::model_not_found(&request.model))?;
-        let prompt_tokens =
-            engine.count_text_tokens(&request.prompt).await.map_err(|e| ApiError::invalid(e.to_string(), "prompt"))?;
-        let admitted = admit(&state, &headers, &request.model, prompt_tokens, sampling.max_tokens).await?;
-        let result = async {
-            let mut response =
-                engine.complete(&request.prompt, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
-            response.id = format!("cmpl-{}", random_id());
-            response.model = admitted.served.name.clone();
-            let bytes = serde_json::to_vec(&response).map_err(|e| ApiError::internal(e.to_string()))?;
-            let usage = &response.usage;
-            record(&state, &admitted, &body, &bytes, usage.prompt_tokens as u64, usage.completion_tokens as u64)
-                .await?;
-            Ok(json_response(bytes))
-        }
-        .await;
-        state.gate.release(&admitted.reservation).await;
-        result
-    }
-    .await;
-    result.unwrap_or_else(|e: ApiError| e.into_response())
+    let outcome = completion_inner(&state, &headers, &body).await;
+    respond(&state, outcome)
+}
+
+async fn completion_inner(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<Response, ApiError> {
+    let mut request: CompletionRequest =
+        serde_json::from_slice(body).map_err(|e| ApiError::malformed(format!("invalid request body: {e}")))?;
+    let sampling = request.sampling()?;
+    let engine = engine_for(state, &request.model)?;
+    let prompt_tokens =
+        engine.count_text_tokens(&request.prompt).await.map_err(|e| ApiError::invalid(e.to_string(), "prompt"))?;
+    let admitted = admit(state, headers, &request.model, prompt_tokens, sampling.max_tokens).await?;
+    unary(state, &admitted, body, async {
+        let mut response =
+            engine.complete(&request.prompt, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
+        response.id = format!("cmpl-{}", random_id());
+        response.model = admitted.served.name.clone();
+        let bytes = serde_json::to_vec(&response).map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok((bytes, response.usage.prompt_tokens as u64, response.usage.completion_tokens as u64))
+    })
+    .await
 }
 
 async fn list_models(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
