@@ -39,6 +39,23 @@ pub struct StoredReceipt {
     pub epoch: u64,
 }
 
+/// A batch accepted by the usage ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubmittedBatch {
+    /// Merkle root.
+    pub root: B256,
+    /// Epoch.
+    pub epoch: u64,
+    /// Model.
+    pub model_id: [u8; 32],
+    /// Leaves.
+    pub batch_size: usize,
+    /// Tokens credited.
+    pub tokens: u128,
+    /// Fees used.
+    pub fees: u128,
+}
+
 /// Handle to the database; clones share one connection.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -230,17 +247,12 @@ impl Store {
         .await
     }
 
-    /// Marks receipts as part of the submitted batch `root` and records the submission, atomically.
-    #[allow(clippy::too_many_arguments)]
+    /// Marks receipts as part of the submitted `batch` and records the submission (with its transaction, unless
+    /// another run already sent it), atomically.
     pub async fn record_submission(
         &self,
         ids: Vec<i64>,
-        root: B256,
-        epoch: u64,
-        model_id: [u8; 32],
-        batch_size: usize,
-        tokens: u128,
-        fees: u128,
+        batch: SubmittedBatch,
         tx_hash: Option<B256>,
     ) -> Result<(), StoreError> {
         self.with(move |conn| {
@@ -249,17 +261,17 @@ impl Store {
                 "INSERT OR REPLACE INTO submissions (batch_root, epoch, model_id, batch_size, tokens, fees, tx_hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
-                    root.as_slice(),
-                    epoch as i64,
-                    model_id.as_slice(),
-                    batch_size as i64,
-                    tokens.to_string(),
-                    fees.to_string(),
+                    batch.root.as_slice(),
+                    batch.epoch as i64,
+                    batch.model_id.as_slice(),
+                    batch.batch_size as i64,
+                    batch.tokens.to_string(),
+                    batch.fees.to_string(),
                     tx_hash.map(|h| h.to_vec())
                 ],
             )?;
             for id in ids {
-                tx.execute("UPDATE receipts SET batch_root = ?1 WHERE id = ?2", params![root.as_slice(), id])?;
+                tx.execute("UPDATE receipts SET batch_root = ?1 WHERE id = ?2", params![batch.root.as_slice(), id])?;
             }
             tx.commit()?;
             Ok(())

@@ -20,7 +20,7 @@ use tokio::sync::Mutex;
 use crate::{
     chain::{Chain, ChainError},
     metrics::Metrics,
-    store::{Store, StoreError},
+    store::{Store, StoreError, SubmittedBatch},
 };
 
 /// Waits for a sent transaction's receipt and checks it succeeded.
@@ -185,19 +185,16 @@ impl EpochWorker {
                 }
                 let root = B256::from(field::to_bytes32(&batch.root()));
                 let ids: Vec<i64> = chunk.iter().map(|r| r.id).collect();
+                let record = SubmittedBatch {
+                    root,
+                    epoch,
+                    model_id: model,
+                    batch_size: self.batch_size,
+                    tokens: batch.total_tokens(),
+                    fees: batch.total_fee(),
+                };
                 if ledger.rootUsed(root.into()).call().await? {
-                    self.store
-                        .record_submission(
-                            ids,
-                            root,
-                            epoch,
-                            model,
-                            self.batch_size,
-                            batch.total_tokens(),
-                            batch.total_fee(),
-                            None,
-                        )
-                        .await?;
+                    self.store.record_submission(ids, record, None).await?;
                     continue;
                 }
                 let pk = self.proving_key().await?;
@@ -224,18 +221,7 @@ impl EpochWorker {
                     return Err(WorkError::Transaction(format!("submitUsage would revert: {reason}")));
                 }
                 let receipt = confirm(call.send().await, "submitUsage").await?;
-                self.store
-                    .record_submission(
-                        ids,
-                        root,
-                        epoch,
-                        model,
-                        self.batch_size,
-                        batch.total_tokens(),
-                        batch.total_fee(),
-                        Some(receipt.transaction_hash),
-                    )
-                    .await?;
+                self.store.record_submission(ids, record, Some(receipt.transaction_hash)).await?;
                 Metrics::add(&self.metrics.batches_submitted, 1);
                 tracing::info!(epoch, tokens = batch.total_tokens(), fees = batch.total_fee(), tx = %receipt.transaction_hash, "usage submitted");
                 report.batches += 1;
