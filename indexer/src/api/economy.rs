@@ -1,0 +1,421 @@
+//! Chain-wide figures: status, supply, epochs and fees.
+
+use std::{collections::HashMap, sync::atomic::Ordering};
+
+use alloy::primitives::U256;
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+};
+use neuro_protocol::schedule::{self, NEURO};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{
+    ApiError, ApiResult, AppState, Envelope, ErrorBody,
+    params::{self, Params},
+};
+use crate::{
+    reduce::{address_key, keys},
+    store::{EventFilter, EventRow},
+};
+
+/// A transaction that did something, and where.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TxRef {
+    /// Block number.
+    pub block_number: u64,
+    /// Transaction hash.
+    pub transaction_hash: String,
+    /// Log index of the event that records it.
+    pub log_index: u64,
+}
+
+impl From<&EventRow> for TxRef {
+    fn from(e: &EventRow) -> Self {
+        Self { block_number: e.block_number, transaction_hash: e.transaction_hash.clone(), log_index: e.log_index }
+    }
+}
+
+/// Ingestion status.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// Chain id indexed.
+    pub chain_id: u64,
+    /// Last block fully indexed.
+    pub indexed_head: u64,
+    /// Latest chain head seen by the ingester.
+    pub chain_head: u64,
+    /// Blocks between them.
+    pub lag: u64,
+    /// Latest finalized block reported by the node (0: the node reports none).
+    pub chain_finalized: u64,
+    /// Indexed blocks that are also finalized: `min(indexedHead, chainFinalized)`.
+    pub indexed_finalized: u64,
+    /// Reorganisations rolled back since start.
+    pub reorgs: u64,
+    /// Why the indexer is not ready (absent when ready).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_ready: Option<String>,
+}
+
+/// Indexed and chain heads, lag and finality.
+#[utoipa::path(get, path = "/v1/status", responses((status = 200, body = Envelope<Status>),
+    (status = 503, body = ErrorBody)))]
+pub async fn status(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Status> {
+    let params = Params::new(q, &[])?;
+    let block = s.at(&params).await?;
+    let m = &s.metrics;
+    let (head, finalized) = (m.chain_head.load(Ordering::Relaxed), m.chain_finalized.load(Ordering::Relaxed));
+    let data = Status {
+        chain_id: s.manifest.chain_id,
+        indexed_head: block.number,
+        chain_head: head.max(block.number),
+        lag: head.saturating_sub(block.number),
+        chain_finalized: finalized,
+        indexed_finalized: finalized.min(block.number),
+        reorgs: m.reorgs.load(Ordering::Relaxed),
+        not_ready: m.not_ready(),
+    };
+    Ok(Json(Envelope { block, data, next: None }))
+}
+
+/// NEURO supply, in wei (decimal strings).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Supply {
+    /// Hard cap.
+    pub cap: String,
+    /// Total supply: mints minus burns.
+    pub total_supply: String,
+    /// Minted by `Emissions` for finalized epochs.
+    pub minted_by_emissions: String,
+    /// The schedule's emission for every epoch finalized so far.
+    pub scheduled_to_date: String,
+    /// Emission of finalized epochs without work, never minted.
+    pub forgone: String,
+    /// `mintedByEmissions + forgone == scheduledToDate`.
+    pub emissions_reconcile: bool,
+    /// Epochs finalized.
+    pub epochs_finalized: u64,
+    /// Burned by the fee vault.
+    pub burned_by_fees: String,
+    /// Burned by slashes.
+    pub burned_by_slashes: String,
+    /// Burned by any cause.
+    pub burned_total: String,
+    /// Held by the treasury (the timelock).
+    pub treasury: String,
+    /// Held by the team and investor vesting wallets (not yet released).
+    pub vesting_locked: String,
+    /// Minted rewards not yet claimed (held by `Emissions`).
+    pub unclaimed_rewards: String,
+    /// Bonded and unbonding stake (held by the staking vault).
+    pub staked: String,
+    /// `totalSupply - treasury - vestingLocked - unclaimedRewards`.
+    pub circulating: String,
+}
+
+/// Supply and its parts, reconciled with the emission schedule.
+#[utoipa::path(get, path = "/v1/supply", params(("block" = Option<u64>, Query, description = "A past block")),
+    responses((status = 200, body = Envelope<Supply>), (status = 400, body = ErrorBody)))]
+pub async fn supply(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Supply> {
+    let params = Params::new(q, &[])?;
+    let block = s.at(&params).await?;
+    let at = block.number;
+    let total = |key: String| {
+        let store = s.store.clone();
+        async move { store.total_at(&key, at).await }
+    };
+    let balance = |address| total(format!("{}{}", keys::BALANCE, address_key(&address)));
+    let c = s.manifest.contracts;
+    let total_supply = total(keys::SUPPLY_TOTAL.into()).await?;
+    let minted = total(keys::EMITTED.into()).await?;
+    let forgone = total(keys::FORGONE.into()).await?;
+    let treasury = balance(c.timelock).await?;
+    let vesting = balance(c.team_vesting).await? + balance(c.investor_vesting).await?;
+    let unclaimed = balance(c.emissions).await?;
+    let filter = EventFilter {
+        contract: Some("Emissions".into()),
+        names: vec!["EpochFinalized".into()],
+        descending: true,
+        ..Default::default()
+    };
+    let latest = s.store.events(&filter, at, Some(1)).await?;
+    let epochs_finalized = latest.events.first().map_or(0, |e| e.amount("epoch").saturating_to::<u64>() + 1);
+    let scheduled = schedule::scheduled_supply_at(epochs_finalized);
+    let data = Supply {
+        cap: (U256::from(1_000_000_000u64) * NEURO).to_string(),
+        total_supply: total_supply.to_string(),
+        minted_by_emissions: minted.to_string(),
+        scheduled_to_date: scheduled.to_string(),
+        forgone: forgone.to_string(),
+        emissions_reconcile: minted + forgone == scheduled,
+        epochs_finalized,
+        burned_by_fees: total(keys::FEES_BURNED.into()).await?.to_string(),
+        burned_by_slashes: total(keys::SLASH_BURNED.into()).await?.to_string(),
+        burned_total: total(keys::SUPPLY_BURNED.into()).await?.to_string(),
+        treasury: treasury.to_string(),
+        vesting_locked: vesting.to_string(),
+        unclaimed_rewards: unclaimed.to_string(),
+        staked: balance(c.staking).await?.to_string(),
+        circulating: total_supply.saturating_sub(treasury + vesting + unclaimed).to_string(),
+    };
+    Ok(Json(Envelope { block, data, next: None }))
+}
+
+/// A finalized epoch.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EpochSummary {
+    /// Epoch number.
+    pub epoch: u64,
+    /// Emission minted (zero without work).
+    pub minted: String,
+    /// Emission forgone (the whole emission without work).
+    pub forgone: String,
+    /// Work units credited.
+    pub total_work: String,
+    /// Miners' part of the emission.
+    pub miner_pool: String,
+    /// Model owners' part of the emission.
+    pub model_pool: String,
+    /// The finalize transaction.
+    pub finalized: TxRef,
+}
+
+fn summary(e: &EventRow) -> EpochSummary {
+    EpochSummary {
+        epoch: e.amount("epoch").saturating_to(),
+        minted: e.arg("minted").into(),
+        forgone: e.arg("forgone").into(),
+        total_work: e.arg("totalWork").into(),
+        miner_pool: e.arg("minerPool").into(),
+        model_pool: e.arg("modelPool").into(),
+        finalized: e.into(),
+    }
+}
+
+/// Finalized epochs, newest first.
+#[utoipa::path(get, path = "/v1/epochs", params(("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = Envelope<Vec<EpochSummary>>), (status = 400, body = ErrorBody)))]
+pub async fn epochs(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Vec<EpochSummary>> {
+    let params = Params::new(q, &["cursor", "limit"])?;
+    let block = s.at(&params).await?;
+    let filter = EventFilter {
+        contract: Some("Emissions".into()),
+        names: vec!["EpochFinalized".into()],
+        after: params.position()?,
+        descending: true,
+        ..Default::default()
+    };
+    let page = s.store.events(&filter, block.number, Some(params.limit()?)).await?;
+    let next = page.next.map(|(b, l)| params::position(b, l));
+    Ok(Json(Envelope { block, data: page.events.iter().map(summary).collect(), next }))
+}
+
+/// Work and reward of one miner or model in an epoch.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkShare {
+    /// Miner address or model id.
+    pub id: String,
+    /// Work units credited.
+    pub units: String,
+    /// Reward owed: `floor(pool × units / totalWork)` once finalized.
+    pub reward: String,
+    /// The claim, once made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claimed: Option<TxRef>,
+}
+
+/// Everything about one epoch.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EpochDetail {
+    /// Epoch number.
+    pub epoch: u64,
+    /// Its finalization, once it happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finalization: Option<EpochSummary>,
+    /// Work units credited in total.
+    pub credited_work: String,
+    /// Miner pool per work unit, in wei (floored; exact shares are in `miners`).
+    pub miner_reward_per_unit: String,
+    /// Model pool per work unit, in wei (floored; exact shares are in `models`).
+    pub model_reward_per_unit: String,
+    /// Per miner.
+    pub miners: Vec<WorkShare>,
+    /// Per model.
+    pub models: Vec<WorkShare>,
+    /// Usage batches submitted for the epoch.
+    pub submissions: u64,
+    /// Tokens proven by those batches.
+    pub tokens: String,
+    /// Fees redeemed for the epoch.
+    pub fees_redeemed: String,
+    /// The fee-vault flush recorded for the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fees_flushed: Option<FeeFlush>,
+}
+
+/// A fee-vault flush.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FeeFlush {
+    /// Burned.
+    pub burned: String,
+    /// Sent to the treasury.
+    pub to_treasury: String,
+    /// The flush transaction.
+    pub tx: TxRef,
+}
+
+/// One epoch: emission, credited work, rewards per miner and model, fees.
+#[utoipa::path(get, path = "/v1/epochs/{epoch}", params(("epoch" = u64, Path)),
+    responses((status = 200, body = Envelope<EpochDetail>), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+pub async fn epoch(
+    State(s): State<AppState>,
+    Path(epoch): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<EpochDetail> {
+    let params = Params::new(q, &[])?;
+    let epoch: u64 = epoch.parse().map_err(|_| ApiError::bad("epoch", format!("{epoch:?} is not an epoch number")))?;
+    let block = s.at(&params).await?;
+    let filter = EventFilter { epoch: Some(epoch), ..Default::default() };
+    let events = s.store.events(&filter, block.number, None).await?.events;
+    if events.is_empty() {
+        return Err(ApiError::NotFound(format!("epoch {epoch} has no events at block {}", block.number)));
+    }
+    let finalized = events.iter().find(|e| e.event == "EpochFinalized");
+    let (miner_pool, model_pool) =
+        finalized.map_or((U256::ZERO, U256::ZERO), |f| (f.amount("minerPool"), f.amount("modelPool")));
+    let mut miners: Vec<(String, U256)> = Vec::new();
+    let mut models: Vec<(String, U256)> = Vec::new();
+    let mut total_work = U256::ZERO;
+    let mut tokens = U256::ZERO;
+    let mut fees_redeemed = U256::ZERO;
+    let mut submissions = 0;
+    for e in &events {
+        match e.event.as_str() {
+            "WorkRecorded" => {
+                let units = e.amount("units");
+                total_work += units;
+                add_to(&mut miners, e.arg("miner"), units);
+                add_to(&mut models, e.arg("modelId"), units);
+            }
+            "UsageSubmitted" => {
+                submissions += 1;
+                tokens += e.amount("tokens");
+            }
+            "Redeemed" => fees_redeemed += e.amount("amount"),
+            _ => {}
+        }
+    }
+    let claim_of = |name: &str, arg: &str, id: &str| {
+        events.iter().find(|e| e.event == name && e.arg(arg).eq_ignore_ascii_case(id)).map(TxRef::from)
+    };
+    let share = |pool: U256, (id, units): (String, U256), claim: Option<TxRef>| {
+        let reward = if finalized.is_some() && !total_work.is_zero() { pool * units / total_work } else { U256::ZERO };
+        WorkShare { claimed: claim, reward: reward.to_string(), units: units.to_string(), id }
+    };
+    let per_unit = |pool: U256| if total_work.is_zero() { U256::ZERO } else { pool / total_work };
+    let data = EpochDetail {
+        epoch,
+        finalization: finalized.map(summary),
+        credited_work: total_work.to_string(),
+        miner_reward_per_unit: per_unit(miner_pool).to_string(),
+        model_reward_per_unit: per_unit(model_pool).to_string(),
+        miners: miners
+            .into_iter()
+            .map(|m| {
+                let claim = claim_of("MinerRewardClaimed", "miner", &m.0);
+                share(miner_pool, m, claim)
+            })
+            .collect(),
+        models: models
+            .into_iter()
+            .map(|m| {
+                let claim = claim_of("ModelRewardClaimed", "modelId", &m.0);
+                share(model_pool, m, claim)
+            })
+            .collect(),
+        submissions,
+        tokens: tokens.to_string(),
+        fees_redeemed: fees_redeemed.to_string(),
+        fees_flushed: events.iter().find(|e| e.event == "FeesFlushed").map(flush),
+    };
+    Ok(Json(Envelope { block, data, next: None }))
+}
+
+fn add_to(list: &mut Vec<(String, U256)>, id: &str, units: U256) {
+    match list.iter_mut().find(|(existing, _)| existing.eq_ignore_ascii_case(id)) {
+        Some((_, total)) => *total += units,
+        None => list.push((id.to_owned(), units)),
+    }
+}
+
+fn flush(e: &EventRow) -> FeeFlush {
+    FeeFlush { burned: e.arg("burned").into(), to_treasury: e.arg("toTreasury").into(), tx: e.into() }
+}
+
+/// Fees of one epoch.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EpochFees {
+    /// Epoch number.
+    pub epoch: u64,
+    /// Redeemed by miners from user deposits.
+    pub redeemed: String,
+    /// Paid to miners.
+    pub to_miners: String,
+    /// Treasury share accrued at redemption.
+    pub treasury_share: String,
+    /// Burn share accrued at redemption.
+    pub burn_share: String,
+    /// Redemptions.
+    pub redemptions: u64,
+    /// The fee-vault flush recorded for the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flushed: Option<FeeFlush>,
+}
+
+/// Fees per epoch, newest first: redeemed, burned and sent to the treasury.
+#[utoipa::path(get, path = "/v1/fees", params(("cursor" = Option<u64>, Query, description = "Epochs below this"),
+    ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = Envelope<Vec<EpochFees>>), (status = 400, body = ErrorBody)))]
+pub async fn fees(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Vec<EpochFees>> {
+    let params = Params::new(q, &["cursor", "limit"])?;
+    let block = s.at(&params).await?;
+    let limit = params.limit()?;
+    let epochs = s.store.epochs(&["Redeemed", "FeesFlushed"], block.number, params.u64("cursor")?, limit).await?;
+    let mut data = Vec::with_capacity(epochs.len());
+    for &epoch in &epochs {
+        let filter = EventFilter {
+            epoch: Some(epoch),
+            names: vec!["Redeemed".into(), "FeesFlushed".into()],
+            ..Default::default()
+        };
+        let events = s.store.events(&filter, block.number, None).await?.events;
+        let sum = |arg: &str| {
+            events.iter().filter(|e| e.event == "Redeemed").fold(U256::ZERO, |acc, e| acc + e.amount(arg)).to_string()
+        };
+        data.push(EpochFees {
+            epoch,
+            redeemed: sum("amount"),
+            to_miners: sum("toMiner"),
+            treasury_share: sum("toTreasury"),
+            burn_share: sum("burned"),
+            redemptions: events.iter().filter(|e| e.event == "Redeemed").count() as u64,
+            flushed: events.iter().find(|e| e.event == "FeesFlushed").map(flush),
+        });
+    }
+    let next = (epochs.len() == limit as usize).then(|| epochs.last().map(u64::to_string)).flatten();
+    Ok(Json(Envelope { block, data, next }))
+}

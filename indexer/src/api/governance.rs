@@ -1,0 +1,227 @@
+//! Governor proposals: actions, votes and timeline, from the Governor's events.
+
+use std::collections::HashMap;
+
+use alloy::primitives::U256;
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{
+    ApiError, ApiResult, AppState, Envelope, ErrorBody,
+    economy::TxRef,
+    params::{self, Params},
+};
+use crate::store::{EventFilter, EventRow};
+
+/// One call a proposal makes through the timelock.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Action {
+    /// Contract called.
+    pub target: String,
+    /// ETH sent, wei.
+    pub value: String,
+    /// Calldata.
+    pub calldata: String,
+}
+
+/// Votes by side, in stNEURO wei.
+#[derive(Debug, Default, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Votes {
+    /// For.
+    pub for_votes: String,
+    /// Against.
+    pub against: String,
+    /// Abstain.
+    pub abstain: String,
+    /// Ballots cast.
+    pub voters: u64,
+}
+
+/// A proposal's lifecycle events.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Timeline {
+    /// Proposed.
+    pub created: TxRef,
+    /// Queued in the timelock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queued: Option<TxRef>,
+    /// Earliest execution time (unix seconds), once queued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eta: Option<String>,
+    /// Executed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executed: Option<TxRef>,
+    /// Canceled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canceled: Option<TxRef>,
+}
+
+/// A proposal.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Proposal {
+    /// Proposal id (decimal).
+    pub id: String,
+    /// Proposer.
+    pub proposer: String,
+    /// Description (its first line is the title).
+    pub description: String,
+    /// State at the block reflected: Pending, Active, Canceled, Queued, Executed, or, after voting, Defeated when
+    /// against ≥ for and VotingClosed otherwise (whether quorum was reached is the Governor's `state()` call).
+    pub state: String,
+    /// Voting starts (unix seconds: the Governor's clock is the timestamp).
+    pub vote_start: String,
+    /// Voting ends (unix seconds).
+    pub vote_end: String,
+    /// Votes cast.
+    pub votes: Votes,
+    /// Calls made on execution.
+    pub actions: Vec<Action>,
+    /// Lifecycle.
+    pub timeline: Timeline,
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+fn proposal_of(created: &EventRow, events: &[EventRow], now: u64) -> Proposal {
+    let (mut for_votes, mut against, mut abstain, mut voters) = (U256::ZERO, U256::ZERO, U256::ZERO, 0);
+    let mut timeline = Timeline { created: created.into(), queued: None, eta: None, executed: None, canceled: None };
+    for e in events {
+        match e.event.as_str() {
+            "VoteCast" | "VoteCastWithParams" => {
+                voters += 1;
+                let weight = e.amount("weight");
+                match e.arg("support") {
+                    "0" => against += weight,
+                    "1" => for_votes += weight,
+                    _ => abstain += weight,
+                }
+            }
+            "ProposalQueued" => {
+                timeline.queued = Some(e.into());
+                timeline.eta = Some(e.arg("etaSeconds").into());
+            }
+            "ProposalExecuted" => timeline.executed = Some(e.into()),
+            "ProposalCanceled" => timeline.canceled = Some(e.into()),
+            _ => {}
+        }
+    }
+    let (start, end) = (created.amount("voteStart"), created.amount("voteEnd"));
+    let now = U256::from(now);
+    let state = if timeline.canceled.is_some() {
+        "Canceled"
+    } else if timeline.executed.is_some() {
+        "Executed"
+    } else if timeline.queued.is_some() {
+        "Queued"
+    } else if now < start {
+        "Pending"
+    } else if now <= end {
+        "Active"
+    } else if against >= for_votes {
+        "Defeated"
+    } else {
+        "VotingClosed"
+    };
+    let (targets, values, calldatas) = (
+        strings(created.args.get("targets")),
+        strings(created.args.get("values")),
+        strings(created.args.get("calldatas")),
+    );
+    Proposal {
+        id: created.arg("proposalId").into(),
+        proposer: created.arg("proposer").into(),
+        description: created.arg("description").into(),
+        state: state.into(),
+        vote_start: start.to_string(),
+        vote_end: end.to_string(),
+        votes: Votes {
+            for_votes: for_votes.to_string(),
+            against: against.to_string(),
+            abstain: abstain.to_string(),
+            voters,
+        },
+        actions: targets
+            .into_iter()
+            .zip(values)
+            .zip(calldatas)
+            .map(|((target, value), calldata)| Action { target, value, calldata })
+            .collect(),
+        timeline,
+    }
+}
+
+async fn load(s: &AppState, id: &str, at: u64) -> Result<Vec<EventRow>, ApiError> {
+    let filter =
+        EventFilter { contract: Some("NeuroGovernor".into()), subject: Some(id.to_owned()), ..Default::default() };
+    Ok(s.store.events(&filter, at, None).await?.events)
+}
+
+/// The timestamp a state is judged at: the indexed head's, or for a past block, its kept header's.
+async fn now(s: &AppState, block: &super::BlockRef) -> Result<u64, ApiError> {
+    if block.timestamp > 0 {
+        return Ok(block.timestamp);
+    }
+    Ok(s.store.cursor().await?.map_or(0, |c| c.timestamp))
+}
+
+/// Proposals, newest first.
+#[utoipa::path(get, path = "/v1/proposals", params(("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = Envelope<Vec<Proposal>>), (status = 400, body = ErrorBody)))]
+pub async fn proposals(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Vec<Proposal>> {
+    let params = Params::new(q, &["cursor", "limit"])?;
+    let block = s.at(&params).await?;
+    let filter = EventFilter {
+        contract: Some("NeuroGovernor".into()),
+        names: vec!["ProposalCreated".into()],
+        after: params.position()?,
+        descending: true,
+        ..Default::default()
+    };
+    let page = s.store.events(&filter, block.number, Some(params.limit()?)).await?;
+    let now = now(&s, &block).await?;
+    let mut data = Vec::with_capacity(page.events.len());
+    for created in &page.events {
+        let events = load(&s, created.arg("proposalId"), block.number).await?;
+        data.push(proposal_of(created, &events, now));
+    }
+    let next = page.next.map(|(b, l)| params::position(b, l));
+    Ok(Json(Envelope { block, data, next }))
+}
+
+/// One proposal: state, votes, actions and timeline.
+#[utoipa::path(get, path = "/v1/proposals/{id}", params(("id" = String, Path, description = "Decimal proposal id")),
+    responses((status = 200, body = Envelope<Proposal>), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+pub async fn proposal(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Proposal> {
+    let params = Params::new(q, &[])?;
+    let id = id.parse::<U256>().map_err(|_| ApiError::bad("id", format!("{id:?} is not a decimal proposal id")))?;
+    let block = s.at(&params).await?;
+    let events = load(&s, &id.to_string(), block.number).await?;
+    let created = events
+        .iter()
+        .find(|e| e.event == "ProposalCreated")
+        .ok_or_else(|| ApiError::NotFound(format!("no proposal {id} at block {}", block.number)))?;
+    let data = proposal_of(created, &events, now(&s, &block).await?);
+    Ok(Json(Envelope { block, data, next: None }))
+}

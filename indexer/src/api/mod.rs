@@ -1,0 +1,223 @@
+//! The REST API, versioned under `/v1`, with its OpenAPI 3 document at `/openapi.json`.
+//!
+//! Every `/v1` response is an [`Envelope`]: the block it reflects (the indexed head, or `?block=N` for a past
+//! block), the data, and a `next` cursor when more pages follow. Bad parameters get HTTP 400 naming the parameter;
+//! unknown ids get 404.
+
+mod economy;
+mod events;
+mod governance;
+mod params;
+mod participants;
+
+use std::sync::{Arc, atomic::Ordering};
+
+use axum::{
+    Json, Router,
+    extract::{Request, State},
+    http::StatusCode,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use neuro_protocol::Manifest;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+pub use params::Params;
+
+use crate::{
+    metrics::Metrics,
+    store::{Cursor, Store, StoreError},
+};
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The deployment indexed.
+    pub manifest: Arc<Manifest>,
+    /// Ingestion status.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The block a response reflects.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BlockRef {
+    /// Block number.
+    pub number: u64,
+    /// Block hash (the indexed head's; empty for a past block given by `?block=`).
+    pub hash: String,
+    /// Block timestamp (the indexed head's; 0 for a past block).
+    pub timestamp: u64,
+}
+
+/// A `/v1` response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Envelope<T> {
+    /// The block the data reflects: nothing after it is counted.
+    pub block: BlockRef,
+    /// The data.
+    pub data: T,
+    /// Cursor for the next page (`?cursor=`), when more may follow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// An error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: String,
+    /// The offending query or path parameter, for 400s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A parameter is malformed or out of range.
+    #[error("invalid parameter {parameter}: {message}")]
+    BadParameter {
+        /// Parameter name.
+        parameter: String,
+        /// Why.
+        message: String,
+    },
+    /// The thing asked for does not exist at the block reflected.
+    #[error("{0}")]
+    NotFound(String),
+    /// Nothing is indexed yet.
+    #[error("the indexer has not stored any block yet")]
+    NotSynced,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    pub(crate) fn bad(parameter: &str, message: impl Into<String>) -> Self {
+        Self::BadParameter { parameter: parameter.to_owned(), message: message.into() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, parameter) = match &self {
+            Self::BadParameter { parameter, .. } => (StatusCode::BAD_REQUEST, Some(parameter.clone())),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, None),
+            Self::NotSynced => (StatusCode::SERVICE_UNAVAILABLE, None),
+            Self::Store(e) => {
+                tracing::warn!(error = %e, "API database error");
+                (StatusCode::SERVICE_UNAVAILABLE, None)
+            }
+        };
+        (status, Json(ErrorBody { error: self.to_string(), parameter })).into_response()
+    }
+}
+
+type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
+
+impl AppState {
+    /// The block a request reflects: `?block=N` (at most the indexed head) or the indexed head.
+    pub(crate) async fn at(&self, params: &Params) -> Result<BlockRef, ApiError> {
+        let Some(Cursor { number, hash, timestamp }) = self.store.cursor().await? else {
+            return Err(ApiError::NotSynced);
+        };
+        match params.u64("block")? {
+            Some(block) if block > number => {
+                Err(ApiError::bad("block", format!("block {block} is not indexed yet (indexed head: {number})")))
+            }
+            Some(block) if block < number => Ok(BlockRef { number: block, hash: String::new(), timestamp: 0 }),
+            _ => Ok(BlockRef { number, hash: format!("{hash:#x}"), timestamp }),
+        }
+    }
+}
+
+/// The OpenAPI document of the API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Neuro indexer API",
+        description = "Every figure of the Neuro protocol, traceable to blocks, \
+        transactions and log indexes."
+    ),
+    paths(
+        economy::status,
+        economy::supply,
+        economy::epochs,
+        economy::epoch,
+        economy::fees,
+        participants::miners,
+        participants::miner,
+        participants::models,
+        participants::model,
+        participants::slashes,
+        governance::proposals,
+        governance::proposal,
+        events::events,
+        health,
+        ready
+    )
+)]
+pub struct ApiDoc;
+
+/// The API router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/status", get(economy::status))
+        .route("/v1/supply", get(economy::supply))
+        .route("/v1/epochs", get(economy::epochs))
+        .route("/v1/epochs/{epoch}", get(economy::epoch))
+        .route("/v1/fees", get(economy::fees))
+        .route("/v1/miners", get(participants::miners))
+        .route("/v1/miners/{address}", get(participants::miner))
+        .route("/v1/models", get(participants::models))
+        .route("/v1/models/{id}", get(participants::model))
+        .route("/v1/slashes", get(participants::slashes))
+        .route("/v1/proposals", get(governance::proposals))
+        .route("/v1/proposals/{id}", get(governance::proposal))
+        .route("/v1/events", get(events::events))
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .fallback(|| async { ApiError::NotFound("no such endpoint: see /openapi.json".to_owned()).into_response() })
+        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .with_state(state)
+}
+
+async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    state.metrics.http_requests.fetch_add(1, Ordering::Relaxed);
+    next.run(request).await
+}
+
+/// Liveness and database reachability.
+#[utoipa::path(get, path = "/health", responses(
+    (status = 200, description = "The process and its database are up"),
+    (status = 503, description = "The database is unreachable", body = ErrorBody)))]
+async fn health(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(e) => ApiError::Store(e).into_response(),
+    }
+}
+
+/// Whether the indexer is within its reorg depth of the chain head; says why not otherwise.
+#[utoipa::path(get, path = "/ready", responses(
+    (status = 200, description = "Caught up with the chain head"),
+    (status = 503, description = "Not ready, with the reason", body = ErrorBody)))]
+async fn ready(State(state): State<AppState>) -> Response {
+    match state.metrics.not_ready() {
+        None => (StatusCode::OK, "ready").into_response(),
+        Some(reason) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(ErrorBody { error: reason, parameter: None })).into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([("content-type", "text/plain; version=0.0.4")], state.metrics.render())
+}

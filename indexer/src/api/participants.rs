@@ -1,0 +1,408 @@
+//! Miners, models and slashes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use alloy::primitives::U256;
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{
+    ApiError, ApiResult, AppState, Envelope, ErrorBody,
+    economy::TxRef,
+    params::{self, Params},
+};
+use crate::{
+    reduce::keys,
+    store::{EventFilter, EventRow},
+};
+
+/// A miner in the list.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MinerSummary {
+    /// Operator address.
+    pub address: String,
+    /// Bonded stake, wei.
+    pub bonded_stake: String,
+    /// Unbonding stake, wei.
+    pub unbonding_stake: String,
+    /// Rewards claimed, wei.
+    pub rewards_claimed: String,
+}
+
+async fn miner_summary(s: &AppState, address: String, at: u64) -> Result<MinerSummary, ApiError> {
+    let key = |prefix: &str| format!("{prefix}{address}");
+    Ok(MinerSummary {
+        bonded_stake: s.store.total_at(&key(keys::STAKE_BONDED), at).await?.to_string(),
+        unbonding_stake: s.store.total_at(&key(keys::STAKE_UNBONDING), at).await?.to_string(),
+        rewards_claimed: s.store.total_at(&key(keys::MINER_REWARDS), at).await?.to_string(),
+        address,
+    })
+}
+
+/// Registered miners, by address.
+#[utoipa::path(get, path = "/v1/miners", params(("cursor" = Option<String>, Query, description = "Addresses above this"),
+    ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = Envelope<Vec<MinerSummary>>), (status = 400, body = ErrorBody)))]
+pub async fn miners(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Vec<MinerSummary>> {
+    let params = Params::new(q, &["cursor", "limit"])?;
+    let block = s.at(&params).await?;
+    let after = params.text("cursor").map(|c| params::address("cursor", c)).transpose()?;
+    let limit = params.limit()?;
+    let addresses = s.store.accounts("NodeRegistry", "NodeRegistered", block.number, after.as_deref(), limit).await?;
+    let next = (addresses.len() == limit as usize).then(|| addresses.last().cloned()).flatten();
+    let mut data = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        data.push(miner_summary(&s, address, block.number).await?);
+    }
+    Ok(Json(Envelope { block, data, next }))
+}
+
+/// A miner's node registration.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Node {
+    /// Public API endpoint.
+    pub endpoint: String,
+    /// Key that signs usage receipts.
+    pub receipt_signer: String,
+    /// Models served.
+    pub models: Vec<String>,
+    /// Registered and not deregistered.
+    pub registered: bool,
+    /// The latest registry event.
+    pub updated: TxRef,
+}
+
+/// A miner's work and rewards in one epoch.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MinerEpoch {
+    /// Epoch number.
+    pub epoch: u64,
+    /// Work units credited.
+    pub work: String,
+    /// Reward claimed.
+    pub reward_claimed: String,
+    /// The claim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim: Option<TxRef>,
+    /// Usage batches accepted.
+    pub submissions: Vec<Submission>,
+}
+
+/// An accepted usage batch.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Submission {
+    /// Model served.
+    pub model_id: String,
+    /// Merkle root of the batch's receipts.
+    pub batch_root: String,
+    /// Receipts in the batch circuit.
+    pub batch_size: String,
+    /// Tokens proven.
+    pub tokens: String,
+    /// Fees backing them.
+    pub fees: String,
+    /// The submission.
+    pub tx: TxRef,
+}
+
+/// A slash.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Slash {
+    /// Account slashed.
+    pub account: String,
+    /// keccak256 of the reason.
+    pub reason_hash: String,
+    /// Taken from bonded stake.
+    pub from_bonded: String,
+    /// Taken from unbonding stake.
+    pub from_unbonding: String,
+    /// Burned.
+    pub burned: String,
+    /// Sent to the treasury.
+    pub to_treasury: String,
+    /// The slash.
+    pub tx: TxRef,
+}
+
+fn slash(e: &EventRow) -> Slash {
+    Slash {
+        account: e.arg("account").into(),
+        reason_hash: e.arg("reasonHash").into(),
+        from_bonded: e.arg("fromBonded").into(),
+        from_unbonding: e.arg("fromUnbonding").into(),
+        burned: e.arg("burned").into(),
+        to_treasury: e.arg("toTreasury").into(),
+        tx: e.into(),
+    }
+}
+
+/// Everything about one miner.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MinerDetail {
+    /// Stake and rewards.
+    #[serde(flatten)]
+    pub summary: MinerSummary,
+    /// Node registration, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<Node>,
+    /// Epochs with work or claims, newest first (a page of them).
+    pub epochs: Vec<MinerEpoch>,
+    /// Slashes, newest first.
+    pub slashes: Vec<Slash>,
+}
+
+/// One miner: stake, node, work and rewards per epoch, submissions, slashes.
+#[utoipa::path(get, path = "/v1/miners/{address}", params(("address" = String, Path),
+    ("cursor" = Option<u64>, Query, description = "Epochs below this"), ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = Envelope<MinerDetail>), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+pub async fn miner(
+    State(s): State<AppState>,
+    Path(address): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<MinerDetail> {
+    let params = Params::new(q, &["cursor", "limit"])?;
+    let address = params::address("address", &address)?;
+    let block = s.at(&params).await?;
+    let (before, limit) = (params.u64("cursor")?, params.limit()?);
+    let filter = EventFilter { account: Some(address.clone()), descending: true, ..Default::default() };
+    let events = s.store.events(&filter, block.number, None).await?.events;
+    if events.is_empty() {
+        return Err(ApiError::NotFound(format!("no events of miner {address} at block {}", block.number)));
+    }
+    let node = events.iter().find(|e| e.contract == "NodeRegistry").map(|latest| {
+        let registration = events.iter().find(|e| e.event == "NodeRegistered");
+        let endpoint_of = events.iter().find(|e| matches!(e.event.as_str(), "NodeRegistered" | "NodeUpdated"));
+        let models_of = events.iter().find(|e| matches!(e.event.as_str(), "NodeRegistered" | "NodeModelsSet"));
+        Node {
+            endpoint: endpoint_of.map(|e| e.arg("endpoint").to_owned()).unwrap_or_default(),
+            receipt_signer: endpoint_of.map(|e| e.arg("receiptSigner").to_owned()).unwrap_or_default(),
+            models: models_of
+                .and_then(|e| e.args.get("models"))
+                .and_then(|m| serde_json::from_value(m.clone()).ok())
+                .unwrap_or_default(),
+            registered: registration.is_some() && latest.event != "NodeDeregistered",
+            updated: latest.into(),
+        }
+    });
+    let mut epochs: BTreeMap<u64, MinerEpoch> = BTreeMap::new();
+    for e in &events {
+        let Some(epoch) = e.args.get("epoch").and_then(|v| v.as_str()).and_then(|v| v.parse::<u64>().ok()) else {
+            continue;
+        };
+        if before.is_some_and(|b| epoch >= b)
+            || !matches!(e.event.as_str(), "WorkRecorded" | "MinerRewardClaimed" | "UsageSubmitted")
+        {
+            continue;
+        }
+        let entry = epochs.entry(epoch).or_insert_with(|| MinerEpoch {
+            epoch,
+            work: "0".into(),
+            reward_claimed: "0".into(),
+            claim: None,
+            submissions: Vec::new(),
+        });
+        match e.event.as_str() {
+            "WorkRecorded" => {
+                entry.work = (entry.work.parse::<U256>().unwrap_or_default() + e.amount("units")).to_string();
+            }
+            "MinerRewardClaimed" => {
+                entry.reward_claimed = e.arg("amount").into();
+                entry.claim = Some(e.into());
+            }
+            _ => entry.submissions.push(Submission {
+                model_id: e.arg("modelId").into(),
+                batch_root: e.arg("batchRoot").into(),
+                batch_size: e.arg("batchSize").into(),
+                tokens: e.arg("tokens").into(),
+                fees: e.arg("fees").into(),
+                tx: e.into(),
+            }),
+        }
+    }
+    let more = epochs.len() > limit as usize;
+    let epochs: Vec<MinerEpoch> = epochs.into_values().rev().take(limit as usize).collect();
+    let next = more.then(|| epochs.last().map(|e| e.epoch.to_string())).flatten();
+    let data = MinerDetail {
+        summary: miner_summary(&s, address, block.number).await?,
+        node,
+        epochs,
+        slashes: events.iter().filter(|e| e.event == "Slashed").map(slash).collect(),
+    };
+    Ok(Json(Envelope { block, data, next }))
+}
+
+/// A model.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Model {
+    /// Model id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Current owner (receives the model's rewards).
+    pub owner: String,
+    /// Status: Proposed, Approved, Rejected or Retired.
+    pub status: String,
+    /// Metadata URI.
+    pub metadata_uri: String,
+    /// Floor price per million tokens, wei.
+    pub min_price_per_m_tok: String,
+    /// Rewards claimed for the model, wei.
+    pub rewards_claimed: String,
+    /// The proposal.
+    pub proposed: TxRef,
+}
+
+/// Work and rewards of a model in one epoch.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelEpoch {
+    /// Epoch number.
+    pub epoch: u64,
+    /// Work units credited.
+    pub work: String,
+    /// Reward claimed by the owner.
+    pub reward_claimed: String,
+}
+
+/// A model and its history.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelDetail {
+    /// The model.
+    #[serde(flatten)]
+    pub model: Model,
+    /// Epochs with work, newest first.
+    pub epochs: Vec<ModelEpoch>,
+    /// Registry events (status changes, updates, transfers), oldest first.
+    pub history: Vec<EventRow>,
+}
+
+const STATUS: [&str; 5] = ["None", "Proposed", "Approved", "Rejected", "Retired"];
+
+async fn model_events(s: &AppState, id: &str, at: u64) -> Result<Vec<EventRow>, ApiError> {
+    let filter = EventFilter { subject: Some(id.to_owned()), ..Default::default() };
+    Ok(s.store.events(&filter, at, None).await?.events)
+}
+
+fn model_of(id: &str, events: &[EventRow], rewards: U256) -> Option<Model> {
+    let proposal = events.iter().find(|e| e.event == "ModelProposed")?;
+    let mut model = Model {
+        id: id.to_owned(),
+        name: proposal.arg("name").into(),
+        owner: proposal.arg("owner").into(),
+        status: "Proposed".into(),
+        metadata_uri: proposal.arg("metadataURI").into(),
+        min_price_per_m_tok: proposal.arg("minPricePerMTok").into(),
+        rewards_claimed: rewards.to_string(),
+        proposed: proposal.into(),
+    };
+    for e in events.iter().filter(|e| e.contract == "ModelRegistry") {
+        match e.event.as_str() {
+            "ModelStatusChanged" => {
+                let code: usize = e.arg("status").parse().unwrap_or(0);
+                model.status = STATUS.get(code).copied().unwrap_or("Unknown").into();
+            }
+            "ModelUpdated" => {
+                model.metadata_uri = e.arg("metadataURI").into();
+                model.min_price_per_m_tok = e.arg("minPricePerMTok").into();
+            }
+            "ModelOwnershipTransferred" => model.owner = e.arg("newOwner").into(),
+            _ => {}
+        }
+    }
+    Some(model)
+}
+
+/// Models, by id.
+#[utoipa::path(get, path = "/v1/models", params(("cursor" = Option<String>, Query, description = "Ids above this"),
+    ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = Envelope<Vec<Model>>), (status = 400, body = ErrorBody)))]
+pub async fn models(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Vec<Model>> {
+    let params = Params::new(q, &["cursor", "limit"])?;
+    let block = s.at(&params).await?;
+    let after = params.text("cursor").map(|c| params::bytes32("cursor", c)).transpose()?;
+    let limit = params.limit()?;
+    let ids = s.store.subjects("ModelRegistry", "ModelProposed", block.number, after.as_deref(), limit).await?;
+    let next = (ids.len() == limit as usize).then(|| ids.last().cloned()).flatten();
+    let mut data = Vec::with_capacity(ids.len());
+    for id in ids {
+        let events = model_events(&s, &id, block.number).await?;
+        let rewards = s.store.total_at(&format!("{}{id}", keys::MODEL_REWARDS), block.number).await?;
+        data.extend(model_of(&id, &events, rewards));
+    }
+    Ok(Json(Envelope { block, data, next }))
+}
+
+/// One model: registry state, work and rewards per epoch, history.
+#[utoipa::path(get, path = "/v1/models/{id}", params(("id" = String, Path, description = "32-byte model id")),
+    responses((status = 200, body = Envelope<ModelDetail>), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+pub async fn model(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<ModelDetail> {
+    let params = Params::new(q, &[])?;
+    let id = params::bytes32("id", &id)?;
+    let block = s.at(&params).await?;
+    let events = model_events(&s, &id, block.number).await?;
+    let rewards = s.store.total_at(&format!("{}{id}", keys::MODEL_REWARDS), block.number).await?;
+    let model = model_of(&id, &events, rewards)
+        .ok_or_else(|| ApiError::NotFound(format!("no model {id} at block {}", block.number)))?;
+    let mut epochs: BTreeMap<u64, (U256, U256)> = BTreeMap::new();
+    for e in &events {
+        let epoch = e.amount("epoch").saturating_to::<u64>();
+        match e.event.as_str() {
+            "WorkRecorded" => epochs.entry(epoch).or_default().0 += e.amount("units"),
+            "ModelRewardClaimed" => epochs.entry(epoch).or_default().1 += e.amount("amount"),
+            _ => {}
+        }
+    }
+    let data = ModelDetail {
+        model,
+        epochs: epochs
+            .into_iter()
+            .rev()
+            .map(|(epoch, (work, reward))| ModelEpoch {
+                epoch,
+                work: work.to_string(),
+                reward_claimed: reward.to_string(),
+            })
+            .collect(),
+        history: events.into_iter().filter(|e| e.contract == "ModelRegistry").collect(),
+    };
+    Ok(Json(Envelope { block, data, next: None }))
+}
+
+/// Slashes, newest first.
+#[utoipa::path(get, path = "/v1/slashes", params(("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = Envelope<Vec<Slash>>), (status = 400, body = ErrorBody)))]
+pub async fn slashes(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Vec<Slash>> {
+    let params = Params::new(q, &["cursor", "limit"])?;
+    let block = s.at(&params).await?;
+    let filter = EventFilter {
+        contract: Some("StakingVault".into()),
+        names: vec!["Slashed".into()],
+        after: params.position()?,
+        descending: true,
+        ..Default::default()
+    };
+    let page = s.store.events(&filter, block.number, Some(params.limit()?)).await?;
+    let next = page.next.map(|(b, l)| params::position(b, l));
+    Ok(Json(Envelope { block, data: page.events.iter().map(slash).collect(), next }))
+}

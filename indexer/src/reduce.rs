@@ -1,0 +1,252 @@
+//! What each event means for the indexer's query columns and running totals.
+//!
+//! Totals are versioned by block: a key's value at block `b` is its row with the highest block `<= b`, so a
+//! rollback deletes rows above the fork point and nothing else, and the rows written do not depend on how
+//! ingestion happened to batch blocks (a restart yields identical tables).
+
+use std::collections::{BTreeMap, HashMap};
+
+use alloy::primitives::{Address, U256};
+use neuro_protocol::Manifest;
+
+use crate::catalog::DecodedEvent;
+
+/// Running-total keys. Per-account keys append `.<lowercase address>` or `.<model id>`.
+pub mod keys {
+    /// NEURO total supply (mints minus burns of the token's `Transfer` events).
+    pub const SUPPLY_TOTAL: &str = "supply.total";
+    /// NEURO burned, by any cause (transfers to the zero address).
+    pub const SUPPLY_BURNED: &str = "supply.burned";
+    /// NEURO minted by `Emissions` (`EmissionMinted`).
+    pub const EMITTED: &str = "emissions.minted";
+    /// Emission of epochs finalized without work.
+    pub const FORGONE: &str = "emissions.forgone";
+    /// Rewards claimed by miners and model owners.
+    pub const CLAIMED: &str = "emissions.claimed";
+    /// Work units credited.
+    pub const WORK: &str = "emissions.work";
+    /// Fees redeemed by miners from user deposits.
+    pub const FEES_REDEEMED: &str = "fees.redeemed";
+    /// Fees burned by the fee vault.
+    pub const FEES_BURNED: &str = "fees.burned";
+    /// Fees sent to the treasury by the fee vault.
+    pub const FEES_TO_TREASURY: &str = "fees.toTreasury";
+    /// Stake burned by slashes.
+    pub const SLASH_BURNED: &str = "slashes.burned";
+    /// Stake sent to the treasury by slashes.
+    pub const SLASH_TO_TREASURY: &str = "slashes.toTreasury";
+    /// Bonded stake in total (stNEURO supply).
+    pub const STAKE_TOTAL: &str = "stake.total";
+    /// Prefix: bonded stake of an account (its stNEURO balance).
+    pub const STAKE_BONDED: &str = "stake.bonded.";
+    /// Prefix: unbonding stake of an account.
+    pub const STAKE_UNBONDING: &str = "stake.unbonding.";
+    /// Prefix: NEURO balance of a protocol contract (treasury, vesting wallets, vaults).
+    pub const BALANCE: &str = "balance.";
+    /// Prefix: rewards claimed by a miner.
+    pub const MINER_REWARDS: &str = "rewards.miner.";
+    /// Prefix: rewards claimed for a model.
+    pub const MODEL_REWARDS: &str = "rewards.model.";
+}
+
+/// Why an event could not be applied: the tables no longer describe the chain.
+#[derive(Debug, thiserror::Error)]
+pub enum ReduceError {
+    /// A total would go negative.
+    #[error("{key} would go below zero at block {block}: indexing did not start at the deployment block")]
+    Underflow {
+        /// Total key.
+        key: String,
+        /// Block of the event.
+        block: u64,
+    },
+    /// An argument the event always has is missing or malformed.
+    #[error("{contract}.{event} at block {block} lacks a valid `{arg}`")]
+    Argument {
+        /// Contract.
+        contract: &'static str,
+        /// Event.
+        event: String,
+        /// Argument name.
+        arg: &'static str,
+        /// Block of the event.
+        block: u64,
+    },
+}
+
+/// Columns an event is found by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lookup {
+    /// The epoch it concerns.
+    pub epoch: Option<i64>,
+    /// The account it concerns (lowercase hex): miner, staker, operator, voter, user, proposer or owner.
+    pub account: Option<String>,
+    /// The model id or proposal id it concerns.
+    pub subject: Option<String>,
+}
+
+/// Lookup columns of `event`.
+pub fn lookup(event: &DecodedEvent) -> Lookup {
+    const ACCOUNT_ARGS: [&str; 7] = ["miner", "account", "operator", "voter", "user", "proposer", "owner"];
+    Lookup {
+        epoch: event.arg("epoch").and_then(|e| e.parse().ok()),
+        account: ACCOUNT_ARGS.iter().find_map(|name| event.arg(name)).map(str::to_ascii_lowercase),
+        subject: event.arg("modelId").or_else(|| event.arg("proposalId")).map(str::to_owned),
+    }
+}
+
+/// Lowercase 0x-hex of an address: the form stored in keys and lookup columns.
+pub fn address_key(address: &Address) -> String {
+    format!("{address:#x}")
+}
+
+/// The running totals, and the rows their changes produce.
+#[derive(Debug, Clone)]
+pub struct Totals {
+    current: HashMap<String, U256>,
+    token: Address,
+    staking: Address,
+    /// Protocol contracts whose NEURO balance is tracked.
+    tracked: HashMap<Address, String>,
+    /// `(key, block) -> value` changed since the last [`Totals::take_changes`].
+    changed: BTreeMap<(u64, String), U256>,
+}
+
+impl Totals {
+    /// Totals for `manifest`'s deployment, starting from `current` (the latest value of every key).
+    pub fn new(manifest: &Manifest, current: HashMap<String, U256>) -> Self {
+        let c = &manifest.contracts;
+        let tracked = [c.timelock, c.team_vesting, c.investor_vesting, c.payments, c.fee_vault, c.emissions, c.staking]
+            .into_iter()
+            .map(|a| (a, format!("{}{}", keys::BALANCE, address_key(&a))))
+            .collect();
+        Self { current, token: c.token, staking: c.staking, tracked, changed: BTreeMap::new() }
+    }
+
+    /// The current value of `key` (zero when never set).
+    pub fn get(&self, key: &str) -> U256 {
+        self.current.get(key).copied().unwrap_or_default()
+    }
+
+    /// Applies `event`, which must follow every event applied before it in chain order.
+    pub fn apply(&mut self, event: &DecodedEvent) -> Result<(), ReduceError> {
+        let block = event.block_number;
+        let amount = |arg: &'static str| -> Result<U256, ReduceError> {
+            event.arg(arg).and_then(|v| v.parse::<U256>().ok()).ok_or_else(|| ReduceError::Argument {
+                contract: event.contract,
+                event: event.name.clone(),
+                arg,
+                block,
+            })
+        };
+        let account = |arg: &'static str| -> Result<String, ReduceError> {
+            event.arg(arg).map(str::to_ascii_lowercase).ok_or_else(|| ReduceError::Argument {
+                contract: event.contract,
+                event: event.name.clone(),
+                arg,
+                block,
+            })
+        };
+        match (event.contract, event.name.as_str()) {
+            ("NeuroToken", "Transfer") => {
+                let (from, to, value) = (account("from")?, account("to")?, amount("value")?);
+                let zero = address_key(&Address::ZERO);
+                if from == zero {
+                    self.add(keys::SUPPLY_TOTAL, block, value)?;
+                }
+                if to == zero {
+                    self.sub(keys::SUPPLY_TOTAL, block, value)?;
+                    self.add(keys::SUPPLY_BURNED, block, value)?;
+                }
+                if let Some(key) = self.tracked_key(&from) {
+                    self.sub(&key, block, value)?;
+                }
+                if let Some(key) = self.tracked_key(&to) {
+                    self.add(&key, block, value)?;
+                }
+            }
+            ("NeuroToken", "EmissionMinted") => self.add(keys::EMITTED, block, amount("amount")?)?,
+            ("Emissions", "EpochFinalized") => {
+                self.add(keys::FORGONE, block, amount("forgone")?)?;
+            }
+            ("Emissions", "WorkRecorded") => self.add(keys::WORK, block, amount("units")?)?,
+            ("Emissions", "MinerRewardClaimed") => {
+                let value = amount("amount")?;
+                self.add(keys::CLAIMED, block, value)?;
+                self.add(&format!("{}{}", keys::MINER_REWARDS, account("miner")?), block, value)?;
+            }
+            ("Emissions", "ModelRewardClaimed") => {
+                let value = amount("amount")?;
+                self.add(keys::CLAIMED, block, value)?;
+                self.add(&format!("{}{}", keys::MODEL_REWARDS, account("modelId")?), block, value)?;
+            }
+            ("StakingVault", "Transfer") => {
+                // stNEURO is minted on stake and burned on unbonding and slashing: its balances are bonded stake.
+                let (from, to, value) = (account("from")?, account("to")?, amount("value")?);
+                let zero = address_key(&Address::ZERO);
+                if from == zero {
+                    self.add(keys::STAKE_TOTAL, block, value)?;
+                } else {
+                    self.sub(&format!("{}{from}", keys::STAKE_BONDED), block, value)?;
+                }
+                if to == zero {
+                    self.sub(keys::STAKE_TOTAL, block, value)?;
+                } else {
+                    self.add(&format!("{}{to}", keys::STAKE_BONDED), block, value)?;
+                }
+            }
+            ("StakingVault", "UnbondingStarted") => {
+                let key = format!("{}{}", keys::STAKE_UNBONDING, account("account")?);
+                self.set(key, block, amount("totalUnbonding")?);
+            }
+            ("StakingVault", "Withdrawn") => {
+                self.set(format!("{}{}", keys::STAKE_UNBONDING, account("account")?), block, U256::ZERO);
+            }
+            ("StakingVault", "Slashed") => {
+                let who = account("account")?;
+                self.sub(&format!("{}{who}", keys::STAKE_UNBONDING), block, amount("fromUnbonding")?)?;
+                self.add(keys::SLASH_BURNED, block, amount("burned")?)?;
+                self.add(keys::SLASH_TO_TREASURY, block, amount("toTreasury")?)?;
+            }
+            ("Payments", "Redeemed") => self.add(keys::FEES_REDEEMED, block, amount("amount")?)?,
+            ("FeeVault", "FeesFlushed") => {
+                self.add(keys::FEES_BURNED, block, amount("burned")?)?;
+                self.add(keys::FEES_TO_TREASURY, block, amount("toTreasury")?)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The rows changed since the last call: `(key, block, value)`, one per key and block, in block order.
+    pub fn take_changes(&mut self) -> Vec<(String, u64, U256)> {
+        std::mem::take(&mut self.changed).into_iter().map(|((block, key), value)| (key, block, value)).collect()
+    }
+
+    fn tracked_key(&self, account: &str) -> Option<String> {
+        account.parse::<Address>().ok().and_then(|a| self.tracked.get(&a).cloned())
+    }
+
+    fn add(&mut self, key: &str, block: u64, delta: U256) -> Result<(), ReduceError> {
+        let value = self.get(key).saturating_add(delta);
+        self.set(key.to_owned(), block, value);
+        Ok(())
+    }
+
+    fn sub(&mut self, key: &str, block: u64, delta: U256) -> Result<(), ReduceError> {
+        let value =
+            self.get(key).checked_sub(delta).ok_or_else(|| ReduceError::Underflow { key: key.to_owned(), block })?;
+        self.set(key.to_owned(), block, value);
+        Ok(())
+    }
+
+    fn set(&mut self, key: String, block: u64, value: U256) {
+        self.current.insert(key.clone(), value);
+        self.changed.insert((block, key), value);
+    }
+
+    /// Whether `address` is the token or the staking vault (the two ERC-20s whose transfers are reduced).
+    pub fn is_token(&self, address: &Address) -> bool {
+        *address == self.token || *address == self.staking
+    }
+}

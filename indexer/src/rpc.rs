@@ -1,0 +1,189 @@
+//! The chain as the indexer reads it: headers and logs, with retries, backoff and adaptive `eth_getLogs` ranges.
+
+use std::time::Duration;
+
+use alloy::{
+    eips::BlockNumberOrTag,
+    primitives::{Address, B256},
+    providers::{DynProvider, Provider},
+    rpc::types::{Filter, Log},
+    transports::{RpcError, TransportErrorKind},
+};
+use rand::Rng;
+
+use crate::store::BlockRow;
+
+/// Why a chain read failed after its retries.
+#[derive(Debug, thiserror::Error)]
+pub enum RpcFailure {
+    /// The endpoint failed every attempt.
+    #[error("RPC {method} failed after {attempts} attempts: {last}")]
+    Exhausted {
+        /// Method.
+        method: &'static str,
+        /// Attempts made.
+        attempts: u32,
+        /// Last error.
+        last: String,
+    },
+    /// The node does not have a block the indexer needs (it is behind or pruned).
+    #[error("the node has no block {0}")]
+    MissingBlock(u64),
+}
+
+/// Logs of a block range, and whether the range had to be split to fetch them.
+#[derive(Debug)]
+pub struct RangeLogs {
+    /// Logs in chain order.
+    pub logs: Vec<Log>,
+    /// The node refused the range as too large at least once.
+    pub split: bool,
+}
+
+/// Read access to the chain.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    provider: DynProvider,
+    addresses: Vec<Address>,
+    attempts: u32,
+    base_backoff: Duration,
+}
+
+/// Whether `message` is a node's refusal of a too-large `eth_getLogs` range (geth, erigon, alchemy, infura, anvil).
+pub fn is_range_error(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "too many",
+        "returned more than",
+        "limit exceeded",
+        "exceeds",
+        "response size",
+        "range is too large",
+        "block range",
+        "-32005",
+    ]
+    .iter()
+    .any(|needle| m.contains(needle))
+}
+
+impl Chain {
+    /// Reads the logs of `addresses` through `provider`, retrying each call `attempts` times.
+    pub fn new(provider: DynProvider, addresses: Vec<Address>, attempts: u32, base_backoff: Duration) -> Self {
+        Self { provider, addresses, attempts: attempts.max(1), base_backoff }
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    async fn retry<T, F, Fut>(&self, method: &'static str, mut call: F) -> Result<T, RpcFailure>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, RpcError<TransportErrorKind>>>,
+    {
+        let mut last = String::new();
+        for attempt in 0..self.attempts {
+            match call().await {
+                Ok(value) => return Ok(value),
+                Err(e) => {
+                    last = e.to_string();
+                    if attempt + 1 < self.attempts {
+                        tokio::time::sleep(backoff(self.base_backoff, attempt)).await;
+                    }
+                }
+            }
+        }
+        Err(RpcFailure::Exhausted { method, attempts: self.attempts, last })
+    }
+
+    /// The latest block number.
+    pub async fn head(&self) -> Result<u64, RpcFailure> {
+        self.retry("eth_blockNumber", || self.provider.get_block_number()).await
+    }
+
+    /// The node's finalized block number, when it reports one.
+    pub async fn finalized(&self) -> Option<u64> {
+        let block = self.provider.get_block_by_number(BlockNumberOrTag::Finalized).await.ok()??;
+        Some(block.header.number)
+    }
+
+    /// Header of block `number`.
+    pub async fn header(&self, number: u64) -> Result<BlockRow, RpcFailure> {
+        let block = self
+            .retry("eth_getBlockByNumber", || async {
+                self.provider.get_block_by_number(BlockNumberOrTag::Number(number)).await
+            })
+            .await?
+            .ok_or(RpcFailure::MissingBlock(number))?;
+        Ok(BlockRow {
+            number,
+            hash: block.header.hash,
+            parent_hash: block.header.parent_hash,
+            timestamp: block.header.timestamp,
+        })
+    }
+
+    /// Logs of exactly the block with hash `hash` (EIP-234: no race with a reorg between two calls).
+    pub async fn logs_of_block(&self, hash: B256) -> Result<Vec<Log>, RpcFailure> {
+        let filter = Filter::new().address(self.addresses.clone()).at_block_hash(hash);
+        self.retry("eth_getLogs", || self.provider.get_logs(&filter)).await
+    }
+
+    /// Logs of blocks `from..=to`, halving the range whenever the node refuses it as too large.
+    pub async fn logs_of_range(&self, from: u64, to: u64) -> Result<RangeLogs, RpcFailure> {
+        let mut pending = vec![(from, to)];
+        let mut logs = Vec::new();
+        let mut split = false;
+        // Depth-first with the lower half on top keeps the logs in chain order.
+        while let Some((lo, hi)) = pending.pop() {
+            let filter = Filter::new().address(self.addresses.clone()).from_block(lo).to_block(hi);
+            match self.provider.get_logs(&filter).await {
+                Ok(mut found) => logs.append(&mut found),
+                Err(e) if hi > lo && is_range_error(&e.to_string()) => {
+                    split = true;
+                    let mid = lo + (hi - lo) / 2;
+                    pending.push((mid + 1, hi));
+                    pending.push((lo, mid));
+                }
+                Err(_) => {
+                    // Not a size refusal: retry this sub-range with backoff.
+                    let mut found = self.retry("eth_getLogs", || self.provider.get_logs(&filter)).await?;
+                    logs.append(&mut found);
+                }
+            }
+        }
+        Ok(RangeLogs { logs, split })
+    }
+}
+
+/// `base · 2^attempt` (capped at 30 s) plus up to 50% jitter, so that restarted indexers do not retry in lockstep.
+pub fn backoff(base: Duration, attempt: u32) -> Duration {
+    let delay = base.saturating_mul(2u32.saturating_pow(attempt.min(16))).min(Duration::from_secs(30));
+    let jitter = rand::thread_rng().gen_range(0..=delay.as_millis() as u64 / 2);
+    delay + Duration::from_millis(jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_size_refusals() {
+        assert!(is_range_error("query returned more than 10000 results"));
+        assert!(is_range_error(
+            "Log response size exceeded. You can make eth_getLogs requests with up to a 2K block range"
+        ));
+        assert!(is_range_error("server returned an error response: error code -32005: limit exceeded"));
+        assert!(!is_range_error("connection refused"));
+        assert!(!is_range_error("header not found"));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let base = Duration::from_millis(100);
+        assert!(backoff(base, 0) >= base && backoff(base, 0) <= base * 3 / 2);
+        assert!(backoff(base, 3) >= base * 8);
+        assert!(backoff(base, 40) <= Duration::from_secs(45));
+    }
+}

@@ -1,0 +1,253 @@
+//! Storage in SQLite (embedded default, WAL mode) or PostgreSQL, through one set of queries.
+//!
+//! Invariant: the `cursor` row names the last block whose events, totals and hash are all stored, and it is
+//! written in the same transaction as they are. Rows above the cursor never exist, so a crash at any moment
+//! resumes exactly at `cursor + 1`.
+
+mod read;
+mod write;
+
+use std::{collections::HashMap, str::FromStr, time::Duration};
+
+use alloy::primitives::{Address, B256, U256};
+use sqlx::{
+    AnyPool, Executor, Row,
+    any::{AnyPoolOptions, install_default_drivers},
+};
+
+pub use read::{EventFilter, EventRow, Page};
+pub use write::{Batch, BlockRow};
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed or is unreachable.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The URL names a database this build does not support.
+    #[error("unsupported database URL {0:?}: use sqlite://<file> or postgres://…")]
+    UnsupportedUrl(String),
+    /// The database indexes another deployment.
+    #[error("the database indexes {key} = {stored}, but this run is for {expected}: use another database")]
+    OtherDeployment {
+        /// Which identity field differs.
+        key: &'static str,
+        /// Value stored.
+        stored: String,
+        /// Value of this run.
+        expected: String,
+    },
+    /// A stored value is malformed (the database was edited by hand).
+    #[error("corrupt value in the database: {0}")]
+    Corrupt(String),
+}
+
+/// Which database engine a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// The last fully stored block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// Block number.
+    pub number: u64,
+    /// Block hash.
+    pub hash: B256,
+    /// Block timestamp.
+    pub timestamp: u64,
+}
+
+/// A connection pool with the indexer's schema.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` creates the file) and runs the backend's migrations.
+    pub async fn open(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_owned(),
+        };
+        let mut options =
+            AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(10));
+        if backend == Backend::Sqlite {
+            // WAL lets API readers run while the ingester writes; NORMAL is durable across process crashes.
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(&url).await?;
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        }
+        Ok(Self { pool, backend })
+    }
+
+    /// The engine behind this store.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Records which deployment this database indexes, or checks it against the one recorded.
+    pub async fn bind_deployment(&self, chain_id: u64, token: Address) -> Result<(), StoreError> {
+        for (key, expected) in [("chainId", chain_id.to_string()), ("token", format!("{token:#x}"))] {
+            sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                .bind(key)
+                .bind(&expected)
+                .execute(&self.pool)
+                .await?;
+            let stored: String =
+                sqlx::query_scalar("SELECT value FROM meta WHERE key = $1").bind(key).fetch_one(&self.pool).await?;
+            if stored != expected {
+                return Err(StoreError::OtherDeployment { key, stored, expected });
+            }
+        }
+        Ok(())
+    }
+
+    /// The last fully stored block, if any.
+    pub async fn cursor(&self) -> Result<Option<Cursor>, StoreError> {
+        let row = sqlx::query("SELECT block_number, block_hash, timestamp FROM cursor WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(Cursor {
+                number: to_u64(row.try_get::<i64, _>(0)?)?,
+                hash: parse(&row.try_get::<String, _>(1)?)?,
+                timestamp: to_u64(row.try_get::<i64, _>(2)?)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The stored hash of block `number`, if it is among the recent blocks kept.
+    pub async fn block_hash(&self, number: u64) -> Result<Option<B256>, StoreError> {
+        let hash: Option<String> = sqlx::query_scalar("SELECT hash FROM blocks WHERE number = $1")
+            .bind(to_i64(number))
+            .fetch_optional(&self.pool)
+            .await?;
+        hash.map(|h| parse(&h)).transpose()
+    }
+
+    /// The latest value of every total.
+    pub async fn latest_totals(&self) -> Result<HashMap<String, U256>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.key, t.value FROM totals t \
+             WHERE t.block_number = (SELECT MAX(u.block_number) FROM totals u WHERE u.key = t.key)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((row.try_get::<String, _>(0)?, parse(&row.try_get::<String, _>(1)?)?))).collect()
+    }
+
+    /// The value of total `key` at block `at` (zero before its first change).
+    pub async fn total_at(&self, key: &str, at: u64) -> Result<U256, StoreError> {
+        let value: Option<String> = sqlx::query_scalar(
+            "SELECT value FROM totals WHERE key = $1 AND block_number <= $2 ORDER BY block_number DESC LIMIT 1",
+        )
+        .bind(key)
+        .bind(to_i64(at))
+        .fetch_optional(&self.pool)
+        .await?;
+        value.map(|v| parse(&v)).transpose().map(Option::unwrap_or_default)
+    }
+
+    /// The value at block `at` of every total whose key starts with `prefix`, by the rest of the key.
+    pub async fn totals_with_prefix_at(&self, prefix: &str, at: u64) -> Result<Vec<(String, U256)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.key, t.value FROM totals t WHERE t.key >= $1 AND t.key < $2 AND t.block_number = \
+             (SELECT MAX(u.block_number) FROM totals u WHERE u.key = t.key AND u.block_number <= $3) ORDER BY t.key",
+        )
+        .bind(prefix)
+        .bind(format!("{prefix}\u{7f}"))
+        .bind(to_i64(at))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let key: String = row.try_get(0)?;
+                Ok((key[prefix.len()..].to_owned(), parse(&row.try_get::<String, _>(1)?)?))
+            })
+            .collect()
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A copy of every table's rows in a canonical order, for comparing two databases.
+    pub async fn dump(&self) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        for (table, sql) in [
+            (
+                "events",
+                "SELECT block_number, log_index, block_hash, tx_hash, tx_index, address, contract, name, \
+                 COALESCE(CAST(epoch AS TEXT), ''), COALESCE(account, ''), COALESCE(subject, ''), args \
+                 FROM events ORDER BY block_number, log_index",
+            ),
+            ("totals", "SELECT key, block_number, value FROM totals ORDER BY key, block_number"),
+        ] {
+            for row in sqlx::query(sql).fetch_all(&self.pool).await? {
+                let mut line = String::from(table);
+                for i in 0..row.len() {
+                    line.push('|');
+                    match row.try_get::<String, _>(i) {
+                        Ok(text) => line.push_str(&text),
+                        Err(_) => line.push_str(&row.try_get::<i64, _>(i)?.to_string()),
+                    }
+                }
+                out.push(line);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// Block numbers and indexes are below 2^63 on any real chain; larger values saturate.
+pub(crate) fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn to_u64(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative number {value}")))
+}
+
+pub(crate) fn parse<T: FromStr>(text: &str) -> Result<T, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt(format!("unparsable value {text:?}")))
+}

@@ -1,0 +1,200 @@
+//! Reconciliation: the indexer's totals at block `N` against the contracts' own view calls at block `N`.
+
+use std::collections::BTreeMap;
+
+use alloy::{
+    eips::BlockId,
+    primitives::{Address, U256, aliases::U192},
+    providers::DynProvider,
+};
+use neuro_protocol::{
+    Manifest,
+    bindings::{Emissions, FeeVault, NeuroToken, StakingVault},
+};
+
+use crate::{
+    reduce::{address_key, keys},
+    store::{EventFilter, Store, StoreError},
+};
+
+/// Why verification could not run (differences are a [`Report`], not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A view call failed.
+    #[error("view call {call} at block {block} failed: {message}")]
+    Call {
+        /// Call.
+        call: String,
+        /// Block.
+        block: u64,
+        /// Cause.
+        message: String,
+    },
+    /// The block is not indexed yet.
+    #[error("block {block} is not indexed yet (indexed head: {head})")]
+    NotIndexed {
+        /// Block asked for.
+        block: u64,
+        /// Indexed head.
+        head: u64,
+    },
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Figures compared.
+    pub checked: usize,
+    /// Figures that differ: `what: indexer X, chain Y`.
+    pub differences: Vec<String>,
+}
+
+impl Report {
+    fn compare(&mut self, what: impl Into<String>, indexed: U256, chain: U256) {
+        self.checked += 1;
+        if indexed != chain {
+            self.differences.push(format!("{}: indexer {indexed}, chain {chain}", what.into()));
+        }
+    }
+}
+
+macro_rules! view {
+    ($call:expr, $name:expr, $block:expr) => {
+        $call.block(BlockId::number($block)).call().await.map_err(|e| VerifyError::Call {
+            call: $name.to_string(),
+            block: $block,
+            message: e.to_string(),
+        })?
+    };
+}
+
+/// Compares supply, emissions, fees, stakes, work and claimable rewards at `block` with the chain.
+pub async fn verify(
+    store: &Store,
+    provider: &DynProvider,
+    manifest: &Manifest,
+    block: u64,
+) -> Result<Report, VerifyError> {
+    let head = store.cursor().await?.map_or(0, |c| c.number);
+    if block > head {
+        return Err(VerifyError::NotIndexed { block, head });
+    }
+    let c = manifest.contracts;
+    let (token, emissions) = (NeuroToken::new(c.token, provider), Emissions::new(c.emissions, provider));
+    let (staking, fee_vault) = (StakingVault::new(c.staking, provider), FeeVault::new(c.fee_vault, provider));
+    let mut report = Report::default();
+    let total = |key: String| async move { store.total_at(&key, block).await };
+
+    report.compare(
+        "NeuroToken.totalSupply",
+        total(keys::SUPPLY_TOTAL.into()).await?,
+        view!(token.totalSupply(), "totalSupply", block),
+    );
+    report.compare(
+        "Emissions.totalEmitted",
+        total(keys::EMITTED.into()).await?,
+        view!(emissions.totalEmitted(), "totalEmitted", block),
+    );
+    report.compare(
+        "Emissions.totalForgone",
+        total(keys::FORGONE.into()).await?,
+        view!(emissions.totalForgone(), "totalForgone", block),
+    );
+    report.compare(
+        "Emissions.totalClaimed",
+        total(keys::CLAIMED.into()).await?,
+        view!(emissions.totalClaimed(), "totalClaimed", block),
+    );
+    report.compare(
+        "FeeVault.totalBurned",
+        total(keys::FEES_BURNED.into()).await?,
+        view!(fee_vault.totalBurned(), "totalBurned", block),
+    );
+    report.compare(
+        "FeeVault.totalToTreasury",
+        total(keys::FEES_TO_TREASURY.into()).await?,
+        view!(fee_vault.totalToTreasury(), "totalToTreasury", block),
+    );
+    report.compare(
+        "StakingVault.totalSupply",
+        total(keys::STAKE_TOTAL.into()).await?,
+        view!(staking.totalSupply(), "stNEURO totalSupply", block),
+    );
+
+    for (address, name) in [
+        (c.timelock, "treasury"),
+        (c.team_vesting, "TeamVesting"),
+        (c.investor_vesting, "InvestorVesting"),
+        (c.payments, "Payments"),
+        (c.fee_vault, "FeeVault"),
+        (c.emissions, "Emissions"),
+        (c.staking, "StakingVault"),
+    ] {
+        let indexed = total(format!("{}{}", keys::BALANCE, address_key(&address))).await?;
+        report.compare(
+            format!("NeuroToken.balanceOf({name})"),
+            indexed,
+            view!(token.balanceOf(address), "balanceOf", block),
+        );
+    }
+
+    for (account, bonded) in store.totals_with_prefix_at(keys::STAKE_BONDED, block).await? {
+        let Ok(address) = account.parse::<Address>() else { continue };
+        report.compare(
+            format!("StakingVault.bondedStake({account})"),
+            bonded,
+            view!(staking.bondedStake(address), "bondedStake", block),
+        );
+    }
+    for (account, unbonding) in store.totals_with_prefix_at(keys::STAKE_UNBONDING, block).await? {
+        let Ok(address) = account.parse::<Address>() else { continue };
+        let on_chain: U192 = view!(staking.unbonding(address), "unbonding", block).amount;
+        report.compare(format!("StakingVault.unbonding({account})"), unbonding, U256::from(on_chain));
+    }
+
+    // Work per (epoch, miner) and the rewards still claimable, from the stored events.
+    let filter = EventFilter {
+        contract: Some("Emissions".into()),
+        names: vec!["WorkRecorded".into(), "EpochFinalized".into(), "MinerRewardClaimed".into()],
+        ..Default::default()
+    };
+    let events = store.events(&filter, block, None).await?.events;
+    let mut work: BTreeMap<(String, u64), U256> = BTreeMap::new();
+    let mut pools: BTreeMap<u64, (U256, U256)> = BTreeMap::new();
+    let mut claimed: Vec<(String, u64)> = Vec::new();
+    for e in &events {
+        let epoch = e.amount("epoch").saturating_to::<u64>();
+        match e.event.as_str() {
+            "WorkRecorded" => {
+                *work.entry((e.arg("miner").to_ascii_lowercase(), epoch)).or_default() += e.amount("units")
+            }
+            "EpochFinalized" => {
+                pools.insert(epoch, (e.amount("minerPool"), e.amount("totalWork")));
+            }
+            _ => claimed.push((e.arg("miner").to_ascii_lowercase(), epoch)),
+        }
+    }
+    let mut pending: BTreeMap<String, (Vec<U256>, U256)> = BTreeMap::new();
+    for ((miner, epoch), units) in &work {
+        let Ok(address) = miner.parse::<Address>() else { continue };
+        let on_chain = view!(emissions.minerWork(U256::from(*epoch), address), "minerWork", block);
+        report.compare(format!("Emissions.minerWork({epoch}, {miner})"), *units, U256::from(on_chain.units));
+        let entry = pending.entry(miner.clone()).or_default();
+        entry.0.push(U256::from(*epoch));
+        if let Some((pool, total_work)) = pools.get(epoch)
+            && !claimed.contains(&(miner.clone(), *epoch))
+            && !total_work.is_zero()
+        {
+            entry.1 += pool * units / total_work;
+        }
+    }
+    for (miner, (epochs, owed)) in pending {
+        let Ok(address) = miner.parse::<Address>() else { continue };
+        let on_chain = view!(emissions.pendingMinerReward(address, epochs), "pendingMinerReward", block);
+        report.compare(format!("Emissions.pendingMinerReward({miner})"), owed, on_chain);
+    }
+    Ok(report)
+}
