@@ -47,6 +47,12 @@ check "gas snapshot (contracts/.gas-snapshot)" env FOUNDRY_PROFILE=default "$for
 check "cargo fmt --check" cargo fmt --all -- --check
 check "cargo clippy -D warnings" cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The indexer's suite runs on SQLite and on PostgreSQL: a loopback server from Debian's packages.
+if [ -z "${NEURO_TEST_POSTGRES_URL:-}" ]; then
+  say "PostgreSQL for the indexer tests (scripts/postgres.sh)"
+  if url=$(bash scripts/postgres.sh); then export NEURO_TEST_POSTGRES_URL="$url"; else step_failures+=("postgres"); fi
+fi
+
 say "cargo test --workspace"
 cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo.log"
 cargo_status=${PIPESTATUS[0]}

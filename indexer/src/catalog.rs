@@ -32,7 +32,7 @@ pub enum CatalogError {
         /// Event name.
         event: String,
         /// Cause.
-        source: alloy::dyn_abi::Error,
+        source: Box<alloy::dyn_abi::Error>,
     },
     /// A log of a known event does not decode: the chain does not hold the contracts the manifest names.
     #[error("log {log_index} of tx {tx} at {address} does not decode as {contract}.{event}: {source}")]
@@ -48,7 +48,7 @@ pub enum CatalogError {
         /// Log index in its block.
         log_index: u64,
         /// Cause.
-        source: alloy::dyn_abi::Error,
+        source: Box<alloy::dyn_abi::Error>,
     },
 }
 
@@ -114,7 +114,7 @@ impl Catalog {
                 let decoder = event.resolve().map_err(|source| CatalogError::Resolve {
                     contract,
                     event: event.name.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
                 let params = event.inputs.iter().map(|p| (p.name.clone(), p.indexed)).collect();
                 events.insert(
@@ -143,7 +143,7 @@ impl Catalog {
             address: inner.address,
             tx: tx_hash,
             log_index,
-            source,
+            source: Box::new(source),
         })?;
         let (mut indexed, mut body) = (decoded.indexed.into_iter(), decoded.body.into_iter());
         let mut args = Map::with_capacity(kind.params.len());

@@ -1,0 +1,254 @@
+//! Shared by the indexer's integration tests: a devnet with real protocol activity, indexers on SQLite or
+//! PostgreSQL, and the API served on loopback.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use alloy::{
+    network::{EthereumWallet, TransactionBuilder},
+    primitives::{Address, B256, Bytes, U256, keccak256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::TransactionRequest,
+    sol_types::SolCall,
+};
+use neuro_indexer::{
+    api::{self, AppState},
+    catalog::Catalog,
+    ingest::{Indexer, IngestConfig},
+    metrics::Metrics,
+    rpc::Chain,
+    store::Store,
+};
+use neuro_protocol::{
+    bindings::{Emissions, FeeVault, ModelRegistry, NeuroToken, NodeRegistry, StakingVault},
+    devnet::{Devnet, DevnetOptions},
+    schedule::NEURO,
+};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type TestResult = Result<(), BoxError>;
+
+pub const EPOCH: u64 = 60;
+
+/// A devnet with one-minute epochs.
+pub fn devnet() -> Result<Devnet, BoxError> {
+    let mut options = DevnetOptions::new(Devnet::repo_root());
+    options.epoch_length = EPOCH;
+    options.submission_window = 20;
+    Ok(Devnet::start(options)?)
+}
+
+/// A provider signing for anvil keys 0 (deployer), 1 (user) and 2 (miner).
+pub fn wallet(devnet: &Devnet) -> Result<DynProvider, BoxError> {
+    let mut wallet = EthereumWallet::from(devnet.signer(0).ok_or("key 0")?);
+    for i in [1, 2] {
+        wallet.register_signer(devnet.signer(i).ok_or("key")?);
+    }
+    Ok(ProviderBuilder::new().wallet(wallet).connect_http(devnet.endpoint().parse()?).erased())
+}
+
+pub fn addr(devnet: &Devnet, i: usize) -> Address {
+    devnet.signer(i).map(|s| s.address()).unwrap_or_default()
+}
+
+pub fn neuro(n: u64) -> U256 {
+    U256::from(n) * NEURO
+}
+
+pub async fn warp(provider: &DynProvider, seconds: u64) -> TestResult {
+    provider.raw_request::<_, serde_json::Value>("evm_increaseTime".into(), (seconds,)).await?;
+    provider.raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await?;
+    Ok(())
+}
+
+pub async fn mine(provider: &DynProvider, blocks: u64) -> TestResult {
+    for _ in 0..blocks {
+        provider.raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await?;
+    }
+    Ok(())
+}
+
+async fn send(provider: &DynProvider, from: Address, to: Address, data: Vec<u8>) -> TestResult {
+    let tx = TransactionRequest::default().with_from(from).with_to(to).with_input(Bytes::from(data));
+    let receipt = provider.send_transaction(tx).await?.get_receipt().await?;
+    if !receipt.status() {
+        return Err(format!("transaction to {to} reverted").into());
+    }
+    Ok(())
+}
+
+/// Calls `to` from the impersonated timelock, as an executed proposal would.
+pub async fn as_timelock(devnet: &Devnet, _wallet: &DynProvider, to: Address, data: Vec<u8>) -> TestResult {
+    // Unsigned eth_sendTransaction: anvil signs for the impersonated account.
+    let provider = &ProviderBuilder::new().connect_http(devnet.endpoint().parse()?).erased();
+    let timelock = devnet.manifest().contracts.timelock;
+    provider.raw_request::<_, ()>("anvil_impersonateAccount".into(), (timelock,)).await?;
+    provider.raw_request::<_, ()>("anvil_setBalance".into(), (timelock, U256::from(10u128.pow(20)))).await?;
+    send(provider, timelock, to, data).await
+}
+
+/// Epoch now, per the contract.
+pub async fn current_epoch(devnet: &Devnet, provider: &DynProvider) -> Result<u64, BoxError> {
+    Ok(Emissions::new(devnet.manifest().contracts.emissions, provider).currentEpoch().call().await?.to())
+}
+
+/// Warps to the moment `epoch` can be finalized.
+pub async fn until_finalizable(devnet: &Devnet, provider: &DynProvider, epoch: u64) -> TestResult {
+    let at: u64 = Emissions::new(devnet.manifest().contracts.emissions, provider)
+        .finalizableAt(U256::from(epoch))
+        .call()
+        .await?
+        .to();
+    let now = provider.get_block(alloy::eips::BlockId::latest()).await?.ok_or("no block")?.header.timestamp;
+    warp(provider, at.saturating_sub(now) + 1).await
+}
+
+pub const MODEL: B256 = B256::repeat_byte(0x42);
+
+/// Real activity touching every figure the API serves: transfers, stake and unbonding, a model approved and a
+/// node registered, work credited, fees accrued and flushed, an epoch finalized with work and one without, a
+/// miner's and a model's claim, and a slash. Returns the epoch with work.
+pub async fn activity(devnet: &Devnet, provider: &DynProvider) -> Result<u64, BoxError> {
+    let c = devnet.manifest().contracts;
+    let (deployer, user, miner) = (addr(devnet, 0), addr(devnet, 1), addr(devnet, 2));
+    let token = NeuroToken::new(c.token, provider);
+    token.transfer(miner, neuro(20_000)).from(deployer).send().await?.get_receipt().await?;
+    token.transfer(user, neuro(1_000)).from(deployer).send().await?.get_receipt().await?;
+    token.approve(c.staking, U256::MAX).from(miner).send().await?.get_receipt().await?;
+    let staking = StakingVault::new(c.staking, provider);
+    staking.stake(neuro(15_000)).from(miner).send().await?.get_receipt().await?;
+    staking.unstake(neuro(1_000)).from(miner).send().await?.get_receipt().await?;
+
+    let registry = ModelRegistry::new(c.model_registry, provider);
+    registry
+        .propose(MODEL, deployer, "tiny".into(), "ipfs://tiny".into(), U256::from(1000u64))
+        .from(deployer)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    as_timelock(devnet, provider, c.model_registry, ModelRegistry::approveCall { modelId: MODEL }.abi_encode()).await?;
+    NodeRegistry::new(c.node_registry, provider)
+        .register("http://127.0.0.1:1/".into(), miner, vec![MODEL])
+        .from(miner)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+
+    let recorder = keccak256("WORK_RECORDER_ROLE");
+    let grant = |role: B256| Emissions::grantRoleCall { role, account: deployer }.abi_encode();
+    as_timelock(devnet, provider, c.emissions, grant(recorder)).await?;
+    as_timelock(devnet, provider, c.staking, grant(keccak256("SLASHER_ROLE"))).await?;
+
+    let emissions = Emissions::new(c.emissions, provider);
+    let epoch = current_epoch(devnet, provider).await?;
+    emissions.recordWork(U256::from(epoch), miner, MODEL, 300).from(deployer).send().await?.get_receipt().await?;
+    emissions.recordWork(U256::from(epoch), user, MODEL, 100).from(deployer).send().await?.get_receipt().await?;
+    token.transfer(c.fee_vault, neuro(30)).from(deployer).send().await?.get_receipt().await?;
+    FeeVault::new(c.fee_vault, provider)
+        .accrue(neuro(20), neuro(10))
+        .from(deployer)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+
+    until_finalizable(devnet, provider, epoch + 1).await?;
+    emissions.finalizeEpoch(U256::from(epoch)).from(user).send().await?.get_receipt().await?;
+    emissions.finalizeEpoch(U256::from(epoch + 1)).from(user).send().await?.get_receipt().await?;
+    FeeVault::new(c.fee_vault, provider).flush().from(user).send().await?.get_receipt().await?;
+    emissions.claim(vec![U256::from(epoch)]).from(miner).send().await?.get_receipt().await?;
+    emissions.claimModel(MODEL, vec![U256::from(epoch)]).from(deployer).send().await?.get_receipt().await?;
+    staking.slash(miner, neuro(500), keccak256("test")).from(deployer).send().await?.get_receipt().await?;
+    Ok(epoch)
+}
+
+static NEXT_DB: AtomicU64 = AtomicU64::new(0);
+
+/// The database URLs a test runs on: a fresh SQLite file, or a fresh database on the PostgreSQL server named
+/// by NEURO_TEST_POSTGRES_URL (started by scripts/test.sh).
+pub async fn database(backend: &str, dir: &std::path::Path) -> Result<String, BoxError> {
+    let n = NEXT_DB.fetch_add(1, Ordering::Relaxed);
+    match backend {
+        "sqlite" => Ok(format!("sqlite://{}", dir.join(format!("indexer-{n}.db")).display())),
+        _ => {
+            let server = std::env::var("NEURO_TEST_POSTGRES_URL").map_err(|_| {
+                "NEURO_TEST_POSTGRES_URL is not set: run scripts/test.sh, which starts PostgreSQL, or point it at a \
+                 server where this user may create databases"
+            })?;
+            let name = format!("neuro_test_{}_{n}", std::process::id());
+            sqlx::any::install_default_drivers();
+            let pool = sqlx::AnyPool::connect(&server).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&pool).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await?;
+            let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base);
+            Ok(format!("{base}/{name}"))
+        }
+    }
+}
+
+pub fn config() -> IngestConfig {
+    IngestConfig {
+        reorg_depth: 8,
+        max_block_range: 5,
+        concurrency: 2,
+        poll_interval: Duration::from_millis(50),
+        progress: false,
+    }
+}
+
+pub async fn indexer(
+    devnet: &Devnet,
+    url: &str,
+    config: IngestConfig,
+) -> Result<(Indexer, Store, Arc<Metrics>), BoxError> {
+    let store = Store::open(url, 4).await?;
+    store.bind_deployment(devnet.chain_id(), devnet.manifest().contracts.token).await?;
+    let provider = ProviderBuilder::new().connect_http(devnet.endpoint().parse()?).erased();
+    let catalog = Catalog::new(devnet.manifest())?;
+    let chain = Chain::new(provider, catalog.addresses().to_vec(), 3, Duration::from_millis(50));
+    let metrics = Arc::new(Metrics::new());
+    let indexer = Indexer::new(chain, store.clone(), catalog, devnet.manifest().clone(), config, metrics.clone());
+    Ok((indexer, store, metrics))
+}
+
+/// Serves the API on an ephemeral loopback port; returns its base URL.
+pub async fn serve(devnet: &Devnet, store: Store, metrics: Arc<Metrics>) -> Result<String, BoxError> {
+    let state = AppState { store, manifest: Arc::new(devnet.manifest().clone()), metrics };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, api::router(state)).await });
+    Ok(base)
+}
+
+pub async fn get(url: &str) -> Result<(u16, serde_json::Value), BoxError> {
+    let response = reqwest::get(url).await?;
+    let status = response.status().as_u16();
+    let text = response.text().await?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))))
+}
+
+/// All our contracts' logs on chain, as (block hash, log index, tx hash).
+pub async fn chain_logs(devnet: &Devnet, provider: &DynProvider) -> Result<Vec<(String, u64, String)>, BoxError> {
+    let catalog = Catalog::new(devnet.manifest())?;
+    let filter = alloy::rpc::types::Filter::new().address(catalog.addresses().to_vec()).from_block(0);
+    Ok(provider
+        .get_logs(&filter)
+        .await?
+        .into_iter()
+        .map(|l| {
+            (
+                format!("{:#x}", l.block_hash.unwrap_or_default()),
+                l.log_index.unwrap_or_default(),
+                format!("{:#x}", l.transaction_hash.unwrap_or_default()),
+            )
+        })
+        .collect())
+}

@@ -1,0 +1,318 @@
+//! The indexer against anvil with the deployed contracts and real activity, on SQLite and on PostgreSQL: values
+//! served equal the chain's, reorganisations are rolled back and re-ingested, a killed backfill resumes into
+//! identical tables, and the API refuses bad input precisely.
+
+mod common;
+
+use alloy::{
+    primitives::U256,
+    providers::{Provider, ProviderBuilder},
+};
+use common::*;
+use neuro_indexer::{ingest::IngestConfig, verify::verify};
+use neuro_protocol::bindings::{Emissions, FeeVault, NeuroToken, StakingVault};
+
+async fn api_matches_chain(backend: &str) -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let devnet = devnet()?;
+    let provider = wallet(&devnet)?;
+    let epoch = activity(&devnet, &provider).await?;
+    let c = devnet.manifest().contracts;
+    let miner = addr(&devnet, 2);
+
+    let (mut indexer, store, metrics) = indexer(&devnet, &database(backend, dir.path()).await?, config()).await?;
+    let head = indexer.sync().await?;
+    assert_eq!(head, provider.get_block_number().await?, "synced to the head");
+    let base = serve(&devnet, store.clone(), metrics).await?;
+
+    // Every log of our contracts is stored once, at its position.
+    let (status, events) = get(&format!("{base}/v1/events?limit=500")).await?;
+    assert_eq!(status, 200);
+    let stored: Vec<(String, u64, String)> = events["data"]
+        .as_array()
+        .ok_or("data")?
+        .iter()
+        .map(|e| {
+            (
+                e["blockHash"].as_str().unwrap_or("").to_owned(),
+                e["logIndex"].as_u64().unwrap_or(u64::MAX),
+                e["transactionHash"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(stored, chain_logs(&devnet, &provider).await?);
+    assert_eq!(events["block"]["number"].as_u64(), Some(head), "responses state their block");
+
+    // Supply equals the token's and the emissions contract's own figures.
+    let (_, supply) = get(&format!("{base}/v1/supply")).await?;
+    let s = &supply["data"];
+    let token = NeuroToken::new(c.token, &provider);
+    let emissions = Emissions::new(c.emissions, &provider);
+    assert_eq!(s["totalSupply"], token.totalSupply().call().await?.to_string());
+    assert_eq!(s["mintedByEmissions"], emissions.totalEmitted().call().await?.to_string());
+    assert_eq!(s["forgone"], emissions.totalForgone().call().await?.to_string());
+    assert_eq!(s["burnedByFees"], FeeVault::new(c.fee_vault, &provider).totalBurned().call().await?.to_string());
+    assert_eq!(s["treasury"], token.balanceOf(c.timelock).call().await?.to_string());
+    assert_eq!(s["emissionsReconcile"], true);
+    assert_eq!(s["epochsFinalized"].as_u64(), Some(epoch + 2));
+    assert_ne!(s["burnedBySlashes"], "0");
+
+    // The epoch with work: pools, per-miner reward to the wei, the claim's transaction.
+    let (status, detail) = get(&format!("{base}/v1/epochs/{epoch}")).await?;
+    assert_eq!(status, 200, "{detail}");
+    let d = &detail["data"];
+    let info = emissions.epochInfo(U256::from(epoch)).call().await?;
+    assert_eq!(d["finalization"]["minerPool"], info.minerPool.to_string());
+    assert_eq!(d["creditedWork"], "400");
+    let miner_row = d["miners"]
+        .as_array()
+        .ok_or("miners")?
+        .iter()
+        .find(|m| m["id"] == miner.to_checksum(None))
+        .ok_or("miner row")?;
+    let expected = U256::from(info.minerPool) * U256::from(300u64) / U256::from(400u64);
+    assert_eq!(miner_row["reward"], expected.to_string());
+    let (_, claims) = get(&format!("{base}/v1/events?contract=Emissions&name=MinerRewardClaimed")).await?;
+    assert_eq!(claims["data"][0]["args"]["amount"], expected.to_string(), "the claim paid what the API computed");
+    assert_eq!(miner_row["claimed"]["transactionHash"], claims["data"][0]["transactionHash"]);
+
+    // The miner: stake as the vault reports it, node, work, slash.
+    let (status, m) = get(&format!("{base}/v1/miners/{miner}")).await?;
+    assert_eq!(status, 200, "{m}");
+    let staking = StakingVault::new(c.staking, &provider);
+    assert_eq!(m["data"]["bondedStake"], staking.bondedStake(miner).call().await?.to_string());
+    assert_eq!(m["data"]["unbondingStake"], U256::from(staking.unbonding(miner).call().await?.amount).to_string());
+    assert_eq!(m["data"]["node"]["registered"], true);
+    assert_eq!(m["data"]["epochs"][0]["work"], "300");
+    assert_eq!(m["data"]["slashes"].as_array().map(Vec::len), Some(1));
+    let (_, miners) = get(&format!("{base}/v1/miners")).await?;
+    assert_eq!(miners["data"][0]["address"], format!("{miner:#x}"));
+
+    let (_, model) = get(&format!("{base}/v1/models/{MODEL}")).await?;
+    assert_eq!(model["data"]["status"], "Approved");
+    assert_ne!(model["data"]["rewardsClaimed"], "0");
+    let (_, fees) = get(&format!("{base}/v1/fees")).await?;
+    let flushed = fees["data"].as_array().ok_or("fees")?.iter().find_map(|f| f.get("flushed")).ok_or("no flush")?;
+    assert_eq!(
+        (flushed["burned"].as_str(), flushed["toTreasury"].as_str()),
+        (Some("20000000000000000000"), Some("10000000000000000000"))
+    );
+
+    // A past block: the supply before any emission.
+    let first = stored_block_before_emission(&base).await?;
+    let (status, past) = get(&format!("{base}/v1/supply?block={first}")).await?;
+    assert_eq!(status, 200);
+    assert_eq!(past["data"]["mintedByEmissions"], "0");
+    assert_eq!(past["block"]["number"].as_u64(), Some(first));
+
+    // Reconciliation with the chain's views, now and at a past block.
+    let report = verify(&store, &provider, devnet.manifest(), head).await?;
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
+    assert!(report.checked > 15, "verify compared {} figures", report.checked);
+    assert!(verify(&store, &provider, devnet.manifest(), first).await?.differences.is_empty());
+
+    // Errors: 400 naming the parameter, 404 for unknown ids.
+    for (path, parameter) in [
+        ("/v1/events?limit=0", "limit"),
+        ("/v1/events?limit=abc", "limit"),
+        ("/v1/events?contract=Nope", "contract"),
+        ("/v1/events?fromBlock=9&toBlock=2", "fromBlock"),
+        ("/v1/events?cursor=zz", "cursor"),
+        ("/v1/events?colour=red", "colour"),
+        ("/v1/miners/0x1234", "address"),
+        ("/v1/epochs/minus-one", "epoch"),
+        ("/v1/models/0x12", "id"),
+        ("/v1/proposals/abc", "id"),
+    ] {
+        let (status, body) = get(&format!("{base}{path}")).await?;
+        assert_eq!((status, body["parameter"].as_str()), (400, Some(parameter)), "{path}: {body}");
+    }
+    let (status, body) = get(&format!("{base}/v1/supply?block={}", head + 1000)).await?;
+    assert_eq!((status, body["parameter"].as_str()), (400, Some("block")));
+    for path in ["/v1/epochs/99999", &format!("/v1/miners/{}", addr(&devnet, 5)), "/v1/proposals/1", "/v1/nothing"] {
+        assert_eq!(get(&format!("{base}{path}")).await?.0, 404, "{path}");
+    }
+
+    // Pagination walks every event exactly once.
+    let mut cursor = String::new();
+    let mut walked = 0;
+    loop {
+        let (_, page) = get(&format!("{base}/v1/events?limit=7{cursor}")).await?;
+        walked += page["data"].as_array().map_or(0, Vec::len);
+        match page["next"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(walked, stored.len());
+
+    let (status, doc) = get(&format!("{base}/openapi.json")).await?;
+    assert_eq!(status, 200);
+    assert!(doc["paths"]["/v1/miners/{address}"].is_object(), "OpenAPI documents the miner endpoint");
+    assert_eq!(get(&format!("{base}/health")).await?.0, 200);
+    let metrics = reqwest::get(format!("{base}/metrics")).await?.text().await?;
+    assert!(metrics.contains("neuro_indexer_head_lag_blocks"));
+    Ok(())
+}
+
+async fn stored_block_before_emission(base: &str) -> Result<u64, BoxError> {
+    let (_, minted) = get(&format!("{base}/v1/events?contract=NeuroToken&name=EmissionMinted")).await?;
+    Ok(minted["data"][0]["blockNumber"].as_u64().ok_or("no emission")? - 1)
+}
+
+#[tokio::test]
+async fn sqlite_api_matches_chain() -> TestResult {
+    api_matches_chain("sqlite").await
+}
+
+#[tokio::test]
+async fn postgres_api_matches_chain() -> TestResult {
+    api_matches_chain("postgres").await
+}
+
+async fn reorg_is_rolled_back(backend: &str) -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let devnet = devnet()?;
+    let provider = wallet(&devnet)?;
+    let c = devnet.manifest().contracts;
+    let (deployer, user) = (addr(&devnet, 0), addr(&devnet, 1));
+    let token = NeuroToken::new(c.token, &provider);
+    token.transfer(user, neuro(5)).from(deployer).send().await?.get_receipt().await?;
+
+    let (mut indexer, store, metrics) = indexer(&devnet, &database(backend, dir.path()).await?, config()).await?;
+    indexer.sync().await?;
+    let snapshot: String = provider.raw_request("evm_snapshot".into(), ()).await?;
+    // Fork A: a transfer to the fee vault and a stake, indexed.
+    token.transfer(c.fee_vault, neuro(7)).from(deployer).send().await?.get_receipt().await?;
+    token.approve(c.staking, U256::MAX).from(deployer).send().await?.get_receipt().await?;
+    StakingVault::new(c.staking, &provider).stake(neuro(3)).from(deployer).send().await?.get_receipt().await?;
+    indexer.sync().await?;
+    let base = serve(&devnet, store.clone(), metrics.clone()).await?;
+    let (_, before) = get(&format!("{base}/v1/supply")).await?;
+    assert_eq!(before["data"]["staked"], neuro(3).to_string());
+
+    // Fork B replaces those blocks with other transactions and grows longer.
+    let _: bool = provider.raw_request("evm_revert".into(), (snapshot,)).await?;
+    // A new provider: nonces and pending transactions of fork A must not carry over.
+    let provider = wallet(&devnet)?;
+    let token = NeuroToken::new(c.token, &provider);
+    token.transfer(user, neuro(11)).from(deployer).send().await?.get_receipt().await?;
+    mine(&provider, 4).await?;
+    indexer.sync().await?;
+    assert_eq!(metrics.reorgs.load(std::sync::atomic::Ordering::Relaxed), 1, "one reorganisation detected");
+
+    let (_, after) = get(&format!("{base}/v1/supply")).await?;
+    assert_eq!(after["data"]["staked"], "0", "the orphaned stake is gone");
+    let (_, events) = get(&format!("{base}/v1/events?limit=500")).await?;
+    let stored: Vec<(String, u64)> = events["data"]
+        .as_array()
+        .ok_or("data")?
+        .iter()
+        .map(|e| (e["blockHash"].as_str().unwrap_or("").to_owned(), e["logIndex"].as_u64().unwrap_or(0)))
+        .collect();
+    let on_chain: Vec<(String, u64)> =
+        chain_logs(&devnet, &provider).await?.into_iter().map(|(h, i, _)| (h, i)).collect();
+    assert_eq!(stored, on_chain, "stored events are exactly the new fork's");
+    let report = verify(&store, &provider, devnet.manifest(), provider.get_block_number().await?).await?;
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
+    Ok(())
+}
+
+#[tokio::test]
+async fn sqlite_reorg_is_rolled_back() -> TestResult {
+    reorg_is_rolled_back("sqlite").await
+}
+
+#[tokio::test]
+async fn postgres_reorg_is_rolled_back() -> TestResult {
+    reorg_is_rolled_back("postgres").await
+}
+
+async fn killed_backfill_resumes_identically(backend: &str) -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let devnet = devnet()?;
+    let provider = wallet(&devnet)?;
+    activity(&devnet, &provider).await?;
+    // Many blocks, a third of them after the activity, so the kills land mid-backfill.
+    provider.raw_request::<_, serde_json::Value>("anvil_mine".into(), (3000u64,)).await?;
+    activity_again(&devnet, &provider).await?;
+    let manifest_path = dir.path().join("manifest.json");
+    std::fs::write(&manifest_path, serde_json::to_string(devnet.manifest())?)?;
+
+    // The real binary, killed with SIGKILL at several moments during a slow backfill, then run to the end.
+    let url = database(backend, dir.path()).await?;
+    let binary = env!("CARGO_BIN_EXE_neuro-indexer");
+    let head = provider.get_block_number().await?;
+    for wait_ms in [400u64, 500, 600, 700] {
+        let mut child = std::process::Command::new(binary)
+            .args(["--rpc-url", &devnet.endpoint(), "--manifest"])
+            .arg(&manifest_path)
+            .args(["--database-url", &url, "run", "--listen", "127.0.0.1:0", "--max-block-range", "1"])
+            .args(["--concurrency", "1", "--reorg-depth", "2", "--poll-ms", "50"])
+            .env("RUST_LOG", "warn")
+            .spawn()?;
+        tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+        child.kill()?;
+        child.wait()?;
+    }
+    let (mut resumed, resumed_store, _) = indexer(&devnet, &url, IngestConfig { reorg_depth: 2, ..config() }).await?;
+    assert!(resumed_store.cursor().await?.is_some_and(|c| c.number < head), "the kills happened during backfill");
+    resumed.sync().await?;
+
+    let (mut fresh, fresh_store, _) = indexer(
+        &devnet,
+        &database(backend, dir.path()).await?,
+        IngestConfig { reorg_depth: 2, max_block_range: 1000, ..config() },
+    )
+    .await?;
+    fresh.sync().await?;
+    let (resumed_rows, fresh_rows) = (resumed_store.dump().await?, fresh_store.dump().await?);
+    assert!(fresh_rows.len() > 50, "a meaningful amount of data: {} rows", fresh_rows.len());
+    assert_eq!(resumed_rows, fresh_rows, "killed-and-resumed tables equal an uninterrupted run's");
+    Ok(())
+}
+
+/// More events after a long gap: stakes and a transfer.
+async fn activity_again(
+    devnet: &neuro_protocol::devnet::Devnet,
+    provider: &alloy::providers::DynProvider,
+) -> TestResult {
+    let c = devnet.manifest().contracts;
+    let miner = addr(devnet, 2);
+    for _ in 0..5 {
+        StakingVault::new(c.staking, provider).stake(neuro(1)).from(miner).send().await?.get_receipt().await?;
+    }
+    provider.raw_request::<_, serde_json::Value>("anvil_mine".into(), (1500u64,)).await?;
+    NeuroToken::new(c.token, provider)
+        .transfer(addr(devnet, 3), neuro(1))
+        .from(miner)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn sqlite_killed_backfill_resumes_identically() -> TestResult {
+    killed_backfill_resumes_identically("sqlite").await
+}
+
+#[tokio::test]
+async fn postgres_killed_backfill_resumes_identically() -> TestResult {
+    killed_backfill_resumes_identically("postgres").await
+}
+
+/// The indexer refuses a database that indexes another deployment, and a manifest for another chain.
+#[tokio::test]
+async fn refuses_another_deployment() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (a, b) = (devnet()?, devnet()?);
+    let url = database("sqlite", dir.path()).await?;
+    indexer(&a, &url, config()).await?;
+    let Err(e) = indexer(&b, &url, config()).await else { return Err("a second deployment was accepted".into()) };
+    assert!(e.to_string().contains("indexes chainId"), "{e}");
+    let other = ProviderBuilder::new().connect_http(b.endpoint().parse()?);
+    assert!(a.manifest().verify(&other).await.is_err(), "a manifest of another chain is refused");
+    Ok(())
+}
