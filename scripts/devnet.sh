@@ -120,6 +120,40 @@ summary() {
 echo
 summary
 
+# ---------------------------------------------------------------- governance
+# Stakers pass one proposal end to end through the Governor and the timelock: raise the fee burn share from 20% to
+# 25% (Payments.setFeeSplit(7000, 500)). The chain clock is moved over the 1-hour minimum voting period and the
+# timelock delay, so this takes seconds; the epochs skipped meanwhile are forgone.
+governor=$(field contracts.NeuroGovernor)
+payments_addr=$(field contracts.Payments)
+governance_demo() {
+  local deployer calldata description description_hash id state
+  deployer=$("$bin/cast" wallet address --private-key "$DEPLOYER_PRIVATE_KEY")
+  gsend() { "$bin/cast" send --rpc-url "$rpc" --private-key "$DEPLOYER_PRIVATE_KEY" "$@" >/dev/null; }
+  advance() { "$bin/cast" rpc --rpc-url "$rpc" evm_increaseTime "$1" >/dev/null; "$bin/cast" rpc --rpc-url "$rpc" evm_mine >/dev/null; }
+  gsend "$token" "approve(address,uint256)" "$staking" 20000ether
+  gsend "$staking" "stake(uint256)" 20000ether
+  advance 2
+  calldata=$("$bin/cast" calldata "setFeeSplit(uint256,uint256)" 7000 500)
+  description="Raise the fee burn share to 25%"
+  description_hash=$("$bin/cast" keccak "$description")
+  gsend "$governor" "propose(address[],uint256[],bytes[],string)" "[$payments_addr]" "[0]" "[$calldata]" "$description"
+  id=$(call "$governor" "hashProposal(address[],uint256[],bytes[],bytes32)(uint256)" "[$payments_addr]" "[0]" "[$calldata]" "$description_hash")
+  advance 2
+  gsend "$governor" "castVote(uint256,uint8)" "$id" 1
+  advance "$(( $(call "$governor" "votingPeriod()(uint256)") + 1 ))"
+  gsend "$governor" "queue(address[],uint256[],bytes[],bytes32)" "[$payments_addr]" "[0]" "[$calldata]" "$description_hash"
+  advance "$(( $(call "$timelock_addr" "getMinDelay()(uint256)") + 1 ))"
+  gsend "$governor" "execute(address[],uint256[],bytes[],bytes32)" "[$payments_addr]" "[0]" "[$calldata]" "$description_hash"
+  state=$(call "$governor" "state(uint256)(uint8)" "$id")
+  [ "$state" = 7 ] || { echo "governance: proposal $id ended in state $state, not Executed" >&2; return 1; }
+  [ "$(call "$payments_addr" "treasuryFeeBps()(uint256)")" = 500 ] || { echo "governance: fee split unchanged" >&2; return 1; }
+  proposal_id=$id
+  echo "governance: proposal $id \"$description\" executed by the timelock (burn share now 25%)"
+}
+timelock_addr=$(field contracts.NeuroTimelock)
+governance_demo
+
 # The indexer follows the chain from the deployment block into a fresh SQLite file and serves the REST API.
 indexer_url=http://127.0.0.1:$((port + 3))
 start_indexer() {
@@ -143,6 +177,8 @@ if $smoke; then
   supply=$(curl -sf "$indexer_url/v1/supply" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).data.totalSupply))')
   [ "$supply" = "600000000000000000000000000" ] || { echo "indexer reports supply $supply" >&2; exit 1; }
   indexer_cli verify || { echo "neuro-indexer verify found differences" >&2; exit 1; }
+  proposal_state=$(curl -sf "$indexer_url/v1/proposals/$proposal_id" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).data.state))')
+  [ "$proposal_state" = Executed ] || { echo "indexer reports proposal state $proposal_state" >&2; exit 1; }
   echo "smoke test passed"
   exit 0
 fi
