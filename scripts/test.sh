@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project: Solidity (unit, fuzz, invariant; gas snapshot; formatting; ABI freshness),
-# Rust (fmt, clippy, cargo test --workspace), and a smoke run of the README's devnet command.
-# Ends with one line `N passed, N failed` counting forge tests, cargo tests and the devnet smoke test.
+# Rust (fmt, clippy, cargo test --workspace, the indexer on SQLite and PostgreSQL), and the README's devnet
+# command as a smoke run and as the end-to-end test of the whole network.
+# Ends with one line `N passed, N failed` counting forge tests, cargo tests and the two devnet runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,6 +67,10 @@ fi
 
 say "devnet smoke test (scripts/devnet.sh --smoke)"
 if bash scripts/devnet.sh --smoke; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+# The whole network, non-interactive: miner, keeper, indexer, governance; the economy asserted to the wei.
+say "devnet end-to-end test (scripts/devnet.sh --e2e)"
+if bash scripts/devnet.sh --e2e; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 if [ ${#step_failures[@]} -gt 0 ]; then
   printf '\nfailed steps: %s\n' "${step_failures[*]}"

@@ -104,8 +104,6 @@ pub fn address_key(address: &Address) -> String {
 #[derive(Debug, Clone)]
 pub struct Totals {
     current: HashMap<String, U256>,
-    token: Address,
-    staking: Address,
     /// Protocol contracts whose NEURO balance is tracked.
     tracked: HashMap<Address, String>,
     /// `(key, block) -> value` changed since the last [`Totals::take_changes`].
@@ -120,7 +118,7 @@ impl Totals {
             .into_iter()
             .map(|a| (a, format!("{}{}", keys::BALANCE, address_key(&a))))
             .collect();
-        Self { current, token: c.token, staking: c.staking, tracked, changed: BTreeMap::new() }
+        Self { current, tracked, changed: BTreeMap::new() }
     }
 
     /// The current value of `key` (zero when never set).
@@ -243,10 +241,5 @@ impl Totals {
     fn set(&mut self, key: String, block: u64, value: U256) {
         self.current.insert(key.clone(), value);
         self.changed.insert((block, key), value);
-    }
-
-    /// Whether `address` is the token or the staking vault (the two ERC-20s whose transfers are reduced).
-    pub fn is_token(&self, address: &Address) -> bool {
-        *address == self.token || *address == self.staking
     }
 }

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// Asserts the devnet's economy from the indexer's API, to the wei (used by `scripts/devnet.sh --e2e`):
+//   node scripts/e2e-check.js <indexer-url> <Emissions.minerShareBps> <Payments.minerFeeBps>
+//        <Payments.treasuryFeeBps> <FeeVault.pendingBurn>
+// - every epoch up to the last finalized one was finalized exactly once;
+// - each epoch's emission is the schedule's, split by the miner share;
+// - every miner and model claim equals emission x split x work share (floors as in Emissions);
+// - every redemption's burn is its amount minus the miner and treasury shares, and the fee vault burned exactly
+//   the burn shares redeemed (minus what is still pending);
+// - the governance proposal was executed; at least one epoch had work and was claimed.
+'use strict';
+
+const [base, minerShareBps, minerFeeBps, treasuryFeeBps, pendingBurn] = process.argv.slice(2);
+const INITIAL = (200000000n * 10n ** 18n) / 35040n;
+const emissionFor = (epoch) => INITIAL >> BigInt(Math.floor(Number(epoch) / 35040));
+
+async function events(contract, name) {
+  const out = [];
+  let cursor = '';
+  for (;;) {
+    const res = await fetch(`${base}/v1/events?contract=${contract}&name=${name}&limit=500${cursor}`);
+    if (!res.ok) throw new Error(`GET events ${contract}.${name}: HTTP ${res.status}`);
+    const page = await res.json();
+    out.push(...page.data);
+    if (!page.next) return out;
+    cursor = `&cursor=${page.next}`;
+  }
+}
+
+const failures = [];
+const check = (ok, what) => { if (!ok) failures.push(what); };
+
+(async () => {
+  const finalized = await events('Emissions', 'EpochFinalized');
+  const work = await events('Emissions', 'WorkRecorded');
+  const minerClaims = await events('Emissions', 'MinerRewardClaimed');
+  const modelClaims = await events('Emissions', 'ModelRewardClaimed');
+  const redeemed = await events('Payments', 'Redeemed');
+  const flushed = await events('FeeVault', 'FeesFlushed');
+
+  const count = new Map();
+  for (const e of finalized) count.set(e.args.epoch, (count.get(e.args.epoch) || 0) + 1);
+  const last = Math.max(-1, ...[...count.keys()].map(Number));
+  for (let epoch = 0; epoch <= last; epoch++) {
+    check(count.get(String(epoch)) === 1, `epoch ${epoch} finalized ${count.get(String(epoch)) || 0} times`);
+  }
+
+  const pools = new Map();
+  for (const e of finalized) {
+    const emission = emissionFor(e.args.epoch);
+    const minerPool = (emission * BigInt(minerShareBps)) / 10000n;
+    const total = BigInt(e.args.totalWork);
+    if (total > 0n) {
+      check(BigInt(e.args.minted) === emission, `epoch ${e.args.epoch} minted ${e.args.minted}, schedule ${emission}`);
+      check(BigInt(e.args.minerPool) === minerPool, `epoch ${e.args.epoch} miner pool ${e.args.minerPool} != ${minerPool}`);
+      check(BigInt(e.args.modelPool) === emission - minerPool, `epoch ${e.args.epoch} model pool`);
+    } else {
+      check(BigInt(e.args.forgone) === emission, `epoch ${e.args.epoch} without work forgone ${e.args.forgone}`);
+    }
+    pools.set(e.args.epoch, { minerPool, modelPool: emission - minerPool, total });
+  }
+  const units = (key, epoch, id) => work
+    .filter((w) => w.args.epoch === epoch && w.args[key].toLowerCase() === id.toLowerCase())
+    .reduce((sum, w) => sum + BigInt(w.args.units), 0n);
+  for (const c of minerClaims) {
+    const p = pools.get(c.args.epoch);
+    const expected = (p.minerPool * units('miner', c.args.epoch, c.args.miner)) / p.total;
+    check(BigInt(c.args.amount) === expected, `miner claim epoch ${c.args.epoch}: ${c.args.amount} != ${expected}`);
+  }
+  for (const c of modelClaims) {
+    const p = pools.get(c.args.epoch);
+    const expected = (p.modelPool * units('modelId', c.args.epoch, c.args.modelId)) / p.total;
+    check(BigInt(c.args.amount) === expected, `model claim epoch ${c.args.epoch}: ${c.args.amount} != ${expected}`);
+  }
+
+  let burnShares = 0n;
+  for (const r of redeemed) {
+    const amount = BigInt(r.args.amount);
+    const expected = amount - (amount * BigInt(minerFeeBps)) / 10000n - (amount * BigInt(treasuryFeeBps)) / 10000n;
+    check(BigInt(r.args.burned) === expected, `redemption in tx ${r.transactionHash} burned ${r.args.burned} != ${expected}`);
+    burnShares += BigInt(r.args.burned);
+  }
+  const burned = flushed.reduce((sum, f) => sum + BigInt(f.args.burned), 0n);
+  check(burned + BigInt(pendingBurn) === burnShares, `fees burned ${burned} + pending ${pendingBurn} != burn shares ${burnShares}`);
+
+  const proposals = await (await fetch(`${base}/v1/proposals`)).json();
+  check(proposals.data.length === 1 && proposals.data[0].state === 'Executed', 'the governance proposal was executed');
+  check(minerClaims.length > 0 && modelClaims.length > 0, 'an epoch with work was finalized and claimed');
+  check(redeemed.length > 0 && flushed.length > 0, 'fees were redeemed and flushed');
+
+  console.log(`e2e: ${last + 1} epochs finalized once each; ${minerClaims.length} miner and ${modelClaims.length} model ` +
+    `claims equal the schedule's share to the wei; ${redeemed.length} redemptions; ${burned} wei of fees burned`);
+  if (failures.length) {
+    for (const f of failures) console.error(`FAILED: ${f}`);
+    process.exit(1);
+  }
+})().catch((e) => { console.error(e); process.exit(1); });
