@@ -31,7 +31,7 @@ for _ in $(seq 1 100); do "$bin/cast" chain-id --rpc-url "$rpc" >/dev/null 2>&1 
 export DEPLOYER_PRIVATE_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 export NEURO_EPOCH_LENGTH=60 NEURO_SUBMISSION_WINDOW=30
 "$bin/forge" script contracts/script/Deploy.s.sol:Deploy --rpc-url "$rpc" --broadcast >"$work/deploy.log" 2>&1
-manifest=deployments/$chain_id.json
+manifest=$PWD/deployments/$chain_id.json
 common=(--rpc-url "$rpc" --manifest "$manifest")
 
 echo "== populating the chain with >= $events protocol events"
@@ -56,13 +56,19 @@ pg=$(bash scripts/postgres.sh)
 db=neuro_bench_$$
 psql -q "$pg" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 "$indexer" "${common[@]}" --database-url "${pg%/*}/$db" bench backfill --concurrency 4
-psql -q "$pg" -c "DROP DATABASE $db"
 
-echo "== API latency (SQLite), load from a second process"
 api_port=$((port + 1))
-RUST_LOG=warn "$indexer" "${common[@]}" --database-url "sqlite://$work/bench.db" run --listen "127.0.0.1:$api_port" &
-pids+=($!)
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$api_port/ready" >/dev/null && break; sleep 0.2; done
-for path in /v1/epochs/1 "/v1/miners/$miner"; do
-  "$indexer" bench api --url "http://127.0.0.1:$api_port" --path "$path" --rate 1000 --seconds 10
+for database in "sqlite://$work/bench.db" "${pg%/*}/$db"; do
+  echo "== API latency (${database%%:*}), load from a second process"
+  RUST_LOG=warn "$indexer" "${common[@]}" --database-url "$database" run --listen "127.0.0.1:$api_port" &
+  server=$!
+  pids+=("$server")
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$api_port/ready" >/dev/null && break; sleep 0.2; done
+  echo "| paths | target rate | achieved | requests | errors | p50 | p90 | p99 | p99.9 | max |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for path in /v1/epochs/1 "/v1/miners/$miner" /v1/supply "/v1/events?contract=NeuroToken&limit=100"; do
+    "$indexer" bench api --url "http://127.0.0.1:$api_port" --path "$path" --rate 1000 --seconds 10 | tail -n 1
+  done
+  kill "$server"; wait "$server" 2>/dev/null || true
 done
+psql -q "$pg" -c "DROP DATABASE $db"

@@ -108,17 +108,35 @@ echo "  manifest   $manifest"
 node -e 'const m=require(process.argv[1]);for(const [k,v] of Object.entries(m.contracts))console.log(`  ${k.padEnd(16)} ${v}`)' "$manifest"
 echo "  accounts   anvil's development accounts (deployer = account 0)"
 
-served() { curl -s "http://127.0.0.1:$((port + 1))/metrics" 2>/dev/null | sed -n 's/^neuro_miner_requests_served_total //p'; }
+metric() { curl -s "http://127.0.0.1:$((port + 1))/metrics" 2>/dev/null | sed -n "s/^$1 //p"; }
+served() { metric neuro_miner_requests_served_total; }
+tokens() {
+  local prompt completion
+  prompt=$(metric neuro_miner_prompt_tokens_total)
+  completion=$(metric neuro_miner_completion_tokens_total)
+  echo $(( ${prompt:-0} + ${completion:-0} ))
+}
+# The last finalized epoch as the indexer reports it: "epoch work minted", or nothing before the indexer runs.
+last_finalized() {
+  curl -sf "http://127.0.0.1:$((port + 3))/v1/epochs?limit=1" 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const e=JSON.parse(s).data[0];if(e)console.log(e.epoch,e.totalWork,e.minted)}catch{}})'
+}
 summary() {
-  local epoch supply mined forgone staked burned
+  local epoch supply mined forgone staked burned claimed last
   epoch=$(call "$emissions" "currentEpoch()(uint256)")
   supply=$(call "$token" "totalSupply()(uint256)")
   mined=$(call "$token" "minedSupply()(uint256)")
   forgone=$(call "$emissions" "totalForgone()(uint256)")
   staked=$(call "$staking" "totalSupply()(uint256)")
   burned=$(call "$fee_vault" "totalBurned()(uint256)")
-  printf '  epoch %-5s requests %-4s supply %-16s mined %-14s forgone %-14s staked %-8s fees burned %s NEURO\n' \
-    "$epoch" "$(served)" "$(neuro "$supply")" "$(neuro "$mined")" "$(neuro "$forgone")" "$(neuro "$staked")" "$(neuro "$burned")"
+  claimed=$(call "$emissions" "totalClaimed()(uint256)")
+  printf '  epoch %-5s requests %-4s tokens %-6s supply %-16s mined %-14s forgone %-14s claimed %-12s staked %-8s fees burned %s NEURO\n' \
+    "$epoch" "$(served)" "$(tokens)" "$(neuro "$supply")" "$(neuro "$mined")" "$(neuro "$forgone")" "$(neuro "$claimed")" \
+    "$(neuro "$staked")" "$(neuro "$burned")"
+  last=$(last_finalized)
+  if [ -n "$last" ]; then
+    set -- $last
+    printf '           last finalized epoch %s: credited work %s, emission minted %s NEURO\n' "$1" "$2" "$(neuro "$3")"
+  fi
 }
 echo
 summary

@@ -105,6 +105,8 @@ pub struct Indexer {
     totals: Option<Totals>,
     range: u64,
     progress: Option<ProgressBar>,
+    /// Blocks backfilled since the planner statistics were last refreshed.
+    backfilled: u64,
 }
 
 impl Indexer {
@@ -118,7 +120,19 @@ impl Indexer {
         metrics: Arc<Metrics>,
     ) -> Self {
         let range = config.max_block_range.clamp(1, 2_000);
-        Self { chain, store, catalog, manifest, config, metrics, cursor: None, totals: None, range, progress: None }
+        Self {
+            chain,
+            store,
+            catalog,
+            manifest,
+            config,
+            metrics,
+            cursor: None,
+            totals: None,
+            range,
+            progress: None,
+            backfilled: 0,
+        }
     }
 
     /// Runs forever: transient failures are retried with backoff and reported through `/ready`.
@@ -155,7 +169,10 @@ impl Indexer {
         loop {
             match self.step().await? {
                 Step::CaughtUp => return Ok(self.cursor.map_or(0, |c| c.number)),
-                Step::Advanced(n) if n >= target => return Ok(n),
+                Step::Advanced(n) if n >= target => {
+                    self.refresh_statistics().await?;
+                    return Ok(n);
+                }
                 _ => {}
             }
         }
@@ -173,10 +190,20 @@ impl Indexer {
             if let Some(bar) = self.progress.take() {
                 bar.finish_and_clear();
             }
+            self.refresh_statistics().await?;
             return Ok(Step::CaughtUp);
         }
         let safe = head.saturating_sub(self.config.reorg_depth);
-        let step = if cursor.number < safe { self.backfill(cursor, safe).await? } else { self.follow(cursor).await? };
+        let step = if cursor.number < safe {
+            let step = self.backfill(cursor, safe).await?;
+            if let Step::Advanced(to) = step {
+                self.backfilled += to - cursor.number;
+            }
+            step
+        } else {
+            self.refresh_statistics().await?;
+            self.follow(cursor).await?
+        };
         let lag = head.saturating_sub(self.cursor.map_or(0, |c| c.number));
         if lag > self.config.reorg_depth {
             self.metrics.set_not_ready(Some(format!("backfilling: {lag} blocks behind the chain head")));
@@ -184,6 +211,15 @@ impl Indexer {
             self.metrics.set_not_ready(None);
         }
         Ok(step)
+    }
+
+    /// After a large backfill, refreshes the planner's statistics once.
+    async fn refresh_statistics(&mut self) -> Result<(), IngestError> {
+        if self.backfilled > 1_000 {
+            self.store.analyze().await?;
+            self.backfilled = 0;
+        }
+        Ok(())
     }
 
     async fn load(&mut self) -> Result<Cursor, IngestError> {

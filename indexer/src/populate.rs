@@ -46,13 +46,18 @@ pub async fn populate(
     let c = manifest.contracts;
     let token = NeuroToken::new(c.token, &provider);
     token.approve(c.staking, U256::MAX).send().await.map_err(rpc)?.get_receipt().await.map_err(rpc)?;
-    let first = StakingVault::new(c.staking, &provider).stake(U256::from(1u64)).send().await.map_err(rpc)?;
-    let receipt = first.get_receipt().await.map_err(rpc)?;
-    if !receipt.status() {
-        return Err(PopulateError::Reverted(format!("{:#x}", receipt.transaction_hash)));
+    // The first stake also delegates (two more events); the second shows what every later one emits.
+    let mut emitted = 0;
+    let mut per_tx = 1;
+    for _ in 0..2 {
+        let pending = StakingVault::new(c.staking, &provider).stake(U256::from(1u64)).send().await.map_err(rpc)?;
+        let receipt = pending.get_receipt().await.map_err(rpc)?;
+        if !receipt.status() {
+            return Err(PopulateError::Reverted(format!("{:#x}", receipt.transaction_hash)));
+        }
+        per_tx = receipt.inner.logs().len().max(1) as u64;
+        emitted += per_tx;
     }
-    let per_tx = receipt.inner.logs().len().max(1) as u64;
-    let mut emitted = per_tx;
 
     // Raw pipelined sends: every field set, so the provider makes no estimate or nonce call per transaction.
     let raw =

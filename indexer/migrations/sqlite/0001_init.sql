@@ -15,6 +15,7 @@ CREATE TABLE events (
     PRIMARY KEY (block_number, log_index)
 );
 CREATE INDEX events_by_name ON events (contract, name, block_number, log_index);
+CREATE INDEX events_by_contract ON events (contract, block_number, log_index);
 CREATE INDEX events_by_epoch ON events (epoch, name) WHERE epoch IS NOT NULL;
 CREATE INDEX events_by_account ON events (account, name, block_number) WHERE account IS NOT NULL;
 CREATE INDEX events_by_subject ON events (subject, name) WHERE subject IS NOT NULL;

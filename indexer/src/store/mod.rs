@@ -201,6 +201,13 @@ impl Store {
             .collect()
     }
 
+    /// Refreshes the query planner's statistics; worth it after a bulk backfill (PostgreSQL otherwise plans the
+    /// API's lookups for empty tables until autovacuum runs).
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

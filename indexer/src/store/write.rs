@@ -3,7 +3,7 @@
 use alloy::primitives::{B256, U256};
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
-use super::{Cursor, Store, StoreError, to_i64};
+use super::{Backend, Cursor, Store, StoreError, to_i64};
 use crate::{catalog::DecodedEvent, reduce::lookup};
 
 /// Rows per multi-row INSERT; stays under SQLite's and PostgreSQL's bind-parameter limits.
@@ -39,8 +39,8 @@ impl Store {
     /// Stores `batch` and moves the cursor to `cursor`, in one transaction.
     pub async fn commit(&self, batch: &Batch, cursor: Cursor) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        insert_events(&mut tx, &batch.events).await?;
-        insert_totals(&mut tx, &batch.totals).await?;
+        insert_events(&mut tx, self.backend(), &batch.events).await?;
+        insert_totals(&mut tx, self.backend(), &batch.totals).await?;
         for block in &batch.blocks {
             sqlx::query(
                 "INSERT INTO blocks (number, hash, parent_hash, timestamp) VALUES ($1, $2, $3, $4) \
@@ -93,8 +93,9 @@ async fn set_cursor(tx: &mut Transaction<'_, Any>, cursor: Cursor) -> Result<(),
     Ok(())
 }
 
-/// `($1, …, $n), ($n+1, …)`: explicit numbered placeholders, which both engines accept.
-fn placeholders(rows: usize, columns: usize) -> String {
+/// `($1, …, $n), ($n+1, …)` for PostgreSQL; `(?, …), (?, …)` for SQLite, where looking up each of thousands of
+/// `$N` parameters by name costs time quadratic in their number (SQLite scans its parameter list).
+fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
     let mut sql = String::with_capacity(rows * columns * 5);
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
@@ -102,20 +103,29 @@ fn placeholders(rows: usize, columns: usize) -> String {
             if column > 0 {
                 sql.push_str(", ");
             }
-            sql.push('$');
-            sql.push_str(&(row * columns + column + 1).to_string());
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => {
+                    sql.push('$');
+                    sql.push_str(&(row * columns + column + 1).to_string());
+                }
+            }
         }
         sql.push(')');
     }
     sql
 }
 
-async fn insert_events(tx: &mut Transaction<'_, Any>, events: &[DecodedEvent]) -> Result<(), StoreError> {
+async fn insert_events(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    events: &[DecodedEvent],
+) -> Result<(), StoreError> {
     for chunk in events.chunks(ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO events (block_number, log_index, block_hash, tx_hash, tx_index, address, contract, name, \
              epoch, account, subject, args) VALUES {}",
-            placeholders(chunk.len(), 12)
+            placeholders(backend, chunk.len(), 12)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for event in chunk {
@@ -139,12 +149,16 @@ async fn insert_events(tx: &mut Transaction<'_, Any>, events: &[DecodedEvent]) -
     Ok(())
 }
 
-async fn insert_totals(tx: &mut Transaction<'_, Any>, totals: &[(String, u64, U256)]) -> Result<(), StoreError> {
+async fn insert_totals(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    totals: &[(String, u64, U256)],
+) -> Result<(), StoreError> {
     for chunk in totals.chunks(ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO totals (key, block_number, value) VALUES {} ON CONFLICT (key, block_number) \
              DO UPDATE SET value = excluded.value",
-            placeholders(chunk.len(), 3)
+            placeholders(backend, chunk.len(), 3)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (key, block, value) in chunk {
@@ -157,10 +171,11 @@ async fn insert_totals(tx: &mut Transaction<'_, Any>, totals: &[(String, u64, U2
 
 #[cfg(test)]
 mod tests {
-    use super::placeholders;
+    use super::{Backend, placeholders};
 
     #[test]
-    fn placeholders_number_every_row() {
-        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    fn placeholders_cover_every_row() {
+        assert_eq!(placeholders(Backend::Postgres, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(placeholders(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
     }
 }
