@@ -112,8 +112,8 @@ metric() { curl -s "http://127.0.0.1:$((port + 1))/metrics" 2>/dev/null | sed -n
 served() { metric neuro_miner_requests_served_total; }
 tokens() {
   local prompt completion
-  prompt=$(metric neuro_miner_prompt_tokens_total)
-  completion=$(metric neuro_miner_completion_tokens_total)
+  prompt=$(metric neuro_miner_prompt_tokens_total || true)
+  completion=$(metric neuro_miner_completion_tokens_total || true)
   echo $(( ${prompt:-0} + ${completion:-0} ))
 }
 # The last finalized epoch as the indexer reports it: "epoch work minted", or nothing before the indexer runs.
@@ -132,7 +132,7 @@ summary() {
   printf '  epoch %-5s requests %-4s tokens %-6s supply %-16s mined %-14s forgone %-14s claimed %-12s staked %-8s fees burned %s NEURO\n' \
     "$epoch" "$(served)" "$(tokens)" "$(neuro "$supply")" "$(neuro "$mined")" "$(neuro "$forgone")" "$(neuro "$claimed")" \
     "$(neuro "$staked")" "$(neuro "$burned")"
-  last=$(last_finalized)
+  last=$(last_finalized || true)
   if [ -n "$last" ]; then
     set -- $last
     printf '           last finalized epoch %s: credited work %s, emission minted %s NEURO\n' "$1" "$2" "$(neuro "$3")"
@@ -264,7 +264,7 @@ pids+=($!)
 
 request_interval=15
 $e2e && request_interval=3
-# The demo user: deposit, an allowance for the miner as an API key, a chat request every 15 seconds.
+# The demo user: deposit, an allowance for the miner as an API key, a chat request every 15 seconds (3 in --e2e).
 send --private-key "$user_key" "$token" "approve(address,uint256)" "$payments" 100ether
 send --private-key "$user_key" "$payments" "deposit(uint256)" 100ether
 api_key=$(NEURO_PRIVATE_KEY=$user_key "$target/neuro" --rpc-url "$rpc" \
@@ -273,9 +273,9 @@ miner_url=http://127.0.0.1:$((port + 1))
 for _ in $(seq 1 600); do curl -sf "$miner_url/health" >/dev/null && break; sleep 0.5; done
 (
   while true; do
-    curl -s "$miner_url/v1/chat/completions" -H "Authorization: Bearer $api_key" -H 'content-type: application/json' \
-      -d "{\"model\":\"$model_kind\",\"max_tokens\":24,\"messages\":[{\"role\":\"user\",\"content\":\"Say hello to the Neuro devnet.\"}]}" \
-      >>"$state/user-$port.log" 2>&1
+    # `neuro chat`: our OpenAI-compatible streaming client (POST /v1/chat/completions with the nk1_ key).
+    echo "Say hello to the Neuro devnet." | NEURO_API_KEY=$api_key "$target/neuro" chat --miner "$miner_url" \
+      --model "$model_kind" --max-tokens 24 >>"$state/user-$port.log" 2>&1 || true
     echo >>"$state/user-$port.log"
     sleep "$request_interval"
   done
