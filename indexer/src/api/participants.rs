@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     reduce::keys,
-    store::{EventFilter, EventRow},
+    store::{Column, EventFilter, EventRow},
 };
 
 /// A miner in the list.
@@ -56,7 +56,10 @@ pub async fn miners(
     let block = s.at(&params).await?;
     let after = params.text("cursor").map(|c| params::address("cursor", c)).transpose()?;
     let limit = params.limit()?;
-    let addresses = s.store.accounts("NodeRegistry", "NodeRegistered", block.number, after.as_deref(), limit).await?;
+    let addresses = s
+        .store
+        .distinct(Column::Account, "NodeRegistry", "NodeRegistered", block.number, after.as_deref(), limit)
+        .await?;
     let next = (addresses.len() == limit as usize).then(|| addresses.last().cloned()).flatten();
     let mut data = Vec::with_capacity(addresses.len());
     for address in addresses {
@@ -337,7 +340,10 @@ pub async fn models(State(s): State<AppState>, Query(q): Query<HashMap<String, S
     let block = s.at(&params).await?;
     let after = params.text("cursor").map(|c| params::bytes32("cursor", c)).transpose()?;
     let limit = params.limit()?;
-    let ids = s.store.subjects("ModelRegistry", "ModelProposed", block.number, after.as_deref(), limit).await?;
+    let ids = s
+        .store
+        .distinct(Column::Subject, "ModelRegistry", "ModelProposed", block.number, after.as_deref(), limit)
+        .await?;
     let next = (ids.len() == limit as usize).then(|| ids.last().cloned()).flatten();
     let mut data = Vec::with_capacity(ids.len());
     for id in ids {

@@ -15,7 +15,7 @@ use sqlx::{
     any::{AnyPoolOptions, install_default_drivers},
 };
 
-pub use read::{EventFilter, EventRow, Page};
+pub use read::{Column, EventFilter, EventRow, Page};
 pub use write::{Batch, BlockRow};
 
 /// Why a storage operation failed.

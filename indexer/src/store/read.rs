@@ -76,6 +76,15 @@ pub struct Page {
     pub next: Option<(u64, u64)>,
 }
 
+/// A lookup column of the events table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    /// The account an event concerns (lowercase hex).
+    Account,
+    /// The model id or proposal id an event concerns.
+    Subject,
+}
+
 enum Param {
     Int(i64),
     Text(String),
@@ -151,40 +160,21 @@ impl Store {
         Ok(Page { events, next })
     }
 
-    /// Distinct values of the account column among `contract.name` events at block `at`, in ascending order after
-    /// `after`, at most `limit`.
-    pub async fn accounts(
+    /// Distinct values of `column` among `contract.name` events at block `at`, ascending after `after`, at most
+    /// `limit`: the miners that registered, the models proposed.
+    pub async fn distinct(
         &self,
+        column: Column,
         contract: &str,
         name: &str,
         at: u64,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<String>, StoreError> {
-        self.distinct("account", contract, name, at, after, limit).await
-    }
-
-    /// Distinct values of the subject column (model or proposal ids), like [`Store::accounts`].
-    pub async fn subjects(
-        &self,
-        contract: &str,
-        name: &str,
-        at: u64,
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<String>, StoreError> {
-        self.distinct("subject", contract, name, at, after, limit).await
-    }
-
-    async fn distinct(
-        &self,
-        column: &'static str,
-        contract: &str,
-        name: &str,
-        at: u64,
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<String>, StoreError> {
+        let column = match column {
+            Column::Account => "account",
+            Column::Subject => "subject",
+        };
         let sql = format!(
             "SELECT DISTINCT {column} FROM events WHERE contract = $1 AND name = $2 AND block_number <= $3 \
              AND {column} IS NOT NULL AND {column} > $4 ORDER BY {column} LIMIT {limit}"
