@@ -150,47 +150,47 @@ impl Totals {
                 let (from, to, value) = (account("from")?, account("to")?, amount("value")?);
                 let zero = address_key(&Address::ZERO);
                 if from == zero {
-                    self.add(keys::SUPPLY_TOTAL, block, value)?;
+                    self.add(keys::SUPPLY_TOTAL, block, value);
                 }
                 if to == zero {
                     self.sub(keys::SUPPLY_TOTAL, block, value)?;
-                    self.add(keys::SUPPLY_BURNED, block, value)?;
+                    self.add(keys::SUPPLY_BURNED, block, value);
                 }
                 if let Some(key) = self.tracked_key(&from) {
                     self.sub(&key, block, value)?;
                 }
                 if let Some(key) = self.tracked_key(&to) {
-                    self.add(&key, block, value)?;
+                    self.add(&key, block, value);
                 }
             }
-            ("NeuroToken", "EmissionMinted") => self.add(keys::EMITTED, block, amount("amount")?)?,
+            ("NeuroToken", "EmissionMinted") => self.add(keys::EMITTED, block, amount("amount")?),
             ("Emissions", "EpochFinalized") => {
-                self.add(keys::FORGONE, block, amount("forgone")?)?;
+                self.add(keys::FORGONE, block, amount("forgone")?);
             }
-            ("Emissions", "WorkRecorded") => self.add(keys::WORK, block, amount("units")?)?,
+            ("Emissions", "WorkRecorded") => self.add(keys::WORK, block, amount("units")?),
             ("Emissions", "MinerRewardClaimed") => {
                 let value = amount("amount")?;
-                self.add(keys::CLAIMED, block, value)?;
-                self.add(&format!("{}{}", keys::MINER_REWARDS, account("miner")?), block, value)?;
+                self.add(keys::CLAIMED, block, value);
+                self.add(&format!("{}{}", keys::MINER_REWARDS, account("miner")?), block, value);
             }
             ("Emissions", "ModelRewardClaimed") => {
                 let value = amount("amount")?;
-                self.add(keys::CLAIMED, block, value)?;
-                self.add(&format!("{}{}", keys::MODEL_REWARDS, account("modelId")?), block, value)?;
+                self.add(keys::CLAIMED, block, value);
+                self.add(&format!("{}{}", keys::MODEL_REWARDS, account("modelId")?), block, value);
             }
             ("StakingVault", "Transfer") => {
                 // stNEURO is minted on stake and burned on unbonding and slashing: its balances are bonded stake.
                 let (from, to, value) = (account("from")?, account("to")?, amount("value")?);
                 let zero = address_key(&Address::ZERO);
                 if from == zero {
-                    self.add(keys::STAKE_TOTAL, block, value)?;
+                    self.add(keys::STAKE_TOTAL, block, value);
                 } else {
                     self.sub(&format!("{}{from}", keys::STAKE_BONDED), block, value)?;
                 }
                 if to == zero {
                     self.sub(keys::STAKE_TOTAL, block, value)?;
                 } else {
-                    self.add(&format!("{}{to}", keys::STAKE_BONDED), block, value)?;
+                    self.add(&format!("{}{to}", keys::STAKE_BONDED), block, value);
                 }
             }
             ("StakingVault", "UnbondingStarted") => {
@@ -203,13 +203,13 @@ impl Totals {
             ("StakingVault", "Slashed") => {
                 let who = account("account")?;
                 self.sub(&format!("{}{who}", keys::STAKE_UNBONDING), block, amount("fromUnbonding")?)?;
-                self.add(keys::SLASH_BURNED, block, amount("burned")?)?;
-                self.add(keys::SLASH_TO_TREASURY, block, amount("toTreasury")?)?;
+                self.add(keys::SLASH_BURNED, block, amount("burned")?);
+                self.add(keys::SLASH_TO_TREASURY, block, amount("toTreasury")?);
             }
-            ("Payments", "Redeemed") => self.add(keys::FEES_REDEEMED, block, amount("amount")?)?,
+            ("Payments", "Redeemed") => self.add(keys::FEES_REDEEMED, block, amount("amount")?),
             ("FeeVault", "FeesFlushed") => {
-                self.add(keys::FEES_BURNED, block, amount("burned")?)?;
-                self.add(keys::FEES_TO_TREASURY, block, amount("toTreasury")?)?;
+                self.add(keys::FEES_BURNED, block, amount("burned")?);
+                self.add(keys::FEES_TO_TREASURY, block, amount("toTreasury")?);
             }
             _ => {}
         }
@@ -225,10 +225,9 @@ impl Totals {
         account.parse::<Address>().ok().and_then(|a| self.tracked.get(&a).cloned())
     }
 
-    fn add(&mut self, key: &str, block: u64, delta: U256) -> Result<(), ReduceError> {
+    fn add(&mut self, key: &str, block: u64, delta: U256) {
         let value = self.get(key).saturating_add(delta);
         self.set(key.to_owned(), block, value);
-        Ok(())
     }
 
     fn sub(&mut self, key: &str, block: u64, delta: U256) -> Result<(), ReduceError> {

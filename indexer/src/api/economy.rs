@@ -11,10 +11,7 @@ use neuro_protocol::schedule::{self, NEURO};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{
-    ApiError, ApiResult, AppState, Envelope, ErrorBody,
-    params::{self, Params},
-};
+use super::{ApiError, ApiResult, AppState, Envelope, ErrorBody, params::Params};
 use crate::{
     reduce::{address_key, keys},
     store::{EventFilter, EventRow},
@@ -207,16 +204,8 @@ pub async fn epochs(
 ) -> ApiResult<Vec<EpochSummary>> {
     let params = Params::new(q, &["cursor", "limit"])?;
     let block = s.at(&params).await?;
-    let filter = EventFilter {
-        contract: Some("Emissions".into()),
-        names: vec!["EpochFinalized".into()],
-        after: params.position()?,
-        descending: true,
-        ..Default::default()
-    };
-    let page = s.store.events(&filter, block.number, Some(params.limit()?)).await?;
-    let next = page.next.map(|(b, l)| params::position(b, l));
-    Ok(Json(Envelope { block, data: page.events.iter().map(summary).collect(), next }))
+    let (events, next) = s.newest_events(&params, block.number, "Emissions", "EpochFinalized").await?;
+    Ok(Json(Envelope { block, data: events.iter().map(summary).collect(), next }))
 }
 
 /// Work and reward of one miner or model in an epoch.

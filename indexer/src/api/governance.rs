@@ -11,11 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{
-    ApiError, ApiResult, AppState, Envelope, ErrorBody,
-    economy::TxRef,
-    params::{self, Params},
-};
+use super::{ApiError, ApiResult, AppState, Envelope, ErrorBody, economy::TxRef, params::Params};
 use crate::store::{EventFilter, EventRow};
 
 /// One call a proposal makes through the timelock.
@@ -170,7 +166,8 @@ async fn load(s: &AppState, id: &str, at: u64) -> Result<Vec<EventRow>, ApiError
     Ok(s.store.events(&filter, at, None).await?.events)
 }
 
-/// The timestamp a state is judged at: the indexed head's, or for a past block, its kept header's.
+/// The timestamp a state is judged at: the indexed head's. For a past block (`?block=`) it is still the head's,
+/// since timestamps are kept only for recent blocks: Pending/Active of a past block are judged at the head's time.
 async fn now(s: &AppState, block: &super::BlockRef) -> Result<u64, ApiError> {
     if block.timestamp > 0 {
         return Ok(block.timestamp);
@@ -187,21 +184,13 @@ pub async fn proposals(
 ) -> ApiResult<Vec<Proposal>> {
     let params = Params::new(q, &["cursor", "limit"])?;
     let block = s.at(&params).await?;
-    let filter = EventFilter {
-        contract: Some("NeuroGovernor".into()),
-        names: vec!["ProposalCreated".into()],
-        after: params.position()?,
-        descending: true,
-        ..Default::default()
-    };
-    let page = s.store.events(&filter, block.number, Some(params.limit()?)).await?;
+    let (events, next) = s.newest_events(&params, block.number, "NeuroGovernor", "ProposalCreated").await?;
     let now = now(&s, &block).await?;
-    let mut data = Vec::with_capacity(page.events.len());
-    for created in &page.events {
+    let mut data = Vec::with_capacity(events.len());
+    for created in &events {
         let events = load(&s, created.arg("proposalId"), block.number).await?;
         data.push(proposal_of(created, &events, now));
     }
-    let next = page.next.map(|(b, l)| params::position(b, l));
     Ok(Json(Envelope { block, data, next }))
 }
 

@@ -28,7 +28,7 @@ pub use params::Params;
 
 use crate::{
     metrics::Metrics,
-    store::{Cursor, Store, StoreError},
+    store::{Cursor, EventFilter, EventRow, Store, StoreError},
 };
 
 /// What the handlers share.
@@ -133,6 +133,28 @@ impl AppState {
             Some(block) if block < number => Ok(BlockRef { number: block, hash: String::new(), timestamp: 0 }),
             _ => Ok(BlockRef { number, hash: format!("{hash:#x}"), timestamp }),
         }
+    }
+}
+
+impl AppState {
+    /// One page of `contract.name` events at block `at`, newest first, from the request's `cursor` and `limit`,
+    /// and the cursor of the next page.
+    pub(crate) async fn newest_events(
+        &self,
+        params: &Params,
+        at: u64,
+        contract: &str,
+        name: &str,
+    ) -> Result<(Vec<EventRow>, Option<String>), ApiError> {
+        let filter = EventFilter {
+            contract: Some(contract.into()),
+            names: vec![name.into()],
+            after: params.position()?,
+            descending: true,
+            ..Default::default()
+        };
+        let page = self.store.events(&filter, at, Some(params.limit()?)).await?;
+        Ok((page.events, page.next.map(|(block, log)| params::position(block, log))))
     }
 }
 

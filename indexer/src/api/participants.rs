@@ -401,14 +401,6 @@ pub async fn model(
 pub async fn slashes(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Vec<Slash>> {
     let params = Params::new(q, &["cursor", "limit"])?;
     let block = s.at(&params).await?;
-    let filter = EventFilter {
-        contract: Some("StakingVault".into()),
-        names: vec!["Slashed".into()],
-        after: params.position()?,
-        descending: true,
-        ..Default::default()
-    };
-    let page = s.store.events(&filter, block.number, Some(params.limit()?)).await?;
-    let next = page.next.map(|(b, l)| params::position(b, l));
-    Ok(Json(Envelope { block, data: page.events.iter().map(slash).collect(), next }))
+    let (events, next) = s.newest_events(&params, block.number, "StakingVault", "Slashed").await?;
+    Ok(Json(Envelope { block, data: events.iter().map(slash).collect(), next }))
 }
