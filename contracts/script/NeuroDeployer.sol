@@ -14,13 +14,15 @@ import {NeuroToken} from "../src/NeuroToken.sol";
 import {NeuroVestingWallet} from "../src/NeuroVestingWallet.sol";
 import {StakingVault} from "../src/StakingVault.sol";
 import {UsageLedger} from "../src/UsageLedger.sol";
+import {IModelOwners} from "../src/interfaces/IModelOwners.sol";
 import {IUsageVerifier} from "../src/interfaces/IUsageVerifier.sol";
 import {UsageVerifier64} from "../src/verifiers/UsageVerifier64.sol";
 import {UsageVerifier1024} from "../src/verifiers/UsageVerifier1024.sol";
 
 /// @title Deploys and wires the whole protocol; shared by `Deploy.s.sol` and the tests
 /// @notice After `deploy` returns, the timelock holds every admin role and the deployer holds none; the usage
-/// ledger is the emissions contract's only work recorder.
+/// ledger is the emissions contract's only work recorder; the Governor may freeze the withdrawals of accounts its
+/// proposals would slash; the slash latency is checked by the vault, the Governor and the timelock.
 abstract contract NeuroDeployer is CommonBase {
     /// @notice Vesting of the team and investor allocations: 4 years linear.
     uint64 internal constant VESTING_DURATION = 4 * 365 days;
@@ -33,6 +35,9 @@ abstract contract NeuroDeployer is CommonBase {
         uint256 epochLength;
         uint256 submissionWindow;
         uint256 minerShareBps;
+        uint256 minerRewardPerBurnBps;
+        uint256 modelRewardPerBurnBps;
+        uint256 globalFloorPerMTok;
         uint256 timelockDelay;
         NeuroGovernor.Settings governor;
         address guardian;
@@ -60,13 +65,13 @@ abstract contract NeuroDeployer is CommonBase {
         NodeRegistry nodes;
         FeeVault feeVault;
         Payments payments;
-        UsageVerifier64 verifier64;
-        UsageVerifier1024 verifier1024;
+        IUsageVerifier verifier64;
+        IUsageVerifier verifier1024;
         UsageLedger ledger;
     }
 
-    /// @notice Thrown when the emissions contract did not land at the address the token was told.
-    error EmissionsAddressMismatch(address predicted, address actual);
+    /// @notice Thrown when a contract did not land at the address an earlier one was told.
+    error AddressMismatch(string name, address predicted, address actual);
 
     /// @notice Mainnet defaults from the design documents; beneficiaries must be set by the caller.
     function defaultConfig() internal view returns (Config memory cfg) {
@@ -74,11 +79,21 @@ abstract contract NeuroDeployer is CommonBase {
         cfg.epochLength = 1 hours;
         cfg.submissionWindow = 15 minutes;
         cfg.minerShareBps = 7000;
+        // Rewards at most 90% of the burned fee behind the work, split as the emission is (70/30).
+        cfg.minerRewardPerBurnBps = 6300;
+        cfg.modelRewardPerBurnBps = 2700;
+        cfg.globalFloorPerMTok = 0.01 ether;
         cfg.timelockDelay = 2 days;
         cfg.governor = NeuroGovernor.Settings({
-            votingDelay: 1 days, votingPeriod: 5 days, proposalThreshold: 10_000 ether, quorumPercent: 4
+            votingDelay: 1 days,
+            votingPeriod: 5 days,
+            proposalThreshold: 10_000 ether,
+            quorumPercent: 4,
+            minimumQuorum: 10_000_000 ether,
+            guardianExpiry: block.timestamp + 365 days
         });
-        cfg.unbondingPeriod = 7 days;
+        // Longer than voting delay + voting period + timelock delay + 1 day of execution margin (9 days).
+        cfg.unbondingPeriod = 14 days;
         cfg.minNodeStake = 10_000 ether;
         cfg.slashBurnBps = 5000;
         cfg.withdrawalDelay = 2 hours;
@@ -87,34 +102,90 @@ abstract contract NeuroDeployer is CommonBase {
     }
 
     /// @notice Deploys everything with `deployer` as the sender of every creation, then drops its powers.
+    /// @dev The usage verifiers are deployed fresh from the committed (devnet) keys; `deployWithVerifiers` takes
+    /// verifiers from a real key ceremony instead.
     /// @param cfg Parameters.
     /// @param deployer The account whose nonce creates the contracts (the broadcaster, or the test contract).
     function deploy(Config memory cfg, address deployer) internal returns (Deployment memory d) {
+        return deployWithVerifiers(cfg, deployer, IUsageVerifier(address(0)), IUsageVerifier(address(0)));
+    }
+
+    /// @notice Deploys everything, using existing usage verifiers (zero: deploy the devnet ones).
+    /// @param cfg Parameters.
+    /// @param deployer The account whose nonce creates the contracts.
+    /// @param verifier64 Verifier of 64-receipt batches, or zero.
+    /// @param verifier1024 Verifier of 1,024-receipt batches, or zero.
+    function deployWithVerifiers(
+        Config memory cfg,
+        address deployer,
+        IUsageVerifier verifier64,
+        IUsageVerifier verifier1024
+    ) internal returns (Deployment memory d) {
         address[] memory none = new address[](0);
         address[] memory anyone = new address[](1); // address(0): anyone may execute a ready operation
         d.timelock = new NeuroTimelock(cfg.timelockDelay, none, anyone, deployer);
+        _deployTokenClockAndVault(cfg, deployer, d);
+        _deployMarket(cfg, deployer, d, verifier64, verifier1024);
+        _deployGovernor(cfg, deployer, d);
+    }
 
-        d.teamVesting =
-            new NeuroVestingWallet(cfg.teamBeneficiary, uint64(cfg.genesisTime), VESTING_DURATION, VESTING_CLIFF);
-        d.investorVesting =
-            new NeuroVestingWallet(cfg.investorBeneficiary, uint64(cfg.genesisTime), VESTING_DURATION, VESTING_CLIFF);
-
-        d.models = new ModelRegistry(address(d.timelock));
-
-        // The token fixes its only minter at construction: the emissions contract created right after it.
-        address predicted = vm.computeCreateAddress(deployer, vm.getNonce(deployer) + 1);
+    function _deployTokenClockAndVault(Config memory cfg, address deployer, Deployment memory d) private {
+        // Five creations in a row, no calls in between (a call would use a nonce when broadcast): the vesting
+        // wallets must know the staking vault, the token its only minter, both created after them.
+        uint256 nonce = vm.getNonce(deployer);
+        address predictedEmissions = vm.computeCreateAddress(deployer, nonce + 3);
+        address predictedStaking = vm.computeCreateAddress(deployer, nonce + 4);
+        d.teamVesting = new NeuroVestingWallet(
+            cfg.teamBeneficiary,
+            uint64(cfg.genesisTime),
+            VESTING_DURATION,
+            VESTING_CLIFF,
+            StakingVault(predictedStaking)
+        );
+        d.investorVesting = new NeuroVestingWallet(
+            cfg.investorBeneficiary,
+            uint64(cfg.genesisTime),
+            VESTING_DURATION,
+            VESTING_CLIFF,
+            StakingVault(predictedStaking)
+        );
         d.token = new NeuroToken(
-            address(d.timelock), address(d.teamVesting), address(d.investorVesting), cfg.liquidity, predicted
+            address(d.timelock), address(d.teamVesting), address(d.investorVesting), cfg.liquidity, predictedEmissions
         );
-        // The deployer administers Emissions only until the ledger holds WORK_RECORDER_ROLE (below).
+        // The deployer administers Emissions and the vault only while wiring them (below).
         d.emissions = new Emissions(
-            d.token, deployer, cfg.genesisTime, cfg.epochLength, cfg.submissionWindow, cfg.minerShareBps, d.models
+            d.token,
+            deployer,
+            cfg.genesisTime,
+            cfg.epochLength,
+            cfg.submissionWindow,
+            cfg.minerShareBps,
+            cfg.minerRewardPerBurnBps,
+            cfg.modelRewardPerBurnBps,
+            IModelOwners(address(0))
         );
-        if (address(d.emissions) != predicted) revert EmissionsAddressMismatch(predicted, address(d.emissions));
-
         d.staking = new StakingVault(
-            d.token, address(d.timelock), address(d.timelock), cfg.unbondingPeriod, cfg.minNodeStake, cfg.slashBurnBps
+            d.token,
+            deployer,
+            address(d.timelock),
+            address(d.timelock),
+            cfg.unbondingPeriod,
+            cfg.minNodeStake,
+            cfg.slashBurnBps
         );
+        _checkAddress("Emissions", predictedEmissions, address(d.emissions));
+        _checkAddress("StakingVault", predictedStaking, address(d.staking));
+    }
+
+    function _deployMarket(
+        Config memory cfg,
+        address deployer,
+        Deployment memory d,
+        IUsageVerifier verifier64,
+        IUsageVerifier verifier1024
+    ) private {
+        d.models = new ModelRegistry(address(d.timelock), d.emissions, cfg.globalFloorPerMTok);
+        d.emissions.setModelRegistry(d.models);
         d.nodes = new NodeRegistry(d.staking, d.models);
         d.feeVault = new FeeVault(d.token, d.emissions, address(d.timelock), address(d.timelock));
         d.payments = new Payments(
@@ -126,8 +197,8 @@ abstract contract NeuroDeployer is CommonBase {
             cfg.minerFeeBps,
             cfg.treasuryFeeBps
         );
-        d.verifier64 = new UsageVerifier64();
-        d.verifier1024 = new UsageVerifier1024();
+        d.verifier64 = address(verifier64) != address(0) ? verifier64 : new UsageVerifier64();
+        d.verifier1024 = address(verifier1024) != address(0) ? verifier1024 : new UsageVerifier1024();
         IUsageVerifier[] memory verifiers = new IUsageVerifier[](2);
         verifiers[0] = d.verifier64;
         verifiers[1] = d.verifier1024;
@@ -135,12 +206,26 @@ abstract contract NeuroDeployer is CommonBase {
         d.emissions.grantRole(d.emissions.WORK_RECORDER_ROLE(), address(d.ledger));
         d.emissions.grantRole(d.emissions.DEFAULT_ADMIN_ROLE(), address(d.timelock));
         d.emissions.renounceRole(d.emissions.DEFAULT_ADMIN_ROLE(), deployer);
+    }
 
+    function _deployGovernor(Config memory cfg, address deployer, Deployment memory d) private {
         d.governor = new NeuroGovernor(d.staking, TimelockController(payable(d.timelock)), cfg.guardian, cfg.governor);
 
+        // The vault: the Governor freezes accused accounts and bounds the unbonding period; then the timelock
+        // takes over its administration.
+        d.staking.grantRole(d.staking.FREEZER_ROLE(), address(d.governor));
+        d.staking.setSlashLatencySource(d.governor);
+        d.staking.grantRole(d.staking.DEFAULT_ADMIN_ROLE(), address(d.timelock));
+        d.staking.renounceRole(d.staking.DEFAULT_ADMIN_ROLE(), deployer);
+
         // The Governor is the only proposer and canceller; then the deployer gives up the timelock admin role.
+        d.timelock.setSlashLatencyGuard(d.governor);
         d.timelock.grantRole(d.timelock.PROPOSER_ROLE(), address(d.governor));
         d.timelock.grantRole(d.timelock.CANCELLER_ROLE(), address(d.governor));
         d.timelock.renounceRole(d.timelock.DEFAULT_ADMIN_ROLE(), deployer);
+    }
+
+    function _checkAddress(string memory name, address predicted, address actual) private pure {
+        if (predicted != actual) revert AddressMismatch(name, predicted, actual);
     }
 }

@@ -2,56 +2,75 @@
 pragma solidity 0.8.30;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {NeuroToken} from "./NeuroToken.sol";
 import {Bounds} from "./libraries/Bounds.sol";
+import {EpochSchedule} from "./libraries/EpochSchedule.sol";
 import {IModelOwners} from "./interfaces/IModelOwners.sol";
 
-/// @title Hourly NEURO emissions with a Bitcoin-style halving, paid for verified work
-/// @notice Epoch `e` spans `[genesisTime + e * epochLength, genesisTime + (e + 1) * epochLength)`. Each era of
-/// 35,040 epochs halves the per-epoch emission. Once an epoch and its submission window have passed, anyone may
-/// finalize it: that mints exactly its emission and splits it between miners (pro rata to credited work) and
-/// model developers (pro rata to the work done on their models). Claims are pull-based.
+/// @title NEURO emissions on a halving schedule, paid for verified work and capped by burned fees
+/// @notice The schedule is per unit of time: `INITIAL_EMISSION_PER_SECOND` during the first era (4 years), halved
+/// every era, so 200M NEURO are scheduled over the first 4 years whatever the epoch length. Epoch `e` spans
+/// `[genesisTime + e * epochLength, genesisTime + (e + 1) * epochLength)` and its emission is the schedule's
+/// amount over that span. Once an epoch and its submission window have passed, anyone may finalize it: that fixes
+/// its miner and model pools. A miner's reward for an epoch is
+/// `min(minerPool * work / totalWork, minerRewardPerBurnBps * burnedFees / BPS)` and a model's the same with the
+/// model pool and rate: nobody earns more emission than a fixed fraction (below one) of the fee that was burned
+/// for its work, so paying oneself for fake work always loses money. What the caps leave unpaid is forgone at
+/// claim time, never rolled into later epochs. Rewards are minted when claimed.
 /// @dev Invariants: `totalEmitted <= scheduledSupplyAt(e)` for every finalized `e`; each epoch is finalized at
-/// most once; the sum of all claims of an epoch never exceeds its pools (floor division); finalize is O(1) in
-/// the number of miners and models, claims are O(epochs claimed).
+/// most once and never reopens (its submission window and reward rates are fixed when it starts); for each
+/// epoch, claims paid from the miner (model) pool never exceed it; every reward is at most its rate times the
+/// burned fees behind it. Finalize is O(1) in the number of miners and models, claims O(epochs claimed).
 contract Emissions is AccessControl {
-    using SafeERC20 for NeuroToken;
+    using Checkpoints for Checkpoints.Trace208;
+    using EpochSchedule for Checkpoints.Trace208;
 
     /// @notice Role of the usage ledger, the only writer of credited work.
     bytes32 public constant WORK_RECORDER_ROLE = keccak256("WORK_RECORDER_ROLE");
 
-    /// @notice Epochs per era (4 years of hourly epochs); the emission halves at every era boundary.
-    uint256 public constant EPOCHS_PER_ERA = 35_040;
-    /// @notice Emission of each epoch of era 0, in wei: half of the 400M mining allocation over one era.
-    uint256 public constant INITIAL_EPOCH_EMISSION = 200_000_000 ether / EPOCHS_PER_ERA;
+    /// @notice Length of an era: 4 years of 365 days (35,040 hours); the emission rate halves every era.
+    uint256 public constant ERA_DURATION = 4 * 365 days;
+    /// @notice Emission per second during era 0, in wei: 200M NEURO (half the mining allocation) over one era.
+    uint256 public constant INITIAL_EMISSION_PER_SECOND = 200_000_000 ether / ERA_DURATION;
     /// @notice Denominator of basis-point shares.
     uint256 public constant BPS = 10_000;
     /// @notice Bounds of the miners' share of an epoch's emission (the rest goes to model developers).
     uint256 public constant MIN_MINER_SHARE_BPS = 5000;
     /// @notice Upper bound of the miners' share.
     uint256 public constant MAX_MINER_SHARE_BPS = 9000;
+    /// @notice Upper bound of `minerRewardPerBurnBps + modelRewardPerBurnBps`: the emission paid for a unit of
+    /// work stays at most 90% of the fee burned for it, so wash trading loses at least 10% of the burn plus the
+    /// whole treasury share (docs/economics.md).
+    uint256 public constant MAX_REWARD_PER_BURN_BPS = 9000;
     /// @notice Lower bound of the submission window.
     uint256 public constant MIN_SUBMISSION_WINDOW = 10 seconds;
     /// @notice Bounds of the epoch length (a deployment parameter).
     uint256 public constant MIN_EPOCH_LENGTH = 60 seconds;
     /// @notice Upper bound of the epoch length.
     uint256 public constant MAX_EPOCH_LENGTH = 1 days;
-    /// @dev Past this era the emission is zero (INITIAL_EPOCH_EMISSION < 2^73).
-    uint256 private constant LAST_EMITTING_ERA = 80;
+    /// @dev From this era on the rate is zero (INITIAL_EMISSION_PER_SECOND < 2^61).
+    uint256 private constant LAST_EMITTING_ERA = 61;
 
-    /// @notice Per-epoch accounting, two storage slots.
+    /// @notice Per-epoch accounting, three storage slots.
     struct EpochState {
         uint128 totalWork;
         uint128 minerPool;
         uint128 modelPool;
+        uint16 minerRewardPerBurnBps;
+        uint16 modelRewardPerBurnBps;
         bool finalized;
+        uint128 minerPaid;
+        uint128 modelPaid;
     }
 
-    /// @notice Credited work of one miner or one model in one epoch, and whether its reward was claimed.
+    /// @notice Credited work of one miner or one model in one epoch, the fees burned for it, and whether its
+    /// reward was claimed.
     struct Work {
         uint128 units;
+        uint120 burnedFees;
         bool claimed;
     }
 
@@ -62,38 +81,51 @@ contract Emissions is AccessControl {
     /// @notice Length of an epoch in seconds.
     uint256 public immutable epochLength;
 
-    /// @notice Miners' share of each epoch's emission, in basis points (governable).
+    /// @notice Miners' share of each epoch's emission, in basis points (governable; applies at finalization).
     uint256 public minerShareBps;
-    /// @notice Seconds after an epoch's end during which work can still be credited to it (governable).
-    uint256 public submissionWindow;
     /// @notice Resolver of model owners for `claimModel` (the model registry; governable).
     IModelOwners public modelRegistry;
 
-    /// @notice NEURO minted by finalized epochs.
+    /// @notice NEURO minted by claims.
     uint256 public totalEmitted;
-    /// @notice Emission of finalized epochs that had no credited work, never minted.
+    /// @notice Emission never to be minted: epochs without work, and what the fee caps left unpaid.
     uint256 public totalForgone;
-    /// @notice Rewards paid out by claims.
+    /// @notice Rewards paid out by claims (equal to `totalEmitted`: rewards are minted to the claimant).
     uint256 public totalClaimed;
 
     mapping(uint256 epoch => EpochState) private _epochs;
     mapping(uint256 epoch => mapping(address miner => Work)) private _minerWork;
     mapping(uint256 epoch => mapping(bytes32 modelId => Work)) private _modelWork;
+    /// @dev Submission window per epoch (seconds).
+    Checkpoints.Trace208 private _windows;
+    /// @dev Reward rates per epoch: `minerBps << 16 | modelBps`.
+    Checkpoints.Trace208 private _rewardRates;
 
-    /// @notice Work was credited to a miner and a model in an epoch.
-    event WorkRecorded(uint256 indexed epoch, address indexed miner, bytes32 indexed modelId, uint256 units);
-    /// @notice An epoch was finalized; `minted` is zero and `forgone` its emission when it had no work.
-    event EpochFinalized(
-        uint256 indexed epoch, uint256 minted, uint256 totalWork, uint256 minerPool, uint256 modelPool, uint256 forgone
+    /// @notice Work was credited to a miner and a model in an epoch, backed by `burnedFees` of burned fees.
+    event WorkRecorded(
+        uint256 indexed epoch, address indexed miner, bytes32 indexed modelId, uint256 units, uint256 burnedFees
     );
-    /// @notice A miner claimed its reward for an epoch.
-    event MinerRewardClaimed(uint256 indexed epoch, address indexed miner, uint256 amount);
-    /// @notice A model owner claimed the model's reward for an epoch.
-    event ModelRewardClaimed(uint256 indexed epoch, bytes32 indexed modelId, address indexed owner, uint256 amount);
+    /// @notice An epoch was finalized; `forgone` is its whole emission when it had no work, else zero.
+    event EpochFinalized(
+        uint256 indexed epoch,
+        uint256 emission,
+        uint256 totalWork,
+        uint256 minerPool,
+        uint256 modelPool,
+        uint256 forgone
+    );
+    /// @notice A miner claimed `amount` for an epoch; `forgone` is the part of its pool share the fee cap withheld.
+    event MinerRewardClaimed(uint256 indexed epoch, address indexed miner, uint256 amount, uint256 forgone);
+    /// @notice A model owner claimed the model's reward for an epoch; `forgone` as for miners.
+    event ModelRewardClaimed(
+        uint256 indexed epoch, bytes32 indexed modelId, address indexed owner, uint256 amount, uint256 forgone
+    );
     /// @notice The miners' share changed.
     event MinerShareSet(uint256 oldBps, uint256 newBps);
-    /// @notice The submission window changed.
-    event SubmissionWindowSet(uint256 oldWindow, uint256 newWindow);
+    /// @notice The submission window changes to `window` from epoch `fromEpoch` on.
+    event SubmissionWindowScheduled(uint256 window, uint256 fromEpoch);
+    /// @notice The reward rates change from epoch `fromEpoch` on.
+    event RewardRatesScheduled(uint256 minerRewardPerBurnBps, uint256 modelRewardPerBurnBps, uint256 fromEpoch);
     /// @notice The model owner resolver changed.
     event ModelRegistrySet(address oldRegistry, address newRegistry);
 
@@ -103,7 +135,7 @@ contract Emissions is AccessControl {
     error EmissionsNotStarted(uint256 genesisTime);
     /// @notice Work was recorded for an epoch that has not started.
     error EpochNotStarted(uint256 epoch);
-    /// @notice Work was recorded after the epoch's submission window closed.
+    /// @notice Work was recorded after the epoch's submission window closed, or on a finalized epoch.
     error EpochClosed(uint256 epoch);
     /// @notice Finalization was attempted before the epoch and its submission window ended.
     error EpochNotClosed(uint256 epoch, uint256 finalizableAt);
@@ -113,7 +145,7 @@ contract Emissions is AccessControl {
     error EpochNotFinalized(uint256 epoch);
     /// @notice A claim named an epoch whose reward was already claimed.
     error AlreadyClaimed(uint256 epoch);
-    /// @notice A claim paid nothing.
+    /// @notice A claim found no credited work.
     error NothingToClaim();
     /// @notice Zero work units were recorded.
     error ZeroWork();
@@ -121,6 +153,8 @@ contract Emissions is AccessControl {
     error ModelRegistryNotSet();
     /// @notice The caller does not own the model.
     error NotModelOwner(bytes32 modelId, address caller, address owner);
+    /// @notice The reward rates add up to more than `MAX_REWARD_PER_BURN_BPS`.
+    error RewardRatesTooHigh(uint256 minerBps, uint256 modelBps);
 
     /// @notice Deploys the emissions schedule.
     /// @param token_ The NEURO token, whose `emissionsMinter` must be this contract.
@@ -129,6 +163,9 @@ contract Emissions is AccessControl {
     /// @param epochLength_ Epoch length in seconds, within [MIN_EPOCH_LENGTH, MAX_EPOCH_LENGTH].
     /// @param submissionWindow_ Initial submission window, within [MIN_SUBMISSION_WINDOW, epochLength_].
     /// @param minerShareBps_ Initial miners' share, within the share bounds.
+    /// @param minerRewardPerBurnBps_ Initial miner reward cap per burned fee (basis points).
+    /// @param modelRewardPerBurnBps_ Initial model reward cap per burned fee; the two add up to at most
+    /// `MAX_REWARD_PER_BURN_BPS`.
     /// @param modelRegistry_ Initial model owner resolver; zero until a registry exists.
     constructor(
         NeuroToken token_,
@@ -137,6 +174,8 @@ contract Emissions is AccessControl {
         uint256 epochLength_,
         uint256 submissionWindow_,
         uint256 minerShareBps_,
+        uint256 minerRewardPerBurnBps_,
+        uint256 modelRewardPerBurnBps_,
         IModelOwners modelRegistry_
     ) {
         if (address(token_) == address(0) || admin == address(0)) revert ZeroAddress();
@@ -145,30 +184,36 @@ contract Emissions is AccessControl {
         genesisTime = genesisTime_;
         epochLength = epochLength_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _setSubmissionWindow(submissionWindow_);
+        _scheduleSubmissionWindow(submissionWindow_, 0);
+        _scheduleRewardRates(minerRewardPerBurnBps_, modelRewardPerBurnBps_, 0);
         _setMinerShare(minerShareBps_);
         if (address(modelRegistry_) != address(0)) _setModelRegistry(modelRegistry_);
     }
 
-    // ---------------------------------------------------------------- schedule (pure views)
+    // ---------------------------------------------------------------- schedule (views)
 
-    /// @notice The emission of epoch `epoch` in wei: `INITIAL_EPOCH_EMISSION >> era`.
+    /// @notice NEURO scheduled over the first `elapsed` seconds after genesis.
+    /// @dev Exact integer arithmetic, O(eras): era k emits `(INITIAL_EMISSION_PER_SECOND >> k)` per second.
+    /// @param elapsed Seconds since `genesisTime`.
+    function scheduledSupplyAtTime(uint256 elapsed) public pure returns (uint256 total) {
+        uint256 era = elapsed / ERA_DURATION;
+        uint256 fullEras = Math.min(era, LAST_EMITTING_ERA);
+        for (uint256 k; k < fullEras; ++k) {
+            total += (INITIAL_EMISSION_PER_SECOND >> k) * ERA_DURATION;
+        }
+        if (era < LAST_EMITTING_ERA) total += (INITIAL_EMISSION_PER_SECOND >> era) * (elapsed % ERA_DURATION);
+    }
+
+    /// @notice The emission of `epoch` in wei: the schedule's amount over the epoch's span.
     /// @param epoch Epoch number.
-    function emissionForEpoch(uint256 epoch) public pure returns (uint256) {
-        uint256 era = epoch / EPOCHS_PER_ERA;
-        return era > LAST_EMITTING_ERA ? 0 : INITIAL_EPOCH_EMISSION >> era;
+    function emissionForEpoch(uint256 epoch) public view returns (uint256) {
+        return scheduledSupplyAtTime((epoch + 1) * epochLength) - scheduledSupplyAtTime(epoch * epochLength);
     }
 
     /// @notice Total emission scheduled for epochs `0 .. epoch - 1`, i.e. before epoch `epoch` starts.
-    /// @dev Closed form, O(eras). Never above the mining allocation: each era emits at most half of what is left.
     /// @param epoch Epoch number.
-    function scheduledSupplyAt(uint256 epoch) public pure returns (uint256 total) {
-        uint256 era = epoch / EPOCHS_PER_ERA;
-        uint256 fullEras = Math.min(era, LAST_EMITTING_ERA + 1);
-        for (uint256 k; k < fullEras; ++k) {
-            total += EPOCHS_PER_ERA * (INITIAL_EPOCH_EMISSION >> k);
-        }
-        total += (epoch % EPOCHS_PER_ERA) * emissionForEpoch(epoch);
+    function scheduledSupplyAt(uint256 epoch) public view returns (uint256) {
+        return scheduledSupplyAtTime(epoch * epochLength);
     }
 
     // ---------------------------------------------------------------- clock
@@ -179,50 +224,81 @@ contract Emissions is AccessControl {
         return (block.timestamp - genesisTime) / epochLength;
     }
 
+    /// @notice The first epoch that has not started yet: parameter changes made now apply from it.
+    function nextEpoch() public view returns (uint256) {
+        return block.timestamp < genesisTime ? 0 : currentEpoch() + 1;
+    }
+
     /// @notice Start time of `epoch`.
     /// @param epoch Epoch number.
     function epochStart(uint256 epoch) public view returns (uint256) {
         return genesisTime + epoch * epochLength;
     }
 
-    /// @notice First timestamp at which `epoch` can be finalized: its end plus the submission window.
+    /// @notice The submission window that applies to `epoch` (fixed once the epoch has started).
     /// @param epoch Epoch number.
-    function finalizableAt(uint256 epoch) public view returns (uint256) {
-        return genesisTime + (epoch + 1) * epochLength + submissionWindow;
+    function submissionWindowOf(uint256 epoch) public view returns (uint256) {
+        return _windows.at(epoch);
     }
 
-    /// @notice Whether work and fees may still be booked for `epoch`: it has started and its submission window
-    /// has not closed (so it is the current epoch, or the previous one within the window).
+    /// @notice The newest submission window: it applies to epochs from `nextEpoch()` on (or to the current one,
+    /// if no change is scheduled).
+    function submissionWindow() external view returns (uint256 window) {
+        (window,) = _windows.newest();
+    }
+
+    /// @notice First timestamp at which `epoch` can be finalized: its end plus its submission window.
+    /// @param epoch Epoch number.
+    function finalizableAt(uint256 epoch) public view returns (uint256) {
+        return genesisTime + (epoch + 1) * epochLength + submissionWindowOf(epoch);
+    }
+
+    /// @notice Whether work and fees may still be booked for `epoch`: it has started, its submission window has
+    /// not closed and it is not finalized.
     /// @param epoch Epoch number.
     function isOpen(uint256 epoch) public view returns (bool) {
-        return epoch <= currentEpoch() && block.timestamp < finalizableAt(epoch);
+        return epoch <= currentEpoch() && block.timestamp < finalizableAt(epoch) && !_epochs[epoch].finalized;
+    }
+
+    /// @notice The reward caps that apply to `epoch`, in basis points of the burned fees behind the work.
+    /// @param epoch Epoch number.
+    function rewardRatesOf(uint256 epoch) public view returns (uint256 minerBps, uint256 modelBps) {
+        uint256 packed = _rewardRates.at(epoch);
+        return (packed >> 16, packed & 0xffff);
     }
 
     // ---------------------------------------------------------------- work and finalization
 
-    /// @notice Credits `units` of verified work to `miner` and `modelId` in `epoch`.
-    /// @dev Only the usage ledger (WORK_RECORDER_ROLE). The epoch must have started and its window be open.
+    /// @notice Credits `units` of verified work to `miner` and `modelId` in `epoch`, backed by `burnedFees`.
+    /// @dev Only the usage ledger (WORK_RECORDER_ROLE). The epoch must be open.
     /// @param epoch Epoch the work belongs to.
     /// @param miner Miner that did the work.
     /// @param modelId Model the work was done on.
     /// @param units Work units (tokens served).
-    function recordWork(uint256 epoch, address miner, bytes32 modelId, uint128 units)
+    /// @param burnedFees NEURO burned from the fees the users paid for this work; caps the rewards it earns.
+    function recordWork(uint256 epoch, address miner, bytes32 modelId, uint128 units, uint256 burnedFees)
         external
         onlyRole(WORK_RECORDER_ROLE)
     {
         if (units == 0) revert ZeroWork();
         if (miner == address(0)) revert ZeroAddress();
         if (epoch > currentEpoch()) revert EpochNotStarted(epoch);
-        if (block.timestamp >= finalizableAt(epoch)) revert EpochClosed(epoch);
+        if (!isOpen(epoch)) revert EpochClosed(epoch);
+        uint120 burned = SafeCast.toUint120(burnedFees);
         _epochs[epoch].totalWork += units;
-        _minerWork[epoch][miner].units += units;
-        _modelWork[epoch][modelId].units += units;
-        emit WorkRecorded(epoch, miner, modelId, units);
+        Work storage m = _minerWork[epoch][miner];
+        m.units += units;
+        m.burnedFees += burned;
+        Work storage w = _modelWork[epoch][modelId];
+        w.units += units;
+        w.burnedFees += burned;
+        emit WorkRecorded(epoch, miner, modelId, units, burnedFees);
     }
 
-    /// @notice Mints `epoch`'s emission and fixes its reward pools. Permissionless; once per epoch.
+    /// @notice Fixes `epoch`'s reward pools and rates. Permissionless; once per epoch.
     /// @dev Epochs may be finalized in any order and at any time after `finalizableAt(epoch)`: nothing is lost.
-    /// An epoch without credited work mints nothing and adds its emission to `totalForgone`.
+    /// An epoch without credited work adds its emission to `totalForgone`. Nothing is minted here: rewards are
+    /// minted when claimed, so what the fee caps withhold is never minted.
     /// @param epoch Epoch to finalize.
     function finalizeEpoch(uint256 epoch) external {
         uint256 readyAt = finalizableAt(epoch);
@@ -235,47 +311,57 @@ contract Emissions is AccessControl {
         uint256 work = state.totalWork;
         if (work == 0 || emission == 0) {
             totalForgone += emission;
-            emit EpochFinalized(epoch, 0, work, 0, 0, emission);
+            emit EpochFinalized(epoch, emission, work, 0, 0, emission);
             return;
         }
         uint256 minerPool = emission * minerShareBps / BPS;
         uint256 modelPool = emission - minerPool;
+        (uint256 minerRate, uint256 modelRate) = rewardRatesOf(epoch);
         state.minerPool = uint128(minerPool);
         state.modelPool = uint128(modelPool);
-        totalEmitted += emission;
-        token.mintEmission(address(this), emission);
+        state.minerRewardPerBurnBps = uint16(minerRate);
+        state.modelRewardPerBurnBps = uint16(modelRate);
         emit EpochFinalized(epoch, emission, work, minerPool, modelPool, 0);
     }
 
     // ---------------------------------------------------------------- claims
 
     /// @notice Claims the caller's miner rewards for `epochs` (each finalized, each claimed once).
+    /// @dev An epoch whose reward the fee cap reduces to zero is still marked claimed (its share is forgone).
     /// @param epochs Epochs to claim; reverts on a duplicate or an unfinalized one.
-    /// @return amount NEURO paid to the caller.
+    /// @return amount NEURO minted to the caller.
     function claim(uint256[] calldata epochs) external returns (uint256 amount) {
+        bool anyWork;
         for (uint256 i; i < epochs.length; ++i) {
             uint256 epoch = epochs[i];
-            uint256 reward = _take(epoch, _minerWork[epoch][msg.sender], true);
+            Work storage work = _minerWork[epoch][msg.sender];
+            anyWork = anyWork || work.units > 0;
+            (uint256 reward, uint256 forgone) = _take(epoch, work, true);
             amount += reward;
-            emit MinerRewardClaimed(epoch, msg.sender, reward);
+            emit MinerRewardClaimed(epoch, msg.sender, reward, forgone);
         }
+        if (!anyWork) revert NothingToClaim();
         _pay(msg.sender, amount);
     }
 
     /// @notice Claims the developer rewards of `modelId` for `epochs`; only the model's owner may call.
     /// @param modelId Model whose rewards are claimed.
     /// @param epochs Epochs to claim; reverts on a duplicate or an unfinalized one.
-    /// @return amount NEURO paid to the model owner (the caller).
+    /// @return amount NEURO minted to the model owner (the caller).
     function claimModel(bytes32 modelId, uint256[] calldata epochs) external returns (uint256 amount) {
         if (address(modelRegistry) == address(0)) revert ModelRegistryNotSet();
         address owner = modelRegistry.modelOwner(modelId);
         if (owner != msg.sender || owner == address(0)) revert NotModelOwner(modelId, msg.sender, owner);
+        bool anyWork;
         for (uint256 i; i < epochs.length; ++i) {
             uint256 epoch = epochs[i];
-            uint256 reward = _take(epoch, _modelWork[epoch][modelId], false);
+            Work storage work = _modelWork[epoch][modelId];
+            anyWork = anyWork || work.units > 0;
+            (uint256 reward, uint256 forgone) = _take(epoch, work, false);
             amount += reward;
-            emit ModelRewardClaimed(epoch, modelId, owner, reward);
+            emit ModelRewardClaimed(epoch, modelId, owner, reward, forgone);
         }
+        if (!anyWork) revert NothingToClaim();
         _pay(owner, amount);
     }
 
@@ -293,14 +379,14 @@ contract Emissions is AccessControl {
         return _epochs[epoch].finalized;
     }
 
-    /// @notice Work credited to `miner` in `epoch`, and whether it was claimed.
+    /// @notice Work credited to `miner` in `epoch`, the fees burned for it, and whether it was claimed.
     /// @param epoch Epoch number.
     /// @param miner Miner address.
     function minerWork(uint256 epoch, address miner) external view returns (Work memory) {
         return _minerWork[epoch][miner];
     }
 
-    /// @notice Work credited to `modelId` in `epoch`, and whether it was claimed.
+    /// @notice Work credited to `modelId` in `epoch`, the fees burned for it, and whether it was claimed.
     /// @param epoch Epoch number.
     /// @param modelId Model id.
     function modelWork(uint256 epoch, bytes32 modelId) external view returns (Work memory) {
@@ -312,7 +398,8 @@ contract Emissions is AccessControl {
     /// @param epochs Epochs to sum.
     function pendingMinerReward(address miner, uint256[] calldata epochs) external view returns (uint256 amount) {
         for (uint256 i; i < epochs.length; ++i) {
-            amount += _owed(epochs[i], _minerWork[epochs[i]][miner], true);
+            (uint256 reward,) = _owed(epochs[i], _minerWork[epochs[i]][miner], true);
+            amount += reward;
         }
     }
 
@@ -321,7 +408,8 @@ contract Emissions is AccessControl {
     /// @param epochs Epochs to sum.
     function pendingModelReward(bytes32 modelId, uint256[] calldata epochs) external view returns (uint256 amount) {
         for (uint256 i; i < epochs.length; ++i) {
-            amount += _owed(epochs[i], _modelWork[epochs[i]][modelId], false);
+            (uint256 reward,) = _owed(epochs[i], _modelWork[epochs[i]][modelId], false);
+            amount += reward;
         }
     }
 
@@ -333,10 +421,18 @@ contract Emissions is AccessControl {
         _setMinerShare(newBps);
     }
 
-    /// @notice Sets the submission window.
+    /// @notice Sets the submission window of epochs that have not started yet (from `nextEpoch()` on): an epoch's
+    /// window never changes once it has started, so a finalized epoch can never reopen.
     /// @param newWindow Seconds, within [MIN_SUBMISSION_WINDOW, epochLength].
     function setSubmissionWindow(uint256 newWindow) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _setSubmissionWindow(newWindow);
+        _scheduleSubmissionWindow(newWindow, nextEpoch());
+    }
+
+    /// @notice Sets the reward caps of epochs that have not started yet, in basis points of burned fees.
+    /// @param minerBps Miner reward per burned fee.
+    /// @param modelBps Model reward per burned fee; `minerBps + modelBps <= MAX_REWARD_PER_BURN_BPS`.
+    function setRewardRates(uint256 minerBps, uint256 modelBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _scheduleRewardRates(minerBps, modelBps, nextEpoch());
     }
 
     /// @notice Sets the contract that resolves model owners for `claimModel`.
@@ -348,23 +444,40 @@ contract Emissions is AccessControl {
 
     // ---------------------------------------------------------------- internals
 
-    function _owed(uint256 epoch, Work storage work, bool minerSide) private view returns (uint256) {
+    /// @dev `(reward, forgone)`: the pool share, capped at the rate times the burned fees; zero if not owed.
+    function _owed(uint256 epoch, Work storage work, bool minerSide)
+        private
+        view
+        returns (uint256 reward, uint256 forgone)
+    {
         EpochState storage state = _epochs[epoch];
-        if (!state.finalized || work.claimed || work.units == 0) return 0;
-        return Math.mulDiv(minerSide ? state.minerPool : state.modelPool, work.units, state.totalWork);
+        if (!state.finalized || work.claimed || work.units == 0) return (0, 0);
+        uint256 pool = minerSide ? state.minerPool : state.modelPool;
+        uint256 rate = minerSide ? state.minerRewardPerBurnBps : state.modelRewardPerBurnBps;
+        uint256 share = Math.mulDiv(pool, work.units, state.totalWork);
+        uint256 cap = uint256(work.burnedFees) * rate / BPS;
+        reward = Math.min(share, cap);
+        forgone = share - reward;
     }
 
-    function _take(uint256 epoch, Work storage work, bool minerSide) private returns (uint256 reward) {
-        if (!_epochs[epoch].finalized) revert EpochNotFinalized(epoch);
+    function _take(uint256 epoch, Work storage work, bool minerSide) private returns (uint256 reward, uint256 forgone) {
+        EpochState storage state = _epochs[epoch];
+        if (!state.finalized) revert EpochNotFinalized(epoch);
         if (work.claimed) revert AlreadyClaimed(epoch);
-        reward = _owed(epoch, work, minerSide);
+        (reward, forgone) = _owed(epoch, work, minerSide);
         work.claimed = true;
+        // Σ claims ≤ pool holds by construction (floor division of pro-rata shares); the checked cast and the
+        // bookkeeping make the per-epoch bound explicit.
+        if (minerSide) state.minerPaid += SafeCast.toUint128(reward);
+        else state.modelPaid += SafeCast.toUint128(reward);
+        totalForgone += forgone;
     }
 
     function _pay(address to, uint256 amount) private {
-        if (amount == 0) revert NothingToClaim();
+        if (amount == 0) return;
+        totalEmitted += amount;
         totalClaimed += amount;
-        token.safeTransfer(to, amount);
+        token.mintEmission(to, amount);
     }
 
     function _setMinerShare(uint256 newBps) private {
@@ -373,10 +486,16 @@ contract Emissions is AccessControl {
         minerShareBps = newBps;
     }
 
-    function _setSubmissionWindow(uint256 newWindow) private {
+    function _scheduleSubmissionWindow(uint256 newWindow, uint256 fromEpoch) private {
         Bounds.check(newWindow, MIN_SUBMISSION_WINDOW, epochLength);
-        emit SubmissionWindowSet(submissionWindow, newWindow);
-        submissionWindow = newWindow;
+        _windows.schedule(fromEpoch, newWindow);
+        emit SubmissionWindowScheduled(newWindow, fromEpoch);
+    }
+
+    function _scheduleRewardRates(uint256 minerBps, uint256 modelBps, uint256 fromEpoch) private {
+        if (minerBps + modelBps > MAX_REWARD_PER_BURN_BPS) revert RewardRatesTooHigh(minerBps, modelBps);
+        _rewardRates.schedule(fromEpoch, minerBps << 16 | modelBps);
+        emit RewardRatesScheduled(minerBps, modelBps, fromEpoch);
     }
 
     function _setModelRegistry(IModelOwners newRegistry) private {

@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Emissions} from "./Emissions.sol";
 import {FeeVault} from "./FeeVault.sol";
 import {NeuroToken} from "./NeuroToken.sol";
@@ -17,7 +18,9 @@ import {Bounds} from "./libraries/Bounds.sol";
 /// authorised before the deposit leaves.
 /// @dev Invariants: `token.balanceOf(this) == Σ deposits`; for each allowance, `redeemed <= cap`; each redeemed
 /// fee splits exactly into miner + treasury + burn shares. Fees are booked per (miner, epoch) for the usage
-/// ledger. Signatures may come from EOAs (ECDSA) or contract wallets such as a Safe (ERC-1271).
+/// ledger, together with the part of them that was burned: the burned part is what caps the emission that work
+/// can earn (see `Emissions`). Each redemption names the model it paid for, so fees paid for one model can only
+/// back work on that model. Signatures may come from EOAs (ECDSA) or contract wallets such as a Safe (ERC-1271).
 contract Payments is AccessControl, EIP712 {
     using SafeERC20 for NeuroToken;
 
@@ -29,9 +32,12 @@ contract Payments is AccessControl, EIP712 {
     /// @notice Bounds of the miner's share of a fee.
     uint256 public constant MIN_MINER_FEE_BPS = 5000;
     /// @notice Upper bound of the miner's share of a fee.
-    uint256 public constant MAX_MINER_FEE_BPS = 9500;
+    uint256 public constant MAX_MINER_FEE_BPS = 9000;
     /// @notice Upper bound of the treasury's share of a fee.
     uint256 public constant MAX_TREASURY_FEE_BPS = 3000;
+    /// @notice Lower bound of the burned share of a fee (the remainder after miner and treasury). Emission is
+    /// capped by burned fees, so a burn share of zero would stop all rewards.
+    uint256 public constant MIN_BURN_FEE_BPS = 1000;
     /// @notice Bounds of the withdrawal delay.
     uint256 public constant MIN_WITHDRAWAL_DELAY = 10 minutes;
     /// @notice Upper bound of the withdrawal delay.
@@ -44,6 +50,12 @@ contract Payments is AccessControl, EIP712 {
         uint256 cap;
         uint256 expiry;
         uint256 nonce;
+    }
+
+    /// @notice Fees booked for one (miner, epoch, model): gross, and the part that was burned.
+    struct FeeBook {
+        uint128 gross;
+        uint128 burned;
     }
 
     /// @notice A pending withdrawal request.
@@ -70,8 +82,7 @@ contract Payments is AccessControl, EIP712 {
     mapping(address user => uint256) public deposits;
     /// @notice Cumulative amount redeemed under each allowance (by EIP-712 digest).
     mapping(bytes32 allowanceDigest => uint256) public redeemed;
-    /// @notice Gross fees a miner redeemed for usage in an epoch.
-    mapping(address miner => mapping(uint256 epoch => uint256)) public feesRedeemed;
+    mapping(address miner => mapping(uint256 epoch => mapping(bytes32 modelId => FeeBook))) private _fees;
     mapping(address user => Withdrawal) private _withdrawals;
 
     /// @notice `user` deposited `amount`.
@@ -80,12 +91,14 @@ contract Payments is AccessControl, EIP712 {
     event WithdrawalRequested(address indexed user, uint256 amount, uint256 availableAt);
     /// @notice `user` withdrew `amount`.
     event Withdrawn(address indexed user, uint256 amount);
-    /// @notice A miner redeemed `amount` (the increase to `cumulative`) under an allowance, for `epoch`.
+    /// @notice A miner redeemed `amount` (the increase to `cumulative`) under an allowance, for usage of
+    /// `modelId` in `epoch`.
     event Redeemed(
         bytes32 indexed allowanceDigest,
         address indexed user,
         address indexed miner,
         uint256 epoch,
+        bytes32 modelId,
         uint256 amount,
         uint256 cumulative,
         uint256 toMiner,
@@ -117,8 +130,11 @@ contract Payments is AccessControl, EIP712 {
     error OverCap(uint256 cumulative, uint256 cap);
     /// @notice The cumulative amount does not exceed what was already redeemed (a replay).
     error NothingToRedeem(uint256 cumulative, uint256 alreadyRedeemed);
-    /// @notice The epoch is neither the current one nor the previous one within its submission window.
+    /// @notice The epoch is neither the current one nor the previous one within its submission window, or it is
+    /// finalized.
     error EpochNotRedeemable(uint256 epoch, uint256 current);
+    /// @notice The model id is zero.
+    error InvalidModelId();
 
     /// @notice Deploys the payments contract.
     /// @param token_ The NEURO token.
@@ -195,17 +211,22 @@ contract Payments is AccessControl, EIP712 {
 
     // ---------------------------------------------------------------- redemption
 
-    /// @notice Redeems an allowance up to `cumulative` for usage in `epoch`; pays only the increase.
+    /// @notice Redeems an allowance up to `cumulative` for usage of `modelId` in `epoch`; pays only the increase.
     /// @param allowance The user's allowance; `allowance.miner` must be the caller.
     /// @param signature The user's EIP-712 signature (or ERC-1271 contract signature).
     /// @param cumulative Total charged under this allowance so far, at most `allowance.cap`.
     /// @param epoch Epoch of the usage: the current one, or the previous one within its submission window.
+    /// @param modelId Model the usage was served with: these fees can back work on this model only.
     /// @return amount The increase paid out of the user's deposit.
-    function redeem(Allowance calldata allowance, bytes calldata signature, uint256 cumulative, uint256 epoch)
-        external
-        returns (uint256 amount)
-    {
+    function redeem(
+        Allowance calldata allowance,
+        bytes calldata signature,
+        uint256 cumulative,
+        uint256 epoch,
+        bytes32 modelId
+    ) external returns (uint256 amount) {
         if (msg.sender != allowance.miner) revert WrongMiner(msg.sender, allowance.miner);
+        if (modelId == bytes32(0)) revert InvalidModelId();
         if (block.timestamp > allowance.expiry) revert AllowanceExpired(allowance.expiry);
         if (cumulative > allowance.cap) revert OverCap(cumulative, allowance.cap);
         _checkEpoch(epoch);
@@ -219,17 +240,20 @@ contract Payments is AccessControl, EIP712 {
         if (amount > available) revert InsufficientDeposit(allowance.user, available, amount);
         redeemed[digest] = cumulative;
         deposits[allowance.user] = available - amount;
-        feesRedeemed[msg.sender][epoch] += amount;
+        _settle(digest, allowance.user, epoch, modelId, amount, cumulative);
+    }
 
-        uint256 toMiner = amount * minerFeeBps / BPS;
-        uint256 toTreasury = amount * treasuryFeeBps / BPS;
-        uint256 burned = amount - toMiner - toTreasury;
-        token.safeTransfer(msg.sender, toMiner);
-        if (toTreasury + burned > 0) {
-            token.safeTransfer(address(feeVault), toTreasury + burned);
-            feeVault.accrue(burned, toTreasury);
-        }
-        emit Redeemed(digest, allowance.user, msg.sender, epoch, amount, cumulative, toMiner, toTreasury, burned);
+    /// @notice Fees `miner` redeemed for usage of `modelId` in `epoch`, and the part of them that was burned.
+    /// @param miner Miner.
+    /// @param epoch Epoch.
+    /// @param modelId Model.
+    function feesRedeemed(address miner, uint256 epoch, bytes32 modelId)
+        external
+        view
+        returns (uint256 gross, uint256 burned)
+    {
+        FeeBook memory book = _fees[miner][epoch][modelId];
+        return (book.gross, book.burned);
     }
 
     /// @notice The EIP-712 digest a user signs for `allowance` (on this chain and contract).
@@ -261,7 +285,8 @@ contract Payments is AccessControl, EIP712 {
 
     /// @notice Sets the fee split; the burn share is the remainder.
     /// @param minerBps Miner share, within [MIN_MINER_FEE_BPS, MAX_MINER_FEE_BPS].
-    /// @param treasuryBps Treasury share, at most MAX_TREASURY_FEE_BPS and at most `BPS - minerBps`.
+    /// @param treasuryBps Treasury share, at most MAX_TREASURY_FEE_BPS and at most
+    /// `BPS - minerBps - MIN_BURN_FEE_BPS` (the burn share never drops below MIN_BURN_FEE_BPS).
     function setFeeSplit(uint256 minerBps, uint256 treasuryBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setFeeSplit(minerBps, treasuryBps);
     }
@@ -274,13 +299,32 @@ contract Payments is AccessControl, EIP712 {
 
     // ---------------------------------------------------------------- internals
 
+    /// @dev Splits a redeemed `amount`, books it for the ledger, pays the miner and the fee vault.
+    function _settle(bytes32 digest, address user, uint256 epoch, bytes32 modelId, uint256 amount, uint256 cumulative)
+        private
+    {
+        uint256 toMiner = amount * minerFeeBps / BPS;
+        uint256 toTreasury = amount * treasuryFeeBps / BPS;
+        uint256 burned = amount - toMiner - toTreasury;
+        FeeBook storage book = _fees[msg.sender][epoch][modelId];
+        book.gross += SafeCast.toUint128(amount);
+        book.burned += SafeCast.toUint128(burned);
+        token.safeTransfer(msg.sender, toMiner);
+        if (toTreasury + burned > 0) {
+            token.safeTransfer(address(feeVault), toTreasury + burned);
+            feeVault.accrue(burned, toTreasury);
+        }
+        emit Redeemed(digest, user, msg.sender, epoch, modelId, amount, cumulative, toMiner, toTreasury, burned);
+    }
+
     function _checkEpoch(uint256 epoch) private view {
         if (!emissions.isOpen(epoch)) revert EpochNotRedeemable(epoch, emissions.currentEpoch());
     }
 
     function _setFeeSplit(uint256 minerBps, uint256 treasuryBps) private {
         Bounds.check(minerBps, MIN_MINER_FEE_BPS, MAX_MINER_FEE_BPS);
-        uint256 maxTreasury = BPS - minerBps < MAX_TREASURY_FEE_BPS ? BPS - minerBps : MAX_TREASURY_FEE_BPS;
+        uint256 room = BPS - minerBps - MIN_BURN_FEE_BPS;
+        uint256 maxTreasury = room < MAX_TREASURY_FEE_BPS ? room : MAX_TREASURY_FEE_BPS;
         Bounds.check(treasuryBps, 0, maxTreasury);
         minerFeeBps = minerBps;
         treasuryFeeBps = treasuryBps;

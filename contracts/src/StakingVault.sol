@@ -10,11 +10,16 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {NeuroToken} from "./NeuroToken.sol";
 import {Bounds} from "./libraries/Bounds.sol";
+import {ISlashLatency} from "./interfaces/ISlashLatency.sol";
 
 /// @title NEURO staking: bonded stake as stNEURO voting power, unbonding, slashing
 /// @notice Staking NEURO mints stNEURO 1:1: a non-transferable ERC20Votes token on a timestamp clock (ERC-6372)
 /// that is the DAO's voting power. Unstaking burns stNEURO at once and starts an unbonding period during which
 /// the amount has no votes and can still be slashed; `withdraw` pays it out afterwards.
+/// Slashing cannot be outrun: the unbonding period always exceeds the time governance needs to pass and execute
+/// a slash (`ISlashLatency`, checked by every setter on either side), and an account named in a pending slash
+/// cannot withdraw until the slash could have executed (a freeze set by the Governor when the proposal is made;
+/// dispute resolution may also hold FREEZER_ROLE).
 /// @dev Invariants: `totalSupply() == Σ bonded`; `token.balanceOf(this) == totalSupply() + totalUnbonding`.
 /// Each account has one unbonding position: a new `unstake` adds to it and restarts its timer, which keeps
 /// slashing O(1).
@@ -23,6 +28,10 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
 
     /// @notice Role allowed to slash (the timelock at deployment; governance may grant a validator committee).
     bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
+    /// @notice Role allowed to freeze withdrawals of an accused account (the Governor; later, dispute resolution).
+    bytes32 public constant FREEZER_ROLE = keccak256("FREEZER_ROLE");
+    /// @notice Longest a single freeze may reach into the future: a compromised freezer cannot lock funds forever.
+    uint256 public constant MAX_FREEZE = 60 days;
 
     /// @notice Denominator of basis-point shares.
     uint256 public constant BPS = 10_000;
@@ -54,6 +63,10 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
     address public treasury;
     /// @notice Sum of all unbonding positions.
     uint256 public totalUnbonding;
+    /// @notice The Governor, whose slash latency bounds the unbonding period from below (zero: not checked).
+    ISlashLatency public slashLatencySource;
+    /// @notice Until when each account may not withdraw (a pending slash names it).
+    mapping(address account => uint256) public frozenUntil;
 
     mapping(address account => Unbonding) private _unbonding;
 
@@ -80,6 +93,10 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
     event SlashBurnShareSet(uint256 oldBps, uint256 newBps);
     /// @notice The treasury changed.
     event TreasurySet(address oldTreasury, address newTreasury);
+    /// @notice Withdrawals of `account` are frozen until `until`.
+    event WithdrawalsFrozen(address indexed account, uint256 until, address indexed by);
+    /// @notice The source of the slash latency changed.
+    event SlashLatencySourceSet(address oldSource, address newSource);
 
     /// @notice An address argument is zero.
     error ZeroAddress();
@@ -95,10 +112,17 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
     error NothingToSlash(address account);
     /// @notice stNEURO cannot be transferred or approved.
     error NonTransferable();
+    /// @notice A pending slash names the account: it may not withdraw before `until`.
+    error WithdrawalsAreFrozen(uint256 until);
+    /// @notice The unbonding period would not exceed the time governance needs to slash.
+    error UnbondingShorterThanSlashLatency(uint256 unbondingPeriod, uint256 slashLatency);
+    /// @notice A freeze reaches further than MAX_FREEZE.
+    error FreezeTooLong(uint256 until, uint256 max);
 
     /// @notice Deploys the vault.
     /// @param token_ The NEURO token.
-    /// @param admin Admin and first slasher (the timelock).
+    /// @param admin Admin (the deployer while wiring, then the timelock).
+    /// @param slasher First slasher (the timelock).
     /// @param treasury_ Receives the non-burned share of slashes (the timelock).
     /// @param unbondingPeriod_ Initial unbonding period, within bounds.
     /// @param minNodeStake_ Initial minimum node stake, within bounds.
@@ -106,15 +130,18 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
     constructor(
         NeuroToken token_,
         address admin,
+        address slasher,
         address treasury_,
         uint256 unbondingPeriod_,
         uint256 minNodeStake_,
         uint256 slashBurnBps_
     ) ERC20("Staked Neuro", "stNEURO") EIP712("Staked Neuro", "1") {
-        if (address(token_) == address(0) || admin == address(0)) revert ZeroAddress();
+        if (address(token_) == address(0) || admin == address(0) || slasher == address(0)) {
+            revert ZeroAddress();
+        }
         token = token_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _grantRole(SLASHER_ROLE, admin);
+        _grantRole(SLASHER_ROLE, slasher);
         _setTreasury(treasury_);
         _setUnbondingPeriod(unbondingPeriod_);
         _setMinNodeStake(minNodeStake_);
@@ -156,6 +183,8 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
         Unbonding memory position = _unbonding[msg.sender];
         if (position.amount == 0) revert NothingUnbonding();
         if (block.timestamp < position.releaseTime) revert StillUnbonding(position.releaseTime);
+        uint256 frozen = frozenUntil[msg.sender];
+        if (block.timestamp < frozen) revert WithdrawalsAreFrozen(frozen);
         amount = position.amount;
         delete _unbonding[msg.sender];
         totalUnbonding -= amount;
@@ -191,6 +220,18 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
         if (burned > 0) token.burn(burned);
         if (toTreasury > 0) token.safeTransfer(treasury, toTreasury);
         emit Slashed(account, reasonHash, fromBonded, fromUnbonding, burned, toTreasury);
+    }
+
+    /// @notice Forbids `account` to withdraw before `until` (a freeze only ever extends).
+    /// @dev The Governor calls this when a proposal to slash `account` is made, with the time by which that
+    /// proposal can have executed; bonded and unbonding stake both stay slashable meanwhile.
+    /// @param account Accused account.
+    /// @param until Timestamp, at most `MAX_FREEZE` from now.
+    function freezeWithdrawals(address account, uint256 until) external onlyRole(FREEZER_ROLE) {
+        if (until > block.timestamp + MAX_FREEZE) revert FreezeTooLong(until, block.timestamp + MAX_FREEZE);
+        if (until <= frozenUntil[account]) return;
+        frozenUntil[account] = until;
+        emit WithdrawalsFrozen(account, until, msg.sender);
     }
 
     // ---------------------------------------------------------------- views
@@ -237,9 +278,20 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
     // ---------------------------------------------------------------- governance
 
     /// @notice Sets the unbonding period; applies to unstakes made afterwards.
-    /// @param newPeriod Seconds, within [MIN_UNBONDING_PERIOD, MAX_UNBONDING_PERIOD].
+    /// @param newPeriod Seconds, within [MIN_UNBONDING_PERIOD, MAX_UNBONDING_PERIOD] and above the Governor's
+    /// slash latency.
     function setUnbondingPeriod(uint256 newPeriod) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setUnbondingPeriod(newPeriod);
+    }
+
+    /// @notice Sets the Governor whose slash latency bounds the unbonding period; the current period must
+    /// already exceed its latency.
+    /// @param source The Governor.
+    function setSlashLatencySource(ISlashLatency source) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(source) == address(0)) revert ZeroAddress();
+        emit SlashLatencySourceSet(address(slashLatencySource), address(source));
+        slashLatencySource = source;
+        _checkSlashLatency(unbondingPeriod);
     }
 
     /// @notice Sets the bonded stake a node needs to be active.
@@ -268,8 +320,15 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
         super._update(from, to, value);
     }
 
+    function _checkSlashLatency(uint256 period) private view {
+        if (address(slashLatencySource) == address(0)) return;
+        uint256 latency = slashLatencySource.slashLatency();
+        if (period <= latency) revert UnbondingShorterThanSlashLatency(period, latency);
+    }
+
     function _setUnbondingPeriod(uint256 newPeriod) private {
         Bounds.check(newPeriod, MIN_UNBONDING_PERIOD, MAX_UNBONDING_PERIOD);
+        _checkSlashLatency(newPeriod);
         emit UnbondingPeriodSet(unbondingPeriod, newPeriod);
         unbondingPeriod = newPeriod;
     }

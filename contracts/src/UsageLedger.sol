@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Emissions} from "./Emissions.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
@@ -12,8 +13,12 @@ import {IUsageVerifier} from "./interfaces/IUsageVerifier.sol";
 /// @title The usage ledger: turns paid, proven usage into credited work
 /// @notice A node submits, per epoch and model, one Groth16 proof that a batch of metered receipts adds up to
 /// `tokens` and `fees` under `batchRoot`. If the node serves the approved model, the epoch is open, the root is
-/// new, the fees were actually redeemed through `Payments` (and not used before), the fees pay at least the
-/// model's floor price and the proof verifies, the ledger credits `tokens` work units in `Emissions`.
+/// new, the fees were actually redeemed through `Payments` for this model and epoch (and not used before), the
+/// fees pay at least the model's floor for that epoch (never zero) and the proof verifies, the ledger credits
+/// `tokens` work units in `Emissions`, backed by the burned part of those fees (which caps their reward).
+/// @dev Within one (miner, epoch, model) each batch takes the share of the not yet used burned fees that its fees
+/// are of the not yet used fees, so the burned fees credited never exceed those burned, even if the fee split
+/// changed between redemptions.
 /// @dev O(1) in the batch size: the verifier checks a constant-size proof against six public inputs
 /// `[miner, epoch, modelId mod R, tokens, fees, batchRoot]`. A 32-byte model id is reduced modulo the BN254
 /// scalar field order `R`, exactly as the prover does. One verifier per batch size (`verifiers`).
@@ -37,8 +42,15 @@ contract UsageLedger is AccessControl {
     mapping(uint256 batchSize => IUsageVerifier) public verifiers;
     /// @notice Batch roots already submitted (by anyone, in any epoch).
     mapping(uint256 batchRoot => bool) public rootUsed;
-    /// @notice Fees of a miner's epoch already backing submitted usage.
-    mapping(address miner => mapping(uint256 epoch => uint256)) public feesUsed;
+
+    /// @notice Fees of one (miner, epoch, model) already backing submitted usage, and their burned part.
+    struct FeesUsed {
+        uint128 gross;
+        uint128 burned;
+    }
+
+    /// @notice Fees of a miner's epoch and model already backing submitted usage.
+    mapping(address miner => mapping(uint256 epoch => mapping(bytes32 modelId => FeesUsed))) public feesUsed;
 
     /// @notice A batch was accepted and its tokens credited as work.
     event UsageSubmitted(
@@ -48,7 +60,8 @@ contract UsageLedger is AccessControl {
         uint256 batchRoot,
         uint256 batchSize,
         uint256 tokens,
-        uint256 fees
+        uint256 fees,
+        uint256 burnedFees
     );
     /// @notice The verifier of a batch size changed (zero: size disabled).
     event VerifierSet(uint256 indexed batchSize, address verifier);
@@ -71,6 +84,8 @@ contract UsageLedger is AccessControl {
     error BelowFloorPrice(uint256 tokens, uint256 fees, uint256 minPricePerMTok);
     /// @notice A submission credited zero tokens.
     error ZeroTokens();
+    /// @notice A submission carried zero fees.
+    error ZeroFees();
     /// @notice The proof does not verify for these inputs.
     error InvalidProof();
 
@@ -107,7 +122,7 @@ contract UsageLedger is AccessControl {
     /// @param epoch Epoch of the usage (open: current, or previous within the submission window).
     /// @param modelId Model every receipt of the batch was served with.
     /// @param tokens Total prompt + completion tokens of the batch.
-    /// @param fees Total fees of the batch in NEURO-wei (must have been redeemed for `epoch`).
+    /// @param fees Total fees of the batch in NEURO-wei (must have been redeemed for `epoch` and `modelId`).
     /// @param batchRoot Poseidon Merkle root of the batch's receipts.
     /// @param batchSize Number of leaves of the batch (selects the verifier).
     /// @param proof Groth16 proof `[A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x, C.y]`.
@@ -123,22 +138,20 @@ contract UsageLedger is AccessControl {
         IUsageVerifier verifier = verifiers[batchSize];
         if (address(verifier) == address(0)) revert UnsupportedBatchSize(batchSize);
         if (tokens == 0) revert ZeroTokens();
+        if (fees == 0) revert ZeroFees();
         if (!nodes.servesModel(msg.sender, modelId)) revert NodeNotServingModel(msg.sender, modelId);
         if (!emissions.isOpen(epoch)) revert EpochNotOpen(epoch);
         if (rootUsed[batchRoot]) revert BatchRootUsed(batchRoot);
-        uint256 used = feesUsed[msg.sender][epoch] + fees;
-        uint256 redeemed = payments.feesRedeemed(msg.sender, epoch);
-        if (used > redeemed) revert FeesNotRedeemed(fees, redeemed - feesUsed[msg.sender][epoch]);
-        uint256 floor = models.minPricePerMTok(modelId);
+        uint256 floor = models.floorAt(modelId, epoch);
         if (tokens * floor > fees * 1e6) revert BelowFloorPrice(tokens, fees, floor);
 
         uint256[6] memory input = [uint256(uint160(msg.sender)), epoch, uint256(modelId) % R, tokens, fees, batchRoot];
         if (!verifier.verifyProof(proof, input)) revert InvalidProof();
 
         rootUsed[batchRoot] = true;
-        feesUsed[msg.sender][epoch] = used;
-        emissions.recordWork(epoch, msg.sender, modelId, SafeCast.toUint128(tokens));
-        emit UsageSubmitted(epoch, msg.sender, modelId, batchRoot, batchSize, tokens, fees);
+        uint256 burned = _useFees(epoch, modelId, fees);
+        emissions.recordWork(epoch, msg.sender, modelId, SafeCast.toUint128(tokens), burned);
+        emit UsageSubmitted(epoch, msg.sender, modelId, batchRoot, batchSize, tokens, fees, burned);
     }
 
     /// @notice Registers, replaces (after a new key ceremony) or, with the zero address, disables the verifier
@@ -147,6 +160,17 @@ contract UsageLedger is AccessControl {
     /// @param verifier The verifier, or zero.
     function setVerifier(uint256 batchSize, IUsageVerifier verifier) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setVerifier(batchSize, verifier);
+    }
+
+    /// @dev Books `fees` of the caller's (epoch, model) as used and returns the burned fees they carry: the
+    /// batch's share of what is left, so never more than was burned, whatever the split history.
+    function _useFees(uint256 epoch, bytes32 modelId, uint256 fees) private returns (uint256 burned) {
+        FeesUsed memory used = feesUsed[msg.sender][epoch][modelId];
+        (uint256 redeemed, uint256 burnedTotal) = payments.feesRedeemed(msg.sender, epoch, modelId);
+        if (used.gross + fees > redeemed) revert FeesNotRedeemed(fees, redeemed - used.gross);
+        burned = Math.mulDiv(fees, burnedTotal - used.burned, redeemed - used.gross);
+        feesUsed[msg.sender][epoch][modelId] =
+            FeesUsed(SafeCast.toUint128(used.gross + fees), SafeCast.toUint128(used.burned + burned));
     }
 
     function _setVerifier(uint256 batchSize, IUsageVerifier verifier) private {

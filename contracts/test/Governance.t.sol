@@ -18,8 +18,9 @@ contract GovernanceTest is NeuroFixture {
     function setUp() public override {
         super.setUp();
         stakeAs(proposer, 10_000 ether);
-        stakeAs(voterA, 3_000_000 ether);
-        stakeAs(voterB, 1_000_000 ether);
+        // voterA alone clears the 10M minimum quorum.
+        stakeAs(voterA, 12_000_000 ether);
+        stakeAs(voterB, 4_000_000 ether);
         vm.warp(block.timestamp + 1); // votes are read at a past timepoint
     }
 
@@ -75,7 +76,7 @@ contract GovernanceTest is NeuroFixture {
         vm.prank(voterB);
         d.staking.delegate(delegatee);
         vm.warp(block.timestamp + 1);
-        assertEq(d.staking.getVotes(delegatee), 1_000_000 ether);
+        assertEq(d.staking.getVotes(delegatee), 4_000_000 ether);
 
         (uint256 id, address[] memory t, uint256[] memory v, bytes[] memory c) =
             _proposeMinerShare(8000, "Raise the miners' share to 80%");
@@ -88,8 +89,8 @@ contract GovernanceTest is NeuroFixture {
         vm.prank(delegatee);
         d.governor.castVote(id, 0);
         (uint256 against, uint256 forVotes, uint256 abstain) = d.governor.proposalVotes(id);
-        assertEq(forVotes, 3_000_000 ether);
-        assertEq(against, 1_000_000 ether);
+        assertEq(forVotes, 12_000_000 ether);
+        assertEq(against, 4_000_000 ether);
         assertEq(abstain, 0);
         assertGe(forVotes, d.governor.quorum(d.governor.proposalSnapshot(id)));
 
@@ -110,7 +111,7 @@ contract GovernanceTest is NeuroFixture {
         (uint256 id,,,) = _proposeMinerShare(8000, "small turnout");
         vm.warp(block.timestamp + d.governor.votingDelay() + 1);
         vm.prank(proposer);
-        d.governor.castVote(id, 1); // 10,000 of 4,010,000 staked: below 4%
+        d.governor.castVote(id, 1); // 10,000 of 16,010,000 staked: below 4% and below the minimum
         vm.warp(block.timestamp + d.governor.votingPeriod());
         assertEq(uint8(d.governor.state(id)), uint8(IGovernor.ProposalState.Defeated));
     }
@@ -215,9 +216,23 @@ contract GovernanceTest is NeuroFixture {
     }
 
     function test_governorConstructor_bounded() public {
-        NeuroGovernor.Settings memory bad =
-            NeuroGovernor.Settings({votingDelay: 1, votingPeriod: 1, proposalThreshold: 1 ether, quorumPercent: 4});
+        NeuroGovernor.Settings memory bad = NeuroGovernor.Settings({
+            votingDelay: 1,
+            votingPeriod: 1,
+            proposalThreshold: 1 ether,
+            quorumPercent: 4,
+            minimumQuorum: 1000 ether,
+            guardianExpiry: 0
+        });
         vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 1, 1 hours, 30 days));
+        new NeuroGovernor(d.staking, d.timelock, guardian, bad);
+        bad.votingPeriod = 1 hours;
+        bad.minimumQuorum = 999 ether;
+        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 999 ether, 1000 ether, 100_000_000 ether));
+        new NeuroGovernor(d.staking, d.timelock, guardian, bad);
+        bad.minimumQuorum = 1000 ether;
+        bad.votingPeriod = 12 days; // 1 s + 12 d + 2 d + 1 d >= 14 d of unbonding
+        vm.expectRevert(abi.encodeWithSelector(NeuroGovernor.SlashLatencyTooLong.selector, 1 + 15 days, 14 days));
         new NeuroGovernor(d.staking, d.timelock, guardian, bad);
     }
 
@@ -231,6 +246,10 @@ contract GovernanceTest is NeuroFixture {
         vm.prank(address(d.timelock));
         d.timelock.updateDelay(3 days);
         assertEq(d.timelock.getMinDelay(), 3 days);
+        // 1 d + 5 d + 8 d + 1 d of margin would reach the 14-day unbonding period.
+        vm.prank(address(d.timelock));
+        vm.expectRevert(abi.encodeWithSelector(NeuroGovernor.SlashLatencyTooLong.selector, 15 days, 14 days));
+        d.timelock.updateDelay(8 days);
         vm.expectRevert(abi.encodeWithSelector(TimelockController.TimelockUnauthorizedCaller.selector, address(this)));
         d.timelock.updateDelay(3 days);
     }

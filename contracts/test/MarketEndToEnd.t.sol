@@ -27,8 +27,11 @@ contract MarketEndToEndTest is PaymentsFixture {
         vm.warp(d.emissions.epochStart(1) + 5);
         redeemAs(miner, a, sig, 250 ether); // epoch 1
 
-        assertEq(d.payments.feesRedeemed(miner, 0), 130 ether);
-        assertEq(d.payments.feesRedeemed(miner, 1), 120 ether);
+        (uint256 gross0, uint256 burned0) = d.payments.feesRedeemed(miner, 0, MODEL_A);
+        (uint256 gross1,) = d.payments.feesRedeemed(miner, 1, MODEL_A);
+        assertEq(gross0, 130 ether);
+        assertEq(burned0, 26 ether);
+        assertEq(gross1, 120 ether);
         assertEq(d.payments.deposits(user), 750 ether);
         assertEq(d.token.balanceOf(miner), 175 ether, "70% of 250");
         assertEq(d.token.balanceOf(address(d.feeVault)), 75 ether);
@@ -51,6 +54,6 @@ contract MarketEndToEndTest is PaymentsFixture {
         uint256 epoch = d.emissions.currentEpoch();
         vm.prank(miner);
         vm.expectRevert(abi.encodeWithSelector(Payments.InsufficientDeposit.selector, user, 0, 50 ether));
-        d.payments.redeem(a, sig, 300 ether, epoch);
+        d.payments.redeem(a, sig, 300 ether, epoch, MODEL_A);
     }
 }

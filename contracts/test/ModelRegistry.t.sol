@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {Emissions} from "../src/Emissions.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {ParameterOutOfBounds} from "../src/libraries/Bounds.sol";
 import {NeuroFixture} from "./utils/NeuroFixture.sol";
@@ -33,16 +34,16 @@ contract ModelRegistryTest is NeuroFixture {
 
     function test_propose_rejectsBadInput() public {
         vm.expectRevert(ModelRegistry.InvalidModelId.selector);
-        d.models.propose(bytes32(0), developerC, "x", "", 0);
+        d.models.propose(bytes32(0), developerC, "x", "", 1 ether);
         vm.expectRevert(ModelRegistry.ZeroAddress.selector);
-        d.models.propose(MODEL_C, address(0), "x", "", 0);
+        d.models.propose(MODEL_C, address(0), "x", "", 1 ether);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.InvalidLength.selector, 0, 64));
-        d.models.propose(MODEL_C, developerC, "", "", 0);
+        d.models.propose(MODEL_C, developerC, "", "", 1 ether);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.InvalidLength.selector, 65, 64));
-        d.models.propose(MODEL_C, developerC, string(new bytes(65)), "", 0);
+        d.models.propose(MODEL_C, developerC, string(new bytes(65)), "", 1 ether);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.InvalidLength.selector, 513, 512));
-        d.models.propose(MODEL_C, developerC, "x", string(new bytes(513)), 0);
-        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 1_000_001 ether, 0, 1_000_000 ether));
+        d.models.propose(MODEL_C, developerC, "x", string(new bytes(513)), 1 ether);
+        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 1_000_001 ether, 1, 1_000_000 ether));
         d.models.propose(MODEL_C, developerC, "x", "", 1_000_001 ether);
     }
 
@@ -50,7 +51,7 @@ contract ModelRegistryTest is NeuroFixture {
         vm.expectRevert(
             abi.encodeWithSelector(ModelRegistry.ModelExists.selector, MODEL_A, ModelRegistry.Status.Approved)
         );
-        d.models.propose(MODEL_A, developerC, "squat", "", 0);
+        d.models.propose(MODEL_A, developerC, "squat", "", 1 ether);
     }
 
     function test_lifecycle_approveRetire() public {
@@ -71,7 +72,7 @@ contract ModelRegistryTest is NeuroFixture {
         vm.expectRevert(
             abi.encodeWithSelector(ModelRegistry.ModelExists.selector, MODEL_C, ModelRegistry.Status.Retired)
         );
-        d.models.propose(MODEL_C, developerC, "again", "", 0);
+        d.models.propose(MODEL_C, developerC, "again", "", 1 ether);
     }
 
     function test_rejectedModelCanBeProposedAgain() public {
@@ -103,20 +104,58 @@ contract ModelRegistryTest is NeuroFixture {
         vm.stopPrank();
     }
 
-    function test_update_ownerOnly() public {
+    function test_update_ownerOnlyAppliesNextEpoch() public {
         vm.expectEmit(address(d.models));
-        emit ModelRegistry.ModelUpdated(MODEL_A, "ipfs://v2", 3 ether);
+        emit ModelRegistry.ModelUpdated(MODEL_A, "ipfs://v2", 2 ether, 1);
         vm.prank(developerA);
-        d.models.update(MODEL_A, "ipfs://v2", 3 ether);
-        assertEq(d.models.minPricePerMTok(MODEL_A), 3 ether);
+        d.models.update(MODEL_A, "ipfs://v2", 2 ether);
+        assertEq(d.models.minPricePerMTok(MODEL_A), 1 ether, "the current epoch keeps its floor");
+        assertEq(d.models.floorAt(MODEL_A, 0), 1 ether);
+        assertEq(d.models.floorAt(MODEL_A, 1), 2 ether);
+        assertEq(d.models.getModel(MODEL_A).minPricePerMTok, 2 ether, "the newest floor");
         assertEq(d.models.getModel(MODEL_A).metadataURI, "ipfs://v2");
+        vm.warp(d.emissions.epochStart(1));
+        assertEq(d.models.minPricePerMTok(MODEL_A), 2 ether);
 
         vm.prank(developerB);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.NotModelOwner.selector, MODEL_A, developerB));
-        d.models.update(MODEL_A, "x", 0);
+        d.models.update(MODEL_A, "x", 1 ether);
         vm.prank(developerA);
-        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 2_000_000 ether, 0, 1_000_000 ether));
+        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 2_000_000 ether, 1, 1_000_000 ether));
         d.models.update(MODEL_A, "x", 2_000_000 ether);
+    }
+
+    /// An owner moves its floor at most 2x per epoch, up or down, however many times it calls.
+    function test_update_boundedStepPerEpoch() public {
+        vm.startPrank(developerA);
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.FloorStepTooLarge.selector, 1 ether, 2 ether + 1));
+        d.models.update(MODEL_A, "", 2 ether + 1);
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.FloorStepTooLarge.selector, 1 ether, 0.5 ether - 1));
+        d.models.update(MODEL_A, "", 0.5 ether - 1);
+        d.models.update(MODEL_A, "", 2 ether);
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.FloorStepTooLarge.selector, 1 ether, 4 ether));
+        d.models.update(MODEL_A, "", 4 ether); // chaining within one epoch does not compound
+        vm.stopPrank();
+    }
+
+    /// The DAO's global minimum applies to every model, from the next epoch, and is never zero.
+    function test_globalFloor() public {
+        assertEq(d.models.globalFloorAt(0), 0.01 ether);
+        bytes32 admin = d.models.DEFAULT_ADMIN_ROLE();
+        vm.prank(developerA);
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, developerA, admin)
+        );
+        d.models.setGlobalFloor(5 ether);
+        vm.startPrank(address(d.timelock));
+        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 0, 1 gwei, 1000 ether));
+        d.models.setGlobalFloor(0);
+        vm.expectEmit(address(d.models));
+        emit ModelRegistry.GlobalFloorScheduled(5 ether, 1);
+        d.models.setGlobalFloor(5 ether);
+        vm.stopPrank();
+        assertEq(d.models.floorAt(MODEL_A, 0), 1 ether);
+        assertEq(d.models.floorAt(MODEL_A, 1), 5 ether, "max(model floor, global minimum)");
     }
 
     function test_transferOwnership_movesFutureClaims() public {
@@ -140,8 +179,16 @@ contract ModelRegistryTest is NeuroFixture {
         d.models.transferModelOwnership(MODEL_A, address(0));
     }
 
+    function test_propose_zeroFloorRefused() public {
+        vm.prank(developerC);
+        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 0, 1, 1_000_000 ether));
+        d.models.propose(MODEL_C, developerC, "free", "", 0);
+    }
+
     function test_constructor_zeroAdmin() public {
         vm.expectRevert(ModelRegistry.ZeroAddress.selector);
-        new ModelRegistry(address(0));
+        new ModelRegistry(address(0), d.emissions, 1 ether);
+        vm.expectRevert(ModelRegistry.ZeroAddress.selector);
+        new ModelRegistry(address(1), Emissions(address(0)), 1 ether);
     }
 }

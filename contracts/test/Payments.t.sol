@@ -105,7 +105,7 @@ contract PaymentsTest is PaymentsFixture {
         bytes32 digest = d.payments.allowanceDigest(a);
 
         vm.expectEmit(address(d.payments));
-        emit Payments.Redeemed(digest, user, miner, 0, 10 ether, 10 ether, 7 ether, 1 ether, 2 ether);
+        emit Payments.Redeemed(digest, user, miner, 0, MODEL_A, 10 ether, 10 ether, 7 ether, 1 ether, 2 ether);
         assertEq(redeemAs(miner, a, sig, 10 ether), 10 ether);
         assertEq(redeemAs(miner, a, sig, 25 ether), 15 ether, "pays only the increase");
 
@@ -114,7 +114,11 @@ contract PaymentsTest is PaymentsFixture {
         assertEq(d.token.balanceOf(miner), 17.5 ether);
         assertEq(d.feeVault.pendingTreasury(), 2.5 ether);
         assertEq(d.feeVault.pendingBurn(), 5 ether);
-        assertEq(d.payments.feesRedeemed(miner, 0), 25 ether);
+        (uint256 gross, uint256 burned) = d.payments.feesRedeemed(miner, 0, MODEL_A);
+        assertEq(gross, 25 ether);
+        assertEq(burned, 5 ether, "the burned part is booked for the reward cap");
+        (gross,) = d.payments.feesRedeemed(miner, 0, MODEL_B);
+        assertEq(gross, 0, "fees are booked for the model they paid for only");
         assertEq(d.payments.remaining(a), 25 ether);
     }
 
@@ -125,10 +129,10 @@ contract PaymentsTest is PaymentsFixture {
         redeemAs(miner, a, sig, 10 ether);
         vm.prank(miner);
         vm.expectRevert(abi.encodeWithSelector(Payments.NothingToRedeem.selector, 10 ether, 10 ether));
-        d.payments.redeem(a, sig, 10 ether, 0);
+        d.payments.redeem(a, sig, 10 ether, 0, MODEL_A);
         vm.prank(miner);
         vm.expectRevert(abi.encodeWithSelector(Payments.NothingToRedeem.selector, 5 ether, 10 ether));
-        d.payments.redeem(a, sig, 5 ether, 0);
+        d.payments.redeem(a, sig, 5 ether, 0, MODEL_A);
     }
 
     function test_redeem_overCap() public {
@@ -137,7 +141,7 @@ contract PaymentsTest is PaymentsFixture {
         bytes memory sig = sign(userKey, a);
         vm.prank(miner);
         vm.expectRevert(abi.encodeWithSelector(Payments.OverCap.selector, 50 ether + 1, 50 ether));
-        d.payments.redeem(a, sig, 50 ether + 1, 0);
+        d.payments.redeem(a, sig, 50 ether + 1, 0, MODEL_A);
     }
 
     function test_redeem_expired() public {
@@ -148,7 +152,7 @@ contract PaymentsTest is PaymentsFixture {
         uint256 epoch = d.emissions.currentEpoch();
         vm.prank(miner);
         vm.expectRevert(abi.encodeWithSelector(Payments.AllowanceExpired.selector, a.expiry));
-        d.payments.redeem(a, sig, 1 ether, epoch);
+        d.payments.redeem(a, sig, 1 ether, epoch, MODEL_A);
     }
 
     function test_redeem_wrongMiner() public {
@@ -158,7 +162,7 @@ contract PaymentsTest is PaymentsFixture {
         address other = makeAddr("other-miner");
         vm.prank(other);
         vm.expectRevert(abi.encodeWithSelector(Payments.WrongMiner.selector, other, miner));
-        d.payments.redeem(a, sig, 1 ether, 0);
+        d.payments.redeem(a, sig, 1 ether, 0, MODEL_A);
     }
 
     function test_redeem_forgedOrTampered() public {
@@ -168,13 +172,13 @@ contract PaymentsTest is PaymentsFixture {
         bytes memory forged = sign(mallory, a);
         vm.prank(miner);
         vm.expectRevert(Payments.InvalidSignature.selector);
-        d.payments.redeem(a, forged, 1 ether, 0);
+        d.payments.redeem(a, forged, 1 ether, 0, MODEL_A);
 
         bytes memory sig = sign(userKey, a);
         a.cap = 100 ether; // the miner raises the cap the user signed
         vm.prank(miner);
         vm.expectRevert(Payments.InvalidSignature.selector);
-        d.payments.redeem(a, sig, 60 ether, 0);
+        d.payments.redeem(a, sig, 60 ether, 0, MODEL_A);
     }
 
     function test_redeem_wrongChain() public {
@@ -184,7 +188,7 @@ contract PaymentsTest is PaymentsFixture {
         vm.chainId(block.chainid + 1);
         vm.prank(miner);
         vm.expectRevert(Payments.InvalidSignature.selector);
-        d.payments.redeem(a, sig, 1 ether, 0);
+        d.payments.redeem(a, sig, 1 ether, 0, MODEL_A);
     }
 
     function test_redeem_insufficientDeposit() public {
@@ -193,7 +197,7 @@ contract PaymentsTest is PaymentsFixture {
         bytes memory sig = sign(userKey, a);
         vm.prank(miner);
         vm.expectRevert(abi.encodeWithSelector(Payments.InsufficientDeposit.selector, user, 10 ether, 11 ether));
-        d.payments.redeem(a, sig, 11 ether, 0);
+        d.payments.redeem(a, sig, 11 ether, 0, MODEL_A);
         assertEq(d.payments.remaining(a), 10 ether);
     }
 
@@ -204,19 +208,20 @@ contract PaymentsTest is PaymentsFixture {
         vm.warp(d.emissions.epochStart(3) + 10);
         // The previous epoch within its submission window is accepted.
         vm.prank(miner);
-        d.payments.redeem(a, sig, 1 ether, 2);
-        assertEq(d.payments.feesRedeemed(miner, 2), 1 ether);
+        d.payments.redeem(a, sig, 1 ether, 2, MODEL_A);
+        (uint256 gross,) = d.payments.feesRedeemed(miner, 2, MODEL_A);
+        assertEq(gross, 1 ether);
         vm.prank(miner);
         vm.expectRevert(abi.encodeWithSelector(Payments.EpochNotRedeemable.selector, 1, 3));
-        d.payments.redeem(a, sig, 2 ether, 1);
+        d.payments.redeem(a, sig, 2 ether, 1, MODEL_A);
         vm.prank(miner);
         vm.expectRevert(abi.encodeWithSelector(Payments.EpochNotRedeemable.selector, 4, 3));
-        d.payments.redeem(a, sig, 2 ether, 4);
+        d.payments.redeem(a, sig, 2 ether, 4, MODEL_A);
         // Once the window closed, the previous epoch is refused.
         vm.warp(d.emissions.finalizableAt(2));
         vm.prank(miner);
         vm.expectRevert(abi.encodeWithSelector(Payments.EpochNotRedeemable.selector, 2, 3));
-        d.payments.redeem(a, sig, 2 ether, 2);
+        d.payments.redeem(a, sig, 2 ether, 2, MODEL_A);
     }
 
     function test_redeem_contractWalletSignature() public {
@@ -226,7 +231,7 @@ contract PaymentsTest is PaymentsFixture {
         Payments.Allowance memory a = Payments.Allowance(address(wallet), miner, 5 ether, block.timestamp + 1 hours, 0);
         bytes memory sig = sign(ownerKey, a);
         vm.prank(miner);
-        d.payments.redeem(a, sig, 5 ether, 0);
+        d.payments.redeem(a, sig, 5 ether, 0, MODEL_A);
         assertEq(d.payments.deposits(address(wallet)), 5 ether);
     }
 
@@ -258,12 +263,15 @@ contract PaymentsTest is PaymentsFixture {
         d.payments.setFeeSplit(8000, 500);
         assertEq(d.payments.minerFeeBps(), 8000);
         assertEq(d.payments.treasuryFeeBps(), 500);
-        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 4999, 5000, 9500));
+        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 4999, 5000, 9000));
         d.payments.setFeeSplit(4999, 0);
         vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 3001, 0, 3000));
         d.payments.setFeeSplit(5000, 3001);
+        // The burn share never drops below 10%: rewards are capped by burned fees.
         vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 600, 0, 500));
-        d.payments.setFeeSplit(9500, 600);
+        d.payments.setFeeSplit(8500, 600);
+        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 1, 0, 0));
+        d.payments.setFeeSplit(9000, 1);
         vm.expectEmit(address(d.payments));
         emit Payments.WithdrawalDelaySet(2 hours, 1 days);
         d.payments.setWithdrawalDelay(1 days);
@@ -285,8 +293,8 @@ contract PaymentsTest is PaymentsFixture {
 
     /// The user's deposit decrease equals miner + treasury + burn, to the wei, for any split and amounts.
     function testFuzz_feeSplitConservation(uint256 first, uint256 second, uint16 minerBps, uint16 treasuryBps) public {
-        minerBps = uint16(bound(minerBps, 5000, 9500));
-        treasuryBps = uint16(bound(treasuryBps, 0, 10_000 - uint256(minerBps) < 3000 ? 10_000 - minerBps : 3000));
+        minerBps = uint16(bound(minerBps, 5000, 9000));
+        treasuryBps = uint16(bound(treasuryBps, 0, 9000 - uint256(minerBps) < 3000 ? 9000 - minerBps : 3000));
         vm.prank(address(d.timelock));
         d.payments.setFeeSplit(minerBps, treasuryBps);
         first = bound(first, 1, 1_000_000 ether);
@@ -306,7 +314,9 @@ contract PaymentsTest is PaymentsFixture {
         uint256 toTreasury = d.feeVault.totalToTreasury();
         assertEq(spent, second);
         assertEq(spent, d.token.balanceOf(miner) + toTreasury + burned);
-        assertEq(d.payments.feesRedeemed(miner, 0), second);
+        (uint256 gross, uint256 burnedBooked) = d.payments.feesRedeemed(miner, 0, MODEL_A);
+        assertEq(gross, second);
+        assertEq(burnedBooked, burned, "booked burn equals the tokens actually burned");
         assertEq(d.token.balanceOf(address(d.feeVault)), 0);
     }
 
@@ -319,7 +329,7 @@ contract PaymentsTest is PaymentsFixture {
         uint256 epoch = d.emissions.currentEpoch();
         for (uint256 i; i < steps.length; ++i) {
             vm.prank(miner);
-            try d.payments.redeem(a, sig, bound(steps[i], 0, 2 * cap), epoch) {} catch {}
+            try d.payments.redeem(a, sig, bound(steps[i], 0, 2 * cap), epoch, MODEL_A) {} catch {}
         }
         uint256 collected = 2000 ether - d.payments.deposits(user);
         assertLe(collected, cap);

@@ -15,7 +15,7 @@ contract StakingVaultTest is NeuroFixture {
     function test_metadataAndDefaults() public view {
         assertEq(d.staking.name(), "Staked Neuro");
         assertEq(d.staking.symbol(), "stNEURO");
-        assertEq(d.staking.unbondingPeriod(), 7 days);
+        assertEq(d.staking.unbondingPeriod(), 14 days);
         assertEq(d.staking.minNodeStake(), 10_000 ether);
         assertEq(d.staking.slashBurnBps(), 5000);
         assertEq(d.staking.treasury(), address(d.timelock));
@@ -25,11 +25,13 @@ contract StakingVaultTest is NeuroFixture {
 
     function test_constructor_revertsOnBadParameters() public {
         vm.expectRevert(StakingVault.ZeroAddress.selector);
-        new StakingVault(NeuroToken(address(0)), address(1), address(1), 7 days, 1 ether, 0);
+        new StakingVault(NeuroToken(address(0)), address(1), address(1), address(1), 7 days, 1 ether, 0);
+        vm.expectRevert(StakingVault.ZeroAddress.selector);
+        new StakingVault(d.token, address(1), address(0), address(1), 7 days, 1 ether, 0);
         vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 1 hours, 1 days, 30 days));
-        new StakingVault(d.token, address(1), address(1), 1 hours, 1 ether, 0);
+        new StakingVault(d.token, address(1), address(1), address(1), 1 hours, 1 ether, 0);
         vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 10_001, 0, 10_000));
-        new StakingVault(d.token, address(1), address(1), 7 days, 1 ether, 10_001);
+        new StakingVault(d.token, address(1), address(1), address(1), 7 days, 1 ether, 10_001);
     }
 
     function test_stake_mintsVotesAndSelfDelegates() public {
@@ -80,7 +82,7 @@ contract StakingVaultTest is NeuroFixture {
 
     function test_unstake_thenWithdrawAfterUnbonding() public {
         stakeAs(alice, 100 ether);
-        uint256 release = block.timestamp + 7 days;
+        uint256 release = block.timestamp + 14 days;
         vm.expectEmit(address(d.staking));
         emit StakingVault.UnbondingStarted(alice, 40 ether, 40 ether, release);
         vm.prank(alice);
@@ -117,7 +119,7 @@ contract StakingVaultTest is NeuroFixture {
         d.staking.unstake(20 ether);
         StakingVault.Unbonding memory u = d.staking.unbonding(alice);
         assertEq(u.amount, 30 ether);
-        assertEq(u.releaseTime, block.timestamp + 7 days);
+        assertEq(u.releaseTime, block.timestamp + 14 days);
     }
 
     function test_unstake_errors() public {
@@ -208,10 +210,13 @@ contract StakingVaultTest is NeuroFixture {
 
         vm.startPrank(address(d.timelock));
         vm.expectEmit(address(d.staking));
-        emit StakingVault.UnbondingPeriodSet(7 days, 30 days);
+        emit StakingVault.UnbondingPeriodSet(14 days, 30 days);
         d.staking.setUnbondingPeriod(30 days);
         vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 31 days, 1 days, 30 days));
         d.staking.setUnbondingPeriod(31 days);
+        // 1 d voting delay + 5 d voting + 2 d timelock + 1 d margin = 9 days: unbonding must be longer.
+        vm.expectRevert(abi.encodeWithSelector(StakingVault.UnbondingShorterThanSlashLatency.selector, 9 days, 9 days));
+        d.staking.setUnbondingPeriod(9 days);
         vm.expectEmit(address(d.staking));
         emit StakingVault.MinNodeStakeSet(10_000 ether, 1 ether);
         d.staking.setMinNodeStake(1 ether);
@@ -240,7 +245,7 @@ contract StakingVaultTest is NeuroFixture {
         d.staking.unstake(unstakeAmount);
         assertEq(d.staking.balanceOf(alice) + d.staking.unbonding(alice).amount, stakeAmount);
         assertEq(d.staking.getVotes(alice), stakeAmount - unstakeAmount);
-        vm.warp(block.timestamp + 7 days);
+        vm.warp(block.timestamp + 14 days);
         vm.prank(alice);
         d.staking.withdraw();
         assertEq(d.token.balanceOf(alice), unstakeAmount);

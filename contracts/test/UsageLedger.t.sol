@@ -8,6 +8,7 @@ import {NodeRegistry} from "../src/NodeRegistry.sol";
 import {Payments} from "../src/Payments.sol";
 import {UsageLedger} from "../src/UsageLedger.sol";
 import {IUsageVerifier} from "../src/interfaces/IUsageVerifier.sol";
+import {ParameterOutOfBounds} from "../src/libraries/Bounds.sol";
 import {UsageFixture} from "./utils/UsageFixture.sol";
 
 contract UsageLedgerTest is UsageFixture {
@@ -21,13 +22,57 @@ contract UsageLedgerTest is UsageFixture {
 
     function test_submit_creditsWork() public {
         payMiner(p.fees);
+        (, uint256 burned) = d.payments.feesRedeemed(miner, 0, MODEL_A);
+        assertGt(burned, 0);
         vm.expectEmit(address(d.ledger));
-        emit UsageLedger.UsageSubmitted(0, miner, MODEL_A, p.batchRoot, 64, p.tokens, p.fees);
+        emit UsageLedger.UsageSubmitted(0, miner, MODEL_A, p.batchRoot, 64, p.tokens, p.fees, burned);
         submit(p);
         assertEq(d.emissions.minerWork(0, miner).units, p.tokens);
+        assertEq(d.emissions.minerWork(0, miner).burnedFees, burned);
         assertEq(d.emissions.modelWork(0, MODEL_A).units, p.tokens);
+        assertEq(d.emissions.modelWork(0, MODEL_A).burnedFees, burned);
         assertTrue(d.ledger.rootUsed(p.batchRoot));
-        assertEq(d.ledger.feesUsed(miner, 0), p.fees);
+        (uint128 gross, uint128 burnedUsed) = d.ledger.feesUsed(miner, 0, MODEL_A);
+        assertEq(gross, p.fees);
+        assertEq(burnedUsed, burned);
+    }
+
+    /// Issue #12, attack 1: zero-fee work is impossible: zero fees are refused, and no floor can be zero.
+    function test_attack_zeroFeesRefused() public {
+        vm.prank(miner);
+        vm.expectRevert(UsageLedger.ZeroFees.selector);
+        d.ledger.submitUsage(0, MODEL_A, p.tokens, 0, p.batchRoot, 64, p.proof);
+        vm.prank(developerA);
+        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 0, 1, 1_000_000 ether));
+        d.models.update(MODEL_A, "", 0);
+        assertGt(d.models.floorAt(MODEL_A, 0), 0);
+    }
+
+    /// Issue #12, attack 4: an owner (or the DAO) raising the floor during the submission window used to make
+    /// every pending batch of the epoch revert. Floors are fixed per epoch: the change applies from the next.
+    function test_attack_floorRaisedInsideWindowDoesNotAffectEpoch() public {
+        payMiner(p.fees);
+        vm.prank(developerA);
+        d.models.update(MODEL_A, "", 2 ether);
+        vm.prank(address(d.timelock));
+        d.models.setGlobalFloor(1000 ether);
+        vm.warp(d.emissions.epochStart(1) + 60); // epoch 0's submission window
+        assertEq(d.models.floorAt(MODEL_A, 0), 1 ether, "epoch 0 keeps the floor it started with");
+        assertEq(d.models.floorAt(MODEL_A, 1), 1000 ether);
+        submit(p);
+        assertEq(d.emissions.minerWork(0, miner).units, p.tokens);
+    }
+
+    /// Fees redeemed for one model cannot back work on another.
+    function test_attack_feesOfAnotherModelCannotBackWork() public {
+        depositAs(user, p.fees);
+        Payments.Allowance memory a = allowance(p.fees, 0);
+        bytes memory sig = sign(userKey, a);
+        vm.prank(miner);
+        d.payments.redeem(a, sig, p.fees, 0, MODEL_B);
+        vm.prank(miner);
+        vm.expectRevert(abi.encodeWithSelector(UsageLedger.FeesNotRedeemed.selector, p.fees, 0));
+        d.ledger.submitUsage(0, MODEL_A, p.tokens, p.fees, p.batchRoot, 64, p.proof);
     }
 
     function test_submit_1024LeafBatch() public {
@@ -49,16 +94,6 @@ contract UsageLedgerTest is UsageFixture {
         payMiner(p.fees - 1);
         vm.prank(miner);
         vm.expectRevert(abi.encodeWithSelector(UsageLedger.FeesNotRedeemed.selector, p.fees, p.fees - 1));
-        d.ledger.submitUsage(0, MODEL_A, p.tokens, p.fees, p.batchRoot, 64, p.proof);
-    }
-
-    function test_submit_belowFloorPrice() public {
-        payMiner(p.fees);
-        // The fixture pays 2 NEURO per million tokens; a 3 NEURO floor refuses it.
-        vm.prank(developerA);
-        d.models.update(MODEL_A, "", 3 ether);
-        vm.prank(miner);
-        vm.expectRevert(abi.encodeWithSelector(UsageLedger.BelowFloorPrice.selector, p.tokens, p.fees, 3 ether));
         d.ledger.submitUsage(0, MODEL_A, p.tokens, p.fees, p.batchRoot, 64, p.proof);
     }
 
@@ -148,6 +183,17 @@ contract UsageLedgerTest is UsageFixture {
         d.ledger.submitUsage(0, MODEL_A, p.tokens, p.fees, p.batchRoot, 64, p.proof);
     }
 
+    function test_submit_afterFinalizationRefused() public {
+        payMiner(p.fees);
+        warpToFinalizable(0);
+        d.emissions.finalizeEpoch(0);
+        vm.prank(address(d.timelock));
+        d.emissions.setSubmissionWindow(1 hours);
+        vm.prank(miner);
+        vm.expectRevert(abi.encodeWithSelector(UsageLedger.EpochNotOpen.selector, 0));
+        d.ledger.submitUsage(0, MODEL_A, p.tokens, p.fees, p.batchRoot, 64, p.proof);
+    }
+
     function test_setVerifier() public {
         IUsageVerifier v64 = d.ledger.verifiers(64);
         vm.expectRevert(
@@ -212,17 +258,37 @@ contract UsageEndToEndTest is UsageFixture {
         warpToFinalizable(0);
         d.emissions.finalizeEpoch(0);
 
-        uint256 emission = d.emissions.emissionForEpoch(0);
-        uint256 minerPool = emission * 7000 / 10_000;
+        // The sole miner's pool share is the whole pool, but its reward is capped by the fees burned for it:
+        // 63% of the burn to the miner, 27% to the model owner; the rest of the emission is never minted.
+        uint256 burned = p.fees - minerFeeIncome - p.fees * 1000 / 10_000;
+        assertEq(d.feeVault.totalBurned(), burned);
         vm.prank(miner);
-        assertEq(d.emissions.claim(single(0)), minerPool, "sole miner takes the whole miner pool");
+        assertEq(d.emissions.claim(single(0)), burned * 6300 / 10_000);
         vm.prank(developerA);
-        assertEq(d.emissions.claimModel(MODEL_A, single(0)), emission - minerPool);
+        assertEq(d.emissions.claimModel(MODEL_A, single(0)), burned * 2700 / 10_000);
 
-        assertEq(d.token.balanceOf(miner), minerFeeIncome + minerPool);
-        assertEq(d.token.balanceOf(developerA), emission - minerPool);
-        assertEq(d.token.balanceOf(address(d.emissions)), 0, "nothing left: one miner, one model");
+        assertEq(d.token.balanceOf(miner), minerFeeIncome + burned * 6300 / 10_000);
+        assertEq(d.token.balanceOf(developerA), burned * 2700 / 10_000);
+        assertEq(d.token.minedSupply(), burned * 6300 / 10_000 + burned * 2700 / 10_000);
+        assertEq(
+            d.emissions.totalForgone(), d.emissions.emissionForEpoch(0) - d.token.minedSupply(), "the rest forgone"
+        );
         assertEq(d.payments.deposits(user), 1 ether - p.fees);
-        assertEq(d.feeVault.totalBurned(), p.fees - minerFeeIncome - p.fees * 1000 / 10_000);
+    }
+}
+
+/// A model whose floor at epoch 0 is above what the fixture's batch pays (2 NEURO per million tokens).
+contract UsageLedgerFloorTest is UsageFixture {
+    function initialFloor() internal pure override returns (uint256) {
+        return 3 ether;
+    }
+
+    function test_submit_belowFloorPrice() public {
+        UsageProof memory p = loadProof(64);
+        registerMiner();
+        payMiner(p.fees);
+        vm.prank(miner);
+        vm.expectRevert(abi.encodeWithSelector(UsageLedger.BelowFloorPrice.selector, p.tokens, p.fees, 3 ether));
+        d.ledger.submitUsage(0, MODEL_A, p.tokens, p.fees, p.batchRoot, 64, p.proof);
     }
 }

@@ -104,7 +104,7 @@ contract GasBenchmarks is UsageFixture {
         vm.snapshotGasLastCall("stake (again)");
         d.staking.unstake(5000 ether);
         vm.snapshotGasLastCall("unstake");
-        vm.warp(block.timestamp + 7 days);
+        vm.warp(block.timestamp + 14 days);
         d.staking.withdraw();
         vm.snapshotGasLastCall("withdraw");
         vm.stopPrank();

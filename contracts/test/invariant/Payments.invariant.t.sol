@@ -47,7 +47,8 @@ contract PaymentsInvariantTest is NeuroFixture {
                 uint256 epoch = handler.touchedEpochs(i);
                 if (epoch == lastEpoch) continue; // epochs are pushed in non-decreasing order
                 lastEpoch = epoch;
-                booked += d.payments.feesRedeemed(miner, epoch);
+                (uint256 gross,) = d.payments.feesRedeemed(miner, epoch, bytes32(uint256(1)));
+                booked += gross;
             }
             assertEq(booked, handler.ghostFeesOfMiner(miner));
         }

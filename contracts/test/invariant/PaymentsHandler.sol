@@ -111,7 +111,7 @@ contract PaymentsHandler is Test {
         uint256 epoch = emissions.currentEpoch();
         uint256 minerBefore = token.balanceOf(a.miner);
         vm.prank(a.miner);
-        uint256 paid = payments.redeem(a, abi.encodePacked(r, s, v), cumulative, epoch);
+        uint256 paid = payments.redeem(a, abi.encodePacked(r, s, v), cumulative, epoch, bytes32(uint256(1)));
         ghostRedeemed += paid;
         ghostToMiners += token.balanceOf(a.miner) - minerBefore;
         ghostFeesOfMiner[a.miner] += paid;

@@ -8,6 +8,8 @@ import {NeuroDeployer} from "../../script/NeuroDeployer.sol";
 abstract contract NeuroFixture is Test, NeuroDeployer {
     Config internal cfg;
     Deployment internal d;
+    /// @dev Non-zero fields replace the defaults' epoch length and submission window (set before setUp).
+    Config internal cfgOverride;
 
     address internal guardian = makeAddr("guardian");
     address internal team = makeAddr("team");
@@ -23,6 +25,8 @@ abstract contract NeuroFixture is Test, NeuroDeployer {
     function setUp() public virtual {
         vm.warp(1_800_000_000);
         cfg = defaultConfig();
+        if (cfgOverride.epochLength != 0) cfg.epochLength = cfgOverride.epochLength;
+        if (cfgOverride.submissionWindow != 0) cfg.submissionWindow = cfgOverride.submissionWindow;
         cfg.guardian = guardian;
         cfg.teamBeneficiary = team;
         cfg.investorBeneficiary = investors;
@@ -38,10 +42,15 @@ abstract contract NeuroFixture is Test, NeuroDeployer {
         vm.stopPrank();
     }
 
-    /// @dev Proposes a model owned (and proposed) by `owner` with a floor of 1 NEURO per million tokens.
+    /// @dev Proposes a model owned (and proposed) by `owner` with a floor of `initialFloor()`.
     function proposeModel(bytes32 modelId, address owner) internal {
         vm.prank(owner);
-        d.models.propose(modelId, owner, "test model", "ipfs://model-card", 1 ether);
+        d.models.propose(modelId, owner, "test model", "ipfs://model-card", initialFloor());
+    }
+
+    /// @dev Floor of the fixture's models: 1 NEURO per million tokens.
+    function initialFloor() internal pure virtual returns (uint256) {
+        return 1 ether;
     }
 
     /// @dev Gives `to` NEURO from the liquidity allocation (no supply change).
@@ -59,10 +68,18 @@ abstract contract NeuroFixture is Test, NeuroDeployer {
         vm.stopPrank();
     }
 
-    /// @dev Credits work as the usage ledger would.
+    /// @dev Burned fees so large that the fee caps never bind: for tests of the pro-rata split alone.
+    uint256 internal constant UNCAPPED = 1e30;
+
+    /// @dev Credits work as the usage ledger would, backed by enough burned fees for the caps not to bind.
     function record(uint256 epoch, address miner, bytes32 modelId, uint128 units) internal {
+        record(epoch, miner, modelId, units, UNCAPPED);
+    }
+
+    /// @dev Credits work backed by `burned` burned fees.
+    function record(uint256 epoch, address miner, bytes32 modelId, uint128 units, uint256 burned) internal {
         vm.prank(recorder);
-        d.emissions.recordWork(epoch, miner, modelId, units);
+        d.emissions.recordWork(epoch, miner, modelId, units, burned);
     }
 
     /// @dev Moves time to the first second `epoch` can be finalized.

@@ -32,12 +32,13 @@ abstract contract PaymentsFixture is NeuroFixture {
         return abi.encodePacked(r, s, v);
     }
 
+    /// @dev Redeems for usage of MODEL_A in the current epoch.
     function redeemAs(address caller, Payments.Allowance memory a, bytes memory sig, uint256 cumulative)
         internal
         returns (uint256)
     {
         uint256 epoch = d.emissions.currentEpoch();
         vm.prank(caller);
-        return d.payments.redeem(a, sig, cumulative, epoch);
+        return d.payments.redeem(a, sig, cumulative, epoch, MODEL_A);
     }
 }
