@@ -31,7 +31,8 @@ state=$root/.devnet
 mkdir -p "$state"
 if $smoke || $e2e; then
   port=${NEURO_DEVNET_PORT:-$((20000 + RANDOM % 20000))}
-  chain_id=$((31337000 + RANDOM))
+  # Neuro's range for throwaway local chains (Deploy.s.sol's isLocalDevChain: devnet verifiers, default roles).
+  chain_id=$((0x4effff0000 + RANDOM))
 else
   port=${NEURO_DEVNET_PORT:-8545}
   chain_id=31337
@@ -44,7 +45,8 @@ export NEURO_SUBMISSION_WINDOW=${NEURO_SUBMISSION_WINDOW:-30}
 export NEURO_VOTING_DELAY=${NEURO_VOTING_DELAY:-1}
 export NEURO_VOTING_PERIOD=${NEURO_VOTING_PERIOD:-3600}
 export NEURO_TIMELOCK_DELAY=${NEURO_TIMELOCK_DELAY:-60}
-export NEURO_UNBONDING_PERIOD=${NEURO_UNBONDING_PERIOD:-86400}
+# Unbonding must outlast a slash: voting delay + voting period + timelock delay + 1 day of margin (~25 h here).
+export NEURO_UNBONDING_PERIOD=${NEURO_UNBONDING_PERIOD:-172800}
 
 pids=()
 cleanup() {
@@ -116,9 +118,9 @@ tokens() {
   completion=$(metric neuro_miner_completion_tokens_total || true)
   echo $(( ${prompt:-0} + ${completion:-0} ))
 }
-# The last finalized epoch as the indexer reports it: "epoch work minted", or nothing before the indexer runs.
+# The last finalized epoch as the indexer reports it: "epoch work emission", or nothing before the indexer runs.
 last_finalized() {
-  curl -sf "http://127.0.0.1:$((port + 3))/v1/epochs?limit=1" 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const e=JSON.parse(s).data[0];if(e)console.log(e.epoch,e.totalWork,e.minted)}catch{}})'
+  curl -sf "http://127.0.0.1:$((port + 3))/v1/epochs?limit=1" 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const e=JSON.parse(s).data[0];if(e)console.log(e.epoch,e.totalWork,e.emission)}catch{}})'
 }
 summary() {
   local epoch supply mined forgone staked burned claimed last
@@ -135,7 +137,7 @@ summary() {
   last=$(last_finalized || true)
   if [ -n "$last" ]; then
     set -- $last
-    printf '           last finalized epoch %s: credited work %s, emission minted %s NEURO\n' "$1" "$2" "$(neuro "$3")"
+    printf '           last finalized epoch %s: credited work %s, scheduled emission %s NEURO (rewards capped at 90%% of burned fees)\n' "$1" "$2" "$(neuro "$3")"
   fi
 }
 echo
@@ -143,8 +145,9 @@ summary
 
 # ---------------------------------------------------------------- governance
 # Stakers pass one proposal end to end through the Governor and the timelock: raise the fee burn share from 20% to
-# 25% (Payments.setFeeSplit(7000, 500)). The chain clock is moved over the 1-hour minimum voting period and the
-# timelock delay, so this takes seconds; the epochs skipped meanwhile are forgone.
+# 25% (Payments.setFeeSplit(7000, 500)). The deployer (the devnet's liquidity holder) stakes the 10M stNEURO of the
+# absolute minimum quorum. The chain clock is moved over the 1-hour minimum voting period and the timelock delay,
+# so this takes seconds; the epochs skipped meanwhile are forgone.
 governor=$(field contracts.NeuroGovernor)
 payments_addr=$(field contracts.Payments)
 governance_demo() {
@@ -152,8 +155,8 @@ governance_demo() {
   deployer=$("$bin/cast" wallet address --private-key "$DEPLOYER_PRIVATE_KEY")
   gsend() { "$bin/cast" send --rpc-url "$rpc" --private-key "$DEPLOYER_PRIVATE_KEY" "$@" >/dev/null; }
   advance() { "$bin/cast" rpc --rpc-url "$rpc" evm_increaseTime "$1" >/dev/null; "$bin/cast" rpc --rpc-url "$rpc" evm_mine >/dev/null; }
-  gsend "$token" "approve(address,uint256)" "$staking" 20000ether
-  gsend "$staking" "stake(uint256)" 20000ether
+  gsend "$token" "approve(address,uint256)" "$staking" 10000000ether
+  gsend "$staking" "stake(uint256)" 10000000ether
   advance 2
   calldata=$("$bin/cast" calldata "setFeeSplit(uint256,uint256)" 7000 500)
   description="Raise the fee burn share to 25%"
@@ -305,7 +308,7 @@ if $e2e; then
     [ $SECONDS -lt $deadline ] || { echo "e2e: the indexer did not reach block $head" >&2; exit 1; }
     sleep 1
   done
-  node scripts/e2e-check.js "$indexer_url" "$(call "$emissions" "minerShareBps()(uint256)")" \
+  node scripts/e2e-check.js "$indexer_url" "$NEURO_EPOCH_LENGTH" "$(call "$emissions" "minerShareBps()(uint256)")" \
     "$(call "$payments" "minerFeeBps()(uint256)")" "$(call "$payments" "treasuryFeeBps()(uint256)")" \
     "$(call "$fee_vault" "pendingBurn()(uint256)")"
   indexer_cli verify --block "$head"

@@ -1,18 +1,32 @@
 #!/usr/bin/env node
 // Asserts the devnet's economy from the indexer's API, to the wei (used by `scripts/devnet.sh --e2e`):
-//   node scripts/e2e-check.js <indexer-url> <Emissions.minerShareBps> <Payments.minerFeeBps>
+//   node scripts/e2e-check.js <indexer-url> <epoch length> <Emissions.minerShareBps> <Payments.minerFeeBps>
 //        <Payments.treasuryFeeBps> <FeeVault.pendingBurn>
 // - every epoch up to the last finalized one was finalized exactly once;
-// - each epoch's emission is the schedule's, split by the miner share;
-// - every miner and model claim equals emission x split x work share (floors as in Emissions);
+// - each epoch's emission is the schedule's (per second, so it depends on the epoch length), split by the miner
+//   share;
+// - every miner and model claim equals min(emission x split x work share, rate x burned fees behind the work)
+//   (floors as in Emissions), and its `forgone` is the rest of the share;
+// - all emission minted is at most 90% of the fees burned (no reward without fees);
 // - every redemption's burn is its amount minus the miner and treasury shares, and the fee vault burned exactly
 //   the burn shares redeemed (minus what is still pending);
 // - the governance proposal was executed; at least one epoch had work and was claimed.
 'use strict';
 
-const [base, minerShareBps, minerFeeBps, treasuryFeeBps, pendingBurn] = process.argv.slice(2);
-const INITIAL = (200000000n * 10n ** 18n) / 35040n;
-const emissionFor = (epoch) => INITIAL >> BigInt(Math.floor(Number(epoch) / 35040));
+const [base, epochLength, minerShareBps, minerFeeBps, treasuryFeeBps, pendingBurn] = process.argv.slice(2);
+// Emissions.sol: INITIAL_EMISSION_PER_SECOND over eras of 4 x 365 days, halving every era.
+const ERA = 4n * 365n * 86400n;
+const RATE = (200000000n * 10n ** 18n) / ERA;
+const scheduledAt = (elapsed) => {
+  const era = elapsed / ERA;
+  let total = 0n;
+  for (let k = 0n; k < era && k < 61n; k++) total += (RATE >> k) * ERA;
+  if (era < 61n) total += (RATE >> era) * (elapsed % ERA);
+  return total;
+};
+const emissionFor = (epoch) =>
+  scheduledAt((BigInt(epoch) + 1n) * BigInt(epochLength)) - scheduledAt(BigInt(epoch) * BigInt(epochLength));
+const min = (a, b) => (a < b ? a : b);
 
 async function events(contract, name) {
   const out = [];
@@ -50,27 +64,36 @@ const check = (ok, what) => { if (!ok) failures.push(what); };
     const emission = emissionFor(e.args.epoch);
     const minerPool = (emission * BigInt(minerShareBps)) / 10000n;
     const total = BigInt(e.args.totalWork);
+    check(BigInt(e.args.emission) === emission, `epoch ${e.args.epoch} emission ${e.args.emission}, schedule ${emission}`);
     if (total > 0n) {
-      check(BigInt(e.args.minted) === emission, `epoch ${e.args.epoch} minted ${e.args.minted}, schedule ${emission}`);
       check(BigInt(e.args.minerPool) === minerPool, `epoch ${e.args.epoch} miner pool ${e.args.minerPool} != ${minerPool}`);
       check(BigInt(e.args.modelPool) === emission - minerPool, `epoch ${e.args.epoch} model pool`);
     } else {
       check(BigInt(e.args.forgone) === emission, `epoch ${e.args.epoch} without work forgone ${e.args.forgone}`);
     }
-    pools.set(e.args.epoch, { minerPool, modelPool: emission - minerPool, total });
+    pools.set(e.args.epoch, {
+      minerPool, modelPool: emission - minerPool, total,
+      minerRate: BigInt(e.args.minerRewardPerBurnBps), modelRate: BigInt(e.args.modelRewardPerBurnBps),
+    });
   }
-  const units = (key, epoch, id) => work
+  const credited = (key, epoch, id, field) => work
     .filter((w) => w.args.epoch === epoch && w.args[key].toLowerCase() === id.toLowerCase())
-    .reduce((sum, w) => sum + BigInt(w.args.units), 0n);
+    .reduce((sum, w) => sum + BigInt(w.args[field]), 0n);
+  const checkClaim = (c, kind, key, id, pool, rate) => {
+    const share = (pool * credited(key, c.args.epoch, id, 'units')) / pools.get(c.args.epoch).total;
+    const expected = min(share, (credited(key, c.args.epoch, id, 'burnedFees') * rate) / 10000n);
+    check(BigInt(c.args.amount) === expected, `${kind} claim epoch ${c.args.epoch}: ${c.args.amount} != ${expected}`);
+    check(BigInt(c.args.forgone) === share - expected, `${kind} claim epoch ${c.args.epoch}: forgone ${c.args.forgone}`);
+    return BigInt(c.args.amount);
+  };
+  let minted = 0n;
   for (const c of minerClaims) {
     const p = pools.get(c.args.epoch);
-    const expected = (p.minerPool * units('miner', c.args.epoch, c.args.miner)) / p.total;
-    check(BigInt(c.args.amount) === expected, `miner claim epoch ${c.args.epoch}: ${c.args.amount} != ${expected}`);
+    minted += checkClaim(c, 'miner', 'miner', c.args.miner, p.minerPool, p.minerRate);
   }
   for (const c of modelClaims) {
     const p = pools.get(c.args.epoch);
-    const expected = (p.modelPool * units('modelId', c.args.epoch, c.args.modelId)) / p.total;
-    check(BigInt(c.args.amount) === expected, `model claim epoch ${c.args.epoch}: ${c.args.amount} != ${expected}`);
+    minted += checkClaim(c, 'model', 'modelId', c.args.modelId, p.modelPool, p.modelRate);
   }
 
   let burnShares = 0n;
@@ -82,6 +105,8 @@ const check = (ok, what) => { if (!ok) failures.push(what); };
   }
   const burned = flushed.reduce((sum, f) => sum + BigInt(f.args.burned), 0n);
   check(burned + BigInt(pendingBurn) === burnShares, `fees burned ${burned} + pending ${pendingBurn} != burn shares ${burnShares}`);
+  check(minted * 10000n <= burnShares * 9000n, `rewards ${minted} exceed 90% of the fees burned ${burnShares}`);
+  check(minted > 0n, 'rewards were minted for the work');
 
   const proposals = await (await fetch(`${base}/v1/proposals`)).json();
   check(proposals.data.length === 1 && proposals.data[0].state === 'Executed', 'the governance proposal was executed');
@@ -89,7 +114,8 @@ const check = (ok, what) => { if (!ok) failures.push(what); };
   check(redeemed.length > 0 && flushed.length > 0, 'fees were redeemed and flushed');
 
   console.log(`e2e: ${last + 1} epochs finalized once each; ${minerClaims.length} miner and ${modelClaims.length} model ` +
-    `claims equal the schedule's share to the wei; ${redeemed.length} redemptions; ${burned} wei of fees burned`);
+    `claims equal min(schedule share, rate x burned fees) to the wei; ${minted} wei minted against ${burnShares} wei ` +
+    `of fees burned; ${redeemed.length} redemptions`);
   if (failures.length) {
     for (const f of failures) console.error(`FAILED: ${f}`);
     process.exit(1);

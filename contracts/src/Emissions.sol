@@ -105,14 +105,17 @@ contract Emissions is AccessControl {
     event WorkRecorded(
         uint256 indexed epoch, address indexed miner, bytes32 indexed modelId, uint256 units, uint256 burnedFees
     );
-    /// @notice An epoch was finalized; `forgone` is its whole emission when it had no work, else zero.
+    /// @notice An epoch was finalized; `forgone` is its whole emission when it had no work, else zero. The
+    /// rates cap each claim of the epoch at `rate * burnedFees / BPS` (see `WorkRecorded`).
     event EpochFinalized(
         uint256 indexed epoch,
         uint256 emission,
         uint256 totalWork,
         uint256 minerPool,
         uint256 modelPool,
-        uint256 forgone
+        uint256 forgone,
+        uint256 minerRewardPerBurnBps,
+        uint256 modelRewardPerBurnBps
     );
     /// @notice A miner claimed `amount` for an epoch; `forgone` is the part of its pool share the fee cap withheld.
     event MinerRewardClaimed(uint256 indexed epoch, address indexed miner, uint256 amount, uint256 forgone);
@@ -311,7 +314,7 @@ contract Emissions is AccessControl {
         uint256 work = state.totalWork;
         if (work == 0 || emission == 0) {
             totalForgone += emission;
-            emit EpochFinalized(epoch, emission, work, 0, 0, emission);
+            emit EpochFinalized(epoch, emission, work, 0, 0, emission, 0, 0);
             return;
         }
         uint256 minerPool = emission * minerShareBps / BPS;
@@ -321,7 +324,7 @@ contract Emissions is AccessControl {
         state.modelPool = uint128(modelPool);
         state.minerRewardPerBurnBps = uint16(minerRate);
         state.modelRewardPerBurnBps = uint16(modelRate);
-        emit EpochFinalized(epoch, emission, work, minerPool, modelPool, 0);
+        emit EpochFinalized(epoch, emission, work, minerPool, modelPool, 0, minerRate, modelRate);
     }
 
     // ---------------------------------------------------------------- claims

@@ -227,7 +227,7 @@ contract EmissionsTest is NeuroFixture {
         uint256 emission = d.emissions.emissionForEpoch(0);
         uint256 minerPool = emission * 7000 / 10_000;
         vm.expectEmit(address(d.emissions));
-        emit Emissions.EpochFinalized(0, emission, 400, minerPool, emission - minerPool, 0);
+        emit Emissions.EpochFinalized(0, emission, 400, minerPool, emission - minerPool, 0, 6300, 2700);
         d.emissions.finalizeEpoch(0);
 
         assertEq(d.token.minedSupply(), 0, "rewards are minted when claimed");
@@ -258,7 +258,7 @@ contract EmissionsTest is NeuroFixture {
         warpToFinalizable(0);
         uint256 emission = d.emissions.emissionForEpoch(0);
         vm.expectEmit(address(d.emissions));
-        emit Emissions.EpochFinalized(0, emission, 0, 0, 0, emission);
+        emit Emissions.EpochFinalized(0, emission, 0, 0, 0, emission, 0, 0);
         d.emissions.finalizeEpoch(0);
         assertEq(d.emissions.totalForgone(), emission);
         assertEq(d.token.minedSupply(), 0);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IGovernor} from "@openzeppelin/contracts/governance/IGovernor.sol";
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 import {Emissions} from "../src/Emissions.sol";
@@ -298,5 +299,200 @@ contract GovernanceTest is NeuroFixture {
         vm.warp(block.timestamp + 2 days);
         d.governor.execute(t, v, c, keccak256("slash node"));
         assertEq(d.staking.balanceOf(node), 0);
+    }
+
+    // ------------------------------------------------------------ issue #12 attacks
+
+    /// Attack 5: the accused used to unstake when the slash proposal appeared and withdraw before it executed.
+    /// Here it unstakes well before the proposal (the worst case: its unbonding ends mid-vote); the proposal
+    /// freezes its withdrawals until the slash can have executed, and the slash takes the unbonding stake.
+    function test_attack_slashCannotBeOutrun() public {
+        address node = makeAddr("node");
+        stakeAs(node, 20_000 ether);
+        vm.prank(node);
+        d.staking.unstake(20_000 ether);
+        vm.warp(block.timestamp + 10 days); // 4 days of unbonding left: less than the 9 days a slash takes
+
+        (address[] memory t, uint256[] memory v, bytes[] memory c) = _proposal(
+            abi.encodeCall(StakingVault.slash, (node, 20_000 ether, keccak256("evidence"))), address(d.staking)
+        );
+        vm.prank(proposer);
+        uint256 id = d.governor.propose(t, v, c, "slash node");
+        uint256 frozenUntil = d.governor.proposalDeadline(id) + 2 days + 1 days;
+        assertEq(d.staking.frozenUntil(node), frozenUntil);
+
+        vm.warp(d.staking.unbonding(node).releaseTime);
+        vm.prank(node);
+        vm.expectRevert(abi.encodeWithSelector(StakingVault.WithdrawalsAreFrozen.selector, frozenUntil));
+        d.staking.withdraw();
+
+        _passVote(id);
+        d.governor.queue(id);
+        vm.warp(block.timestamp + 2 days);
+        d.governor.execute(id);
+        assertEq(d.staking.unbonding(node).amount, 0, "the unbonding stake was slashed");
+        vm.warp(frozenUntil);
+        vm.prank(node);
+        vm.expectRevert(StakingVault.NothingUnbonding.selector);
+        d.staking.withdraw();
+    }
+
+    /// The freeze only ever extends and is bounded, and only the Governor (FREEZER_ROLE) sets it.
+    function test_freeze_onlyFreezerBoundedMonotone() public {
+        address node = makeAddr("node");
+        bytes32 role = d.staking.FREEZER_ROLE();
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, address(this), role)
+        );
+        d.staking.freezeWithdrawals(node, block.timestamp + 1 days);
+        vm.startPrank(address(d.governor));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                StakingVault.FreezeTooLong.selector, block.timestamp + 61 days, block.timestamp + 60 days
+            )
+        );
+        d.staking.freezeWithdrawals(node, block.timestamp + 61 days);
+        d.staking.freezeWithdrawals(node, block.timestamp + 5 days);
+        d.staking.freezeWithdrawals(node, block.timestamp + 1 days); // shorter: ignored
+        vm.stopPrank();
+        assertEq(d.staking.frozenUntil(node), block.timestamp + 5 days);
+    }
+
+    /// Every setter on either side keeps unbonding > voting delay + voting period + timelock delay + margin.
+    function test_slashLatency_boundedByEverySetter() public {
+        address g = address(d.governor);
+        _govern(
+            g,
+            abi.encodeCall(d.governor.setVotingPeriod, (11 days)),
+            "period too long",
+            abi.encodeWithSelector(NeuroGovernor.SlashLatencyTooLong.selector, 15 days, 14 days)
+        );
+        _govern(
+            g,
+            abi.encodeCall(d.governor.setVotingDelay, (7 days)),
+            "delay too long",
+            abi.encodeWithSelector(NeuroGovernor.SlashLatencyTooLong.selector, 15 days, 14 days)
+        );
+        _govern(
+            address(d.staking),
+            abi.encodeCall(d.staking.setUnbondingPeriod, (9 days)),
+            "unbonding too short",
+            abi.encodeWithSelector(StakingVault.UnbondingShorterThanSlashLatency.selector, 9 days, 9 days)
+        );
+        _govern(address(d.staking), abi.encodeCall(d.staking.setUnbondingPeriod, (20 days)), "longer", "");
+        _govern(g, abi.encodeCall(d.governor.setVotingPeriod, (11 days)), "period ok now", "");
+        assertLt(d.governor.slashLatency(), d.staking.unbondingPeriod());
+    }
+
+    /// Attack 6: the guardian's veto used to be permanent, even over its own removal.
+    function test_attack_guardianCannotCancelItsRemoval() public {
+        (address[] memory t, uint256[] memory v, bytes[] memory c) =
+            _proposal(abi.encodeCall(d.governor.setProposalGuardian, (address(0))), address(d.governor));
+        vm.prank(proposer);
+        uint256 id = d.governor.propose(t, v, c, "remove the guardian");
+        assertTrue(d.governor.touchesGuardian(id));
+        vm.prank(guardian);
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorUnableToCancel.selector, id, guardian));
+        d.governor.cancel(id);
+        _passVote(id);
+        d.governor.queue(id);
+        vm.prank(guardian);
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorUnableToCancel.selector, id, guardian));
+        d.governor.cancel(id);
+        vm.warp(block.timestamp + 2 days);
+        d.governor.execute(id);
+        assertEq(d.governor.proposalGuardian(), address(0));
+    }
+
+    function test_attack_guardianCannotCancelItsExpiryChange() public {
+        (address[] memory t, uint256[] memory v, bytes[] memory c) =
+            _proposal(abi.encodeCall(d.governor.setGuardianExpiry, (block.timestamp)), address(d.governor));
+        vm.prank(proposer);
+        uint256 id = d.governor.propose(t, v, c, "end the guardian now");
+        vm.prank(guardian);
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorUnableToCancel.selector, id, guardian));
+        d.governor.cancel(id);
+    }
+
+    /// The guardian loses its power at its expiry; the DAO can bound, extend or end the term.
+    function test_guardianExpires() public {
+        (uint256 id,,,) = _proposeMinerShare(8000, "after expiry");
+        vm.warp(d.governor.guardianExpiry());
+        vm.prank(guardian);
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorUnableToCancel.selector, id, guardian));
+        d.governor.cancel(id);
+        assertEq(d.governor.guardianExpiry(), cfg.governor.guardianExpiry);
+        _govern(
+            address(d.governor),
+            abi.encodeCall(d.governor.setGuardianExpiry, (block.timestamp + 3 * 365 days)),
+            "term too long",
+            abi.encodeWithSelector(
+                ParameterOutOfBounds.selector,
+                block.timestamp + 3 * 365 days,
+                0,
+                block.timestamp + 8 days + 1 + 2 * 365 days
+            )
+        );
+    }
+
+    /// GovernorStorage: proposals are enumerable and the guardian cancels by id, without rebuilding calldata.
+    function test_proposalsByIdAndEnumeration() public {
+        (uint256 id,,,) = _proposeMinerShare(8000, "by id");
+        assertEq(d.governor.proposalCount(), 1);
+        (uint256 listed,,,,) = d.governor.proposalDetailsAt(0);
+        assertEq(listed, id);
+        vm.prank(guardian);
+        d.governor.cancel(id);
+        assertEq(uint8(d.governor.state(id)), uint8(IGovernor.ProposalState.Canceled));
+    }
+
+    /// Attack 8: quorum was 4% of the staked supply only, so the first stakers decided alone. The absolute
+    /// minimum (10M stNEURO) holds even when 4% of the stake is far less.
+    function test_attack_earlyStakersCannotMeetQuorumAlone() public {
+        address whale = makeAddr("whale");
+        stakeAs(whale, 9_000_000 ether); // 9M For: far above 4% of 25M staked, below the 10M minimum
+        vm.warp(block.timestamp + 1);
+        (uint256 id,,,) = _proposeMinerShare(8000, "early capture");
+        vm.warp(block.timestamp + d.governor.votingDelay() + 1);
+        vm.prank(whale);
+        d.governor.castVote(id, 1);
+        vm.warp(block.timestamp + d.governor.votingPeriod());
+        assertEq(d.governor.quorum(d.governor.proposalSnapshot(id)), 10_000_000 ether);
+        assertEq(uint8(d.governor.state(id)), uint8(IGovernor.ProposalState.Defeated));
+    }
+
+    function test_minimumQuorum_boundedThroughProposals() public {
+        _govern(
+            address(d.governor),
+            abi.encodeCall(d.governor.setMinimumQuorum, (1 ether)),
+            "quorum floor too low",
+            abi.encodeWithSelector(ParameterOutOfBounds.selector, 1 ether, 1000 ether, 100_000_000 ether)
+        );
+        _govern(address(d.governor), abi.encodeCall(d.governor.setMinimumQuorum, (5_000_000 ether)), "lower", "");
+        assertEq(d.governor.minimumQuorum(), 5_000_000 ether);
+    }
+
+    /// Vesting allocations stake and vote while they vest, without becoming liquid early.
+    function test_vestingAllocationStakesAndVotes() public {
+        uint256 allocation = d.token.balanceOf(address(d.teamVesting));
+        vm.prank(team);
+        d.teamVesting.stake(50_000_000 ether);
+        vm.warp(block.timestamp + 1);
+        assertEq(d.staking.getVotes(team), 50_000_000 ether, "the beneficiary votes with the vesting stake");
+        assertEq(d.teamVesting.vestedAmount(address(d.token), uint64(block.timestamp)), 0, "cliff: nothing vested");
+        // The allocation is unchanged by staking (the vested amount counts the stake).
+        vm.warp(cfg.genesisTime + 2 * 365 days);
+        assertEq(d.teamVesting.vestedAmount(address(d.token), uint64(block.timestamp)), allocation / 2);
+        vm.prank(makeAddr("stranger"));
+        vm.expectRevert();
+        d.teamVesting.unstake(1 ether);
+        // Unstaking returns the tokens to the wallet, never to the beneficiary directly.
+        vm.startPrank(team);
+        d.teamVesting.unstake(50_000_000 ether);
+        vm.warp(block.timestamp + 14 days);
+        d.teamVesting.withdrawStake();
+        vm.stopPrank();
+        assertEq(d.token.balanceOf(address(d.teamVesting)), allocation);
+        assertEq(d.token.balanceOf(team), 0);
     }
 }

@@ -17,9 +17,10 @@ pub mod keys {
     pub const SUPPLY_TOTAL: &str = "supply.total";
     /// NEURO burned, by any cause (transfers to the zero address).
     pub const SUPPLY_BURNED: &str = "supply.burned";
-    /// NEURO minted by `Emissions` (`EmissionMinted`).
+    /// NEURO minted by `Emissions` (`EmissionMinted`): rewards, minted when claimed.
     pub const EMITTED: &str = "emissions.minted";
-    /// Emission of epochs finalized without work.
+    /// Emission never to be minted: epochs finalized without work, and pool shares the fee caps withheld at
+    /// claim time.
     pub const FORGONE: &str = "emissions.forgone";
     /// Rewards claimed by miners and model owners.
     pub const CLAIMED: &str = "emissions.claimed";
@@ -27,6 +28,8 @@ pub mod keys {
     pub const WORK: &str = "emissions.work";
     /// Fees redeemed by miners from user deposits.
     pub const FEES_REDEEMED: &str = "fees.redeemed";
+    /// The burned part of redeemed fees, as booked at redemption (the basis of the reward caps).
+    pub const FEES_BURN_BOOKED: &str = "fees.burnBooked";
     /// Fees burned by the fee vault.
     pub const FEES_BURNED: &str = "fees.burned";
     /// Fees sent to the treasury by the fee vault.
@@ -170,11 +173,13 @@ impl Totals {
             ("Emissions", "WorkRecorded") => self.add(keys::WORK, block, amount("units")?),
             ("Emissions", "MinerRewardClaimed") => {
                 let value = amount("amount")?;
+                self.add(keys::FORGONE, block, amount("forgone")?);
                 self.add(keys::CLAIMED, block, value);
                 self.add(&format!("{}{}", keys::MINER_REWARDS, account("miner")?), block, value);
             }
             ("Emissions", "ModelRewardClaimed") => {
                 let value = amount("amount")?;
+                self.add(keys::FORGONE, block, amount("forgone")?);
                 self.add(keys::CLAIMED, block, value);
                 self.add(&format!("{}{}", keys::MODEL_REWARDS, account("modelId")?), block, value);
             }
@@ -206,7 +211,10 @@ impl Totals {
                 self.add(keys::SLASH_BURNED, block, amount("burned")?);
                 self.add(keys::SLASH_TO_TREASURY, block, amount("toTreasury")?);
             }
-            ("Payments", "Redeemed") => self.add(keys::FEES_REDEEMED, block, amount("amount")?),
+            ("Payments", "Redeemed") => {
+                self.add(keys::FEES_REDEEMED, block, amount("amount")?);
+                self.add(keys::FEES_BURN_BOOKED, block, amount("burned")?);
+            }
             ("FeeVault", "FeesFlushed") => {
                 self.add(keys::FEES_BURNED, block, amount("burned")?);
                 self.add(keys::FEES_TO_TREASURY, block, amount("toTreasury")?);

@@ -10,6 +10,7 @@ use alloy::{
 use neuro_protocol::{
     Manifest,
     bindings::{Emissions, FeeVault, NeuroToken, StakingVault},
+    schedule,
 };
 
 use crate::{
@@ -162,33 +163,41 @@ pub async fn verify(
         ..Default::default()
     };
     let events = store.events(&filter, block, None).await?.events;
-    let mut work: BTreeMap<(String, u64), U256> = BTreeMap::new();
-    let mut pools: BTreeMap<u64, (U256, U256)> = BTreeMap::new();
+    // (units, burned fees) per (miner, epoch); (miner pool, total work, miner rate) per finalized epoch.
+    let mut work: BTreeMap<(String, u64), (U256, U256)> = BTreeMap::new();
+    let mut pools: BTreeMap<u64, (U256, U256, u64)> = BTreeMap::new();
     let mut claimed: Vec<(String, u64)> = Vec::new();
     for e in &events {
         let epoch = e.amount("epoch").saturating_to::<u64>();
         match e.event.as_str() {
             "WorkRecorded" => {
-                *work.entry((e.arg("miner").to_ascii_lowercase(), epoch)).or_default() += e.amount("units")
+                let entry = work.entry((e.arg("miner").to_ascii_lowercase(), epoch)).or_default();
+                entry.0 += e.amount("units");
+                entry.1 += e.amount("burnedFees");
             }
             "EpochFinalized" => {
-                pools.insert(epoch, (e.amount("minerPool"), e.amount("totalWork")));
+                let rate = e.amount("minerRewardPerBurnBps").saturating_to::<u64>();
+                pools.insert(epoch, (e.amount("minerPool"), e.amount("totalWork"), rate));
             }
             _ => claimed.push((e.arg("miner").to_ascii_lowercase(), epoch)),
         }
     }
     let mut pending: BTreeMap<String, (Vec<U256>, U256)> = BTreeMap::new();
-    for ((miner, epoch), units) in &work {
+    for ((miner, epoch), (units, burned)) in &work {
         let Ok(address) = miner.parse::<Address>() else { continue };
         let on_chain = view!(emissions.minerWork(U256::from(*epoch), address), "minerWork", block);
         report.compare(format!("Emissions.minerWork({epoch}, {miner})"), *units, U256::from(on_chain.units));
+        report.compare(
+            format!("Emissions.minerWork({epoch}, {miner}).burnedFees"),
+            *burned,
+            U256::from(on_chain.burnedFees),
+        );
         let entry = pending.entry(miner.clone()).or_default();
         entry.0.push(U256::from(*epoch));
-        if let Some((pool, total_work)) = pools.get(epoch)
+        if let Some((pool, total_work, rate)) = pools.get(epoch)
             && !claimed.contains(&(miner.clone(), *epoch))
-            && !total_work.is_zero()
         {
-            entry.1 += pool * units / total_work;
+            entry.1 += schedule::capped_reward(*pool, *units, *total_work, *burned, *rate).0;
         }
     }
     for (miner, (epochs, owed)) in pending {

@@ -70,8 +70,13 @@ async fn api_matches_chain(backend: &str) -> TestResult {
         .iter()
         .find(|m| m["id"] == miner.to_checksum(None))
         .ok_or("miner row")?;
-    let expected = U256::from(info.minerPool) * U256::from(300u64) / U256::from(400u64);
+    // The share is 3/4 of the miner pool, capped at 63% of the 10 NEURO burned for the miner's work.
+    let share = U256::from(info.minerPool) * U256::from(300u64) / U256::from(400u64);
+    let expected = neuro(10) * U256::from(6300u64) / U256::from(10_000u64);
+    assert!(share > expected, "the cap binds");
     assert_eq!(miner_row["reward"], expected.to_string());
+    assert_eq!(miner_row["forgone"], (share - expected).to_string());
+    assert_eq!(miner_row["burnedFees"], neuro(10).to_string());
     let (_, claims) = get(&format!("{base}/v1/events?contract=Emissions&name=MinerRewardClaimed")).await?;
     assert_eq!(claims["data"][0]["args"]["amount"], expected.to_string(), "the claim paid what the API computed");
     assert_eq!(miner_row["claimed"]["transactionHash"], claims["data"][0]["transactionHash"]);
@@ -95,7 +100,8 @@ async fn api_matches_chain(backend: &str) -> TestResult {
     let flushed = fees["data"].as_array().ok_or("fees")?.iter().find_map(|f| f.get("flushed")).ok_or("no flush")?;
     assert_eq!(
         (flushed["burned"].as_str(), flushed["toTreasury"].as_str()),
-        (Some("20000000000000000000"), Some("10000000000000000000"))
+        (Some("30000000000000000000"), Some("15000000000000000000")),
+        "the accrued 20 + 10 NEURO and the redemption's 10 + 5"
     );
 
     // A past block: the supply before any emission.

@@ -188,6 +188,26 @@ impl Store {
         .await
     }
 
+    /// Fees charged under allowance `digest` in `epoch`, per model, in model id order (the order the miner
+    /// redeems them in, so that a restart finds the same cumulative steps).
+    pub async fn charges_by_model(&self, digest: B256, epoch: u64) -> Result<Vec<([u8; 32], U256)>, StoreError> {
+        self.with(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT model_id, COALESCE(SUM(fee), 0) FROM receipts WHERE allowance = ?1 AND epoch = ?2
+                 GROUP BY model_id ORDER BY model_id",
+            )?;
+            let rows = stmt.query_map(params![digest.as_slice(), epoch as i64], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            rows.map(|row| {
+                let (model, fee) = row?;
+                Ok((blob::<32>(model, "model id")?, U256::from(fee as u64)))
+            })
+            .collect()
+        })
+        .await
+    }
+
     /// Allowances with receipts in `epoch`, as parsed API keys.
     pub async fn allowances_in_epoch(&self, epoch: u64) -> Result<Vec<(B256, String)>, StoreError> {
         self.with(move |conn| {

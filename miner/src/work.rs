@@ -145,27 +145,45 @@ impl EpochWorker {
                 continue;
             };
             let target = self.store.charged_through(digest, epoch).await?;
-            let already = payments.redeemed(digest).call().await?;
+            let mut already = payments.redeemed(digest).call().await?;
             if already >= target {
                 continue;
             }
-            let call = payments.redeem(signed.to_call_arg(), signed.signature_bytes(), target, U256::from(epoch));
-            // Simulate first: a revert (user withdrew, allowance expired) marks the receipts unpaid instead of
-            // failing the whole epoch.
-            if let Err(e) = call.call().await {
-                let reason = e
-                    .as_decoded_interface_error::<Payments::PaymentsErrors>()
-                    .map(|err| format!("{err:?}"))
-                    .unwrap_or_else(|| e.to_string());
-                tracing::warn!(%digest, %reason, epoch, "allowance cannot be redeemed; its receipts stay unpaid");
-                self.store.drop_unpaid(digest, epoch).await?;
-                report.unpaid_allowances += 1;
-                continue;
+            // Payments books fees per model (fees for one model cannot back work on another): one cumulative
+            // step per model, in model id order. Charges of earlier epochs not yet redeemed go with the first.
+            let by_model = self.store.charges_by_model(digest, epoch).await?;
+            let this_epoch = by_model.iter().fold(U256::ZERO, |acc, (_, fee)| acc + *fee);
+            let mut step = target.saturating_sub(this_epoch);
+            for (model, fee) in by_model {
+                step += fee;
+                if step <= already {
+                    continue;
+                }
+                let call = payments.redeem(
+                    signed.to_call_arg(),
+                    signed.signature_bytes(),
+                    step,
+                    U256::from(epoch),
+                    model.into(),
+                );
+                // Simulate first: a revert (user withdrew, allowance expired) marks the receipts unpaid instead of
+                // failing the whole epoch.
+                if let Err(e) = call.call().await {
+                    let reason = e
+                        .as_decoded_interface_error::<Payments::PaymentsErrors>()
+                        .map(|err| format!("{err:?}"))
+                        .unwrap_or_else(|| e.to_string());
+                    tracing::warn!(%digest, %reason, epoch, "allowance cannot be redeemed; its receipts stay unpaid");
+                    self.store.drop_unpaid(digest, epoch).await?;
+                    report.unpaid_allowances += 1;
+                    break;
+                }
+                let receipt = confirm(call.send().await, "redeem").await?;
+                tracing::info!(%digest, model = %B256::from(model), amount = %(step - already), tx = %receipt.transaction_hash, epoch, "redeemed");
+                report.redemptions += 1;
+                report.redeemed += step - already;
+                already = step;
             }
-            let receipt = confirm(call.send().await, "redeem").await?;
-            tracing::info!(%digest, amount = %(target - already), tx = %receipt.transaction_hash, epoch, "redeemed");
-            report.redemptions += 1;
-            report.redeemed += target - already;
         }
         Ok(())
     }

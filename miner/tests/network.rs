@@ -138,7 +138,7 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
     let metrics = http.get(format!("{}/metrics", n.url)).send().await?.text().await?;
     assert!(metrics.contains("neuro_miner_requests_served_total 3"), "{metrics}");
 
-    // After the epoch: redeem, prove, submit; then finalize and claim exactly the miner pool.
+    // After the epoch: redeem, prove, submit; then finalize and claim the fee-capped reward.
     let fees: u64 = n.store.unbatched_receipts(epoch).await?.iter().map(|r| r.receipt.fee).sum();
     let tokens: u64 = n
         .store
@@ -164,8 +164,15 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
     assert_eq!((report.batches, report.tokens), (1, u128::from(tokens)));
     assert_eq!(worker.run(epoch).await?, Default::default(), "a second run does nothing");
     let ledger = UsageLedger::new(m.contracts.usage_ledger, n.chain.provider.clone());
-    assert_eq!(ledger.feesUsed(miner, U256::from(epoch)).call().await?, U256::from(fees));
-    assert_eq!(emissions.minerWork(U256::from(epoch), miner).call().await?.units, tokens as u128);
+    let used = ledger.feesUsed(miner, U256::from(epoch), n.model_id.into()).call().await?;
+    assert_eq!(U256::from(used.gross), U256::from(fees));
+    let work = emissions.minerWork(U256::from(epoch), miner).call().await?;
+    assert_eq!(work.units, tokens as u128);
+    // 20% of the fees were burned (the rest: 70% to the miner, 10% to the treasury).
+    let burned = U256::from(fees)
+        - U256::from(fees) * U256::from(7000) / U256::from(10_000)
+        - U256::from(fees) / U256::from(10u64);
+    assert_eq!(U256::from(work.burnedFees), burned);
 
     let ready = emissions.finalizableAt(U256::from(epoch)).call().await?.to::<u64>();
     devnet::warp(&n.plain, ready - n.chain.now().await? + 1).await?;
@@ -174,10 +181,15 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
     let before = token.balanceOf(miner).call().await?;
     let (sent, claimed) = actions::claim(&n.chain, &n.store).await?.ok_or("something to claim")?;
     assert!(sent.gas_used > 0);
-    let emission = neuro_protocol::schedule::emission_for_epoch(epoch);
+    let emission = neuro_protocol::schedule::emission_for_epoch(m.epoch_length, epoch);
     let (miner_pool, _) = neuro_protocol::schedule::split(emission, 7000);
-    assert_eq!(claimed, miner_pool, "the only miner takes the whole miner pool");
-    assert_eq!(token.balanceOf(miner).call().await? - before, miner_pool);
+    // The only miner's share is the whole pool, but its reward is capped at 63% of the fees burned for it.
+    let (reward, forgone) =
+        neuro_protocol::schedule::capped_reward(miner_pool, U256::from(tokens), U256::from(tokens), burned, 6300);
+    assert_eq!(reward, burned * U256::from(6300) / U256::from(10_000));
+    assert!(forgone > U256::ZERO);
+    assert_eq!(claimed, reward);
+    assert_eq!(token.balanceOf(miner).call().await? - before, reward);
     assert!(actions::claim(&n.chain, &n.store).await?.is_none(), "nothing left to claim");
     let _ = std::fs::remove_dir_all(&n.dir);
     Ok(())

@@ -75,19 +75,21 @@ async fn rust_signed_allowance_is_redeemed_and_flushed() -> TestResult {
     let epoch = Emissions::new(c.emissions, &as_miner).currentEpoch().call().await?;
     for cumulative in [neuro(100), neuro(250)] {
         let receipt = payments
-            .redeem(signed.to_call_arg(), signed.signature_bytes(), cumulative, epoch)
+            .redeem(signed.to_call_arg(), signed.signature_bytes(), cumulative, epoch, model_id)
             .send()
             .await?
             .get_receipt()
             .await?;
         assert!(receipt.status());
     }
-    let replay = payments.redeem(signed.to_call_arg(), signed.signature_bytes(), neuro(250), epoch).call().await;
+    let replay =
+        payments.redeem(signed.to_call_arg(), signed.signature_bytes(), neuro(250), epoch, model_id).call().await;
     let err = replay.expect_err("replay refused");
     assert!(err.as_decoded_error::<Payments::NothingToRedeem>().is_some(), "{err}");
 
     assert_eq!(payments.deposits(user_addr).call().await?, neuro(750));
-    assert_eq!(payments.feesRedeemed(miner_addr, epoch).call().await?, neuro(250));
+    let booked = payments.feesRedeemed(miner_addr, epoch, model_id).call().await?;
+    assert_eq!((booked.gross, booked.burned), (neuro(250), neuro(50)), "fees and their burned part, per model");
     assert_eq!(token.balanceOf(miner_addr).call().await?, neuro(175), "70% of 250, stake already spent");
 
     let vault = FeeVault::new(c.fee_vault, &as_user);

@@ -75,6 +75,7 @@ contract GasBenchmarks is UsageFixture {
         for (uint256 e; e < 11; ++e) {
             vm.warp(d.emissions.epochStart(e) + 1);
             record(e, miner, MODEL_A, 1000);
+            record(e, address(0x2000), MODEL_B, 1000, 1 ether); // capped by its burned fees
             if (e > 0) ten[e - 1] = e;
         }
         warpToFinalizable(10);
@@ -90,6 +91,9 @@ contract GasBenchmarks is UsageFixture {
         vm.prank(developerA);
         d.emissions.claimModel(MODEL_A, single(0));
         vm.snapshotGasLastCall("claimModel (1 epoch)");
+        vm.prank(address(0x2000));
+        d.emissions.claim(single(0));
+        vm.snapshotGasLastCall("claim (1 epoch, capped: part forgone)");
     }
 
     function test_gas_staking() public {

@@ -7,7 +7,7 @@ use axum::{
     Json,
     extract::{Path, Query, State},
 };
-use neuro_protocol::schedule::{self, NEURO};
+use neuro_protocol::schedule::{self, MAX_REWARD_PER_BURN_BPS, NEURO};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -87,13 +87,19 @@ pub struct Supply {
     pub cap: String,
     /// Total supply: mints minus burns.
     pub total_supply: String,
-    /// Minted by `Emissions` for finalized epochs.
+    /// Minted by `Emissions`: rewards of finalized epochs, minted when claimed.
     pub minted_by_emissions: String,
     /// The schedule's emission for every epoch finalized so far.
     pub scheduled_to_date: String,
-    /// Emission of finalized epochs without work, never minted.
+    /// Emission never to be minted: epochs without work, and shares the fee caps withheld from claims.
     pub forgone: String,
-    /// `mintedByEmissions + forgone == scheduledToDate`.
+    /// Pool shares of finalized epochs not claimed yet: `scheduledToDate - mintedByEmissions - forgone`
+    /// (each claim turns its share into minted reward plus forgone).
+    pub unclaimed_shares: String,
+    /// The burned part of all redeemed fees, as booked at redemption: the basis of the reward caps.
+    pub fees_burn_booked: String,
+    /// `mintedByEmissions + forgone <= scheduledToDate` and `mintedByEmissions <= 90% of feesBurnBooked` (no
+    /// reward without fees: the emission ever minted stays below the fees burned for the work it paid).
     pub emissions_reconcile: bool,
     /// Epochs finalized.
     pub epochs_finalized: u64,
@@ -107,7 +113,7 @@ pub struct Supply {
     pub treasury: String,
     /// Held by the team and investor vesting wallets (not yet released).
     pub vesting_locked: String,
-    /// Minted rewards not yet claimed (held by `Emissions`).
+    /// NEURO held by `Emissions` (zero: rewards are minted to the claimant).
     pub unclaimed_rewards: String,
     /// Bonded and unbonding stake (held by the staking vault).
     pub staked: String,
@@ -142,14 +148,19 @@ pub async fn supply(State(s): State<AppState>, Query(q): Query<HashMap<String, S
     };
     let latest = s.store.events(&filter, at, Some(1)).await?;
     let epochs_finalized = latest.events.first().map_or(0, |e| e.amount("epoch").saturating_to::<u64>() + 1);
-    let scheduled = schedule::scheduled_supply_at(epochs_finalized);
+    // Epochs are finalized in any order; auditors get the schedule up to the newest finalized one.
+    let scheduled = schedule::scheduled_supply_at(s.manifest.epoch_length, epochs_finalized);
+    let burn_booked = total(keys::FEES_BURN_BOOKED.into()).await?;
+    let within_burn = minted * U256::from(schedule::BPS) <= burn_booked * U256::from(MAX_REWARD_PER_BURN_BPS);
     let data = Supply {
         cap: (U256::from(1_000_000_000u64) * NEURO).to_string(),
         total_supply: total_supply.to_string(),
         minted_by_emissions: minted.to_string(),
         scheduled_to_date: scheduled.to_string(),
         forgone: forgone.to_string(),
-        emissions_reconcile: minted + forgone == scheduled,
+        unclaimed_shares: scheduled.saturating_sub(minted + forgone).to_string(),
+        fees_burn_booked: burn_booked.to_string(),
+        emissions_reconcile: minted + forgone <= scheduled && within_burn,
         epochs_finalized,
         burned_by_fees: total(keys::FEES_BURNED.into()).await?.to_string(),
         burned_by_slashes: total(keys::SLASH_BURNED.into()).await?.to_string(),
@@ -169,10 +180,14 @@ pub async fn supply(State(s): State<AppState>, Query(q): Query<HashMap<String, S
 pub struct EpochSummary {
     /// Epoch number.
     pub epoch: u64,
-    /// Emission minted (zero without work).
-    pub minted: String,
-    /// Emission forgone (the whole emission without work).
+    /// The schedule's emission for the epoch (split into the pools, or forgone without work).
+    pub emission: String,
+    /// Emission forgone at finalization (the whole emission without work; caps forgo more at claim time).
     pub forgone: String,
+    /// Miner reward cap per burned fee, in basis points, that applies to the epoch.
+    pub miner_reward_per_burn_bps: String,
+    /// Model reward cap per burned fee, in basis points.
+    pub model_reward_per_burn_bps: String,
     /// Work units credited.
     pub total_work: String,
     /// Miners' part of the emission.
@@ -186,8 +201,10 @@ pub struct EpochSummary {
 fn summary(e: &EventRow) -> EpochSummary {
     EpochSummary {
         epoch: e.amount("epoch").saturating_to(),
-        minted: e.arg("minted").into(),
+        emission: e.arg("emission").into(),
         forgone: e.arg("forgone").into(),
+        miner_reward_per_burn_bps: e.arg("minerRewardPerBurnBps").into(),
+        model_reward_per_burn_bps: e.arg("modelRewardPerBurnBps").into(),
         total_work: e.arg("totalWork").into(),
         miner_pool: e.arg("minerPool").into(),
         model_pool: e.arg("modelPool").into(),
@@ -216,8 +233,12 @@ pub struct WorkShare {
     pub id: String,
     /// Work units credited.
     pub units: String,
-    /// Reward owed: `floor(pool × units / totalWork)` once finalized.
+    /// Fees burned for that work (the basis of the reward cap).
+    pub burned_fees: String,
+    /// Reward once finalized: `min(floor(pool × units / totalWork), floor(burnedFees × rate / 10,000))`.
     pub reward: String,
+    /// The part of the pool share the cap withholds (forgone when claimed).
+    pub forgone: String,
     /// The claim, once made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claimed: Option<TxRef>,
@@ -285,8 +306,10 @@ pub async fn epoch(
     let finalized = events.iter().find(|e| e.event == "EpochFinalized");
     let (miner_pool, model_pool) =
         finalized.map_or((U256::ZERO, U256::ZERO), |f| (f.amount("minerPool"), f.amount("modelPool")));
-    let mut miners: Vec<(String, U256)> = Vec::new();
-    let mut models: Vec<(String, U256)> = Vec::new();
+    let rate = |arg: &str| finalized.map_or(0, |f| f.amount(arg).saturating_to::<u64>());
+    let (miner_rate, model_rate) = (rate("minerRewardPerBurnBps"), rate("modelRewardPerBurnBps"));
+    let mut miners: Vec<Credit> = Vec::new();
+    let mut models: Vec<Credit> = Vec::new();
     let mut total_work = U256::ZERO;
     let mut tokens = U256::ZERO;
     let mut fees_redeemed = U256::ZERO;
@@ -294,10 +317,10 @@ pub async fn epoch(
     for e in &events {
         match e.event.as_str() {
             "WorkRecorded" => {
-                let units = e.amount("units");
+                let (units, burned) = (e.amount("units"), e.amount("burnedFees"));
                 total_work += units;
-                add_to(&mut miners, e.arg("miner"), units);
-                add_to(&mut models, e.arg("modelId"), units);
+                add_to(&mut miners, e.arg("miner"), units, burned);
+                add_to(&mut models, e.arg("modelId"), units, burned);
             }
             "UsageSubmitted" => {
                 submissions += 1;
@@ -310,9 +333,20 @@ pub async fn epoch(
     let claim_of = |name: &str, arg: &str, id: &str| {
         events.iter().find(|e| e.event == name && e.arg(arg).eq_ignore_ascii_case(id)).map(TxRef::from)
     };
-    let share = |pool: U256, (id, units): (String, U256), claim: Option<TxRef>| {
-        let reward = if finalized.is_some() && !total_work.is_zero() { pool * units / total_work } else { U256::ZERO };
-        WorkShare { claimed: claim, reward: reward.to_string(), units: units.to_string(), id }
+    let share = |pool: U256, rate: u64, credit: Credit, claim: Option<TxRef>| {
+        let (reward, forgone) = if finalized.is_some() {
+            schedule::capped_reward(pool, credit.units, total_work, credit.burned, rate)
+        } else {
+            (U256::ZERO, U256::ZERO)
+        };
+        WorkShare {
+            claimed: claim,
+            reward: reward.to_string(),
+            forgone: forgone.to_string(),
+            burned_fees: credit.burned.to_string(),
+            units: credit.units.to_string(),
+            id: credit.id,
+        }
     };
     let per_unit = |pool: U256| if total_work.is_zero() { U256::ZERO } else { pool / total_work };
     let data = EpochDetail {
@@ -324,15 +358,15 @@ pub async fn epoch(
         miners: miners
             .into_iter()
             .map(|m| {
-                let claim = claim_of("MinerRewardClaimed", "miner", &m.0);
-                share(miner_pool, m, claim)
+                let claim = claim_of("MinerRewardClaimed", "miner", &m.id);
+                share(miner_pool, miner_rate, m, claim)
             })
             .collect(),
         models: models
             .into_iter()
             .map(|m| {
-                let claim = claim_of("ModelRewardClaimed", "modelId", &m.0);
-                share(model_pool, m, claim)
+                let claim = claim_of("ModelRewardClaimed", "modelId", &m.id);
+                share(model_pool, model_rate, m, claim)
             })
             .collect(),
         submissions,
@@ -343,10 +377,20 @@ pub async fn epoch(
     Ok(Json(Envelope { block, data, next: None }))
 }
 
-fn add_to(list: &mut Vec<(String, U256)>, id: &str, units: U256) {
-    match list.iter_mut().find(|(existing, _)| existing.eq_ignore_ascii_case(id)) {
-        Some((_, total)) => *total += units,
-        None => list.push((id.to_owned(), units)),
+/// Work and burned fees credited to one miner or model in an epoch.
+struct Credit {
+    id: String,
+    units: U256,
+    burned: U256,
+}
+
+fn add_to(list: &mut Vec<Credit>, id: &str, units: U256, burned: U256) {
+    match list.iter_mut().find(|c| c.id.eq_ignore_ascii_case(id)) {
+        Some(c) => {
+            c.units += units;
+            c.burned += burned;
+        }
+        None => list.push(Credit { id: id.to_owned(), units, burned }),
     }
 }
 

@@ -26,9 +26,10 @@ use neuro_indexer::{
     store::Store,
 };
 use neuro_protocol::{
-    bindings::{Emissions, FeeVault, ModelRegistry, NeuroToken, NodeRegistry, StakingVault},
+    bindings::{Emissions, FeeVault, ModelRegistry, NeuroToken, NodeRegistry, Payments, StakingVault},
     devnet::{Devnet, DevnetOptions},
     schedule::NEURO,
+    voucher::{Allowance, payments_domain},
 };
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -149,8 +150,35 @@ pub async fn activity(devnet: &Devnet, provider: &DynProvider) -> Result<u64, Bo
 
     let emissions = Emissions::new(c.emissions, provider);
     let epoch = current_epoch(devnet, provider).await?;
-    emissions.recordWork(U256::from(epoch), miner, MODEL, 300).from(deployer).send().await?.get_receipt().await?;
-    emissions.recordWork(U256::from(epoch), user, MODEL, 100).from(deployer).send().await?.get_receipt().await?;
+    // A real payment: the user deposits and signs an allowance, the miner redeems 50 NEURO for MODEL (10 burned).
+    token.approve(c.payments, U256::MAX).from(user).send().await?.get_receipt().await?;
+    let payments = Payments::new(c.payments, provider);
+    payments.deposit(neuro(100)).from(user).send().await?.get_receipt().await?;
+    let allowance = Allowance { user, miner, cap: neuro(50), expiry: U256::from(u64::MAX), nonce: U256::from(7u64) };
+    let signer = devnet.signer(1).ok_or("key 1")?;
+    let signed = allowance.sign(&signer, &payments_domain(devnet.chain_id(), c.payments)).await?;
+    payments
+        .redeem(signed.to_call_arg(), signed.signature_bytes(), neuro(50), U256::from(epoch), MODEL)
+        .from(miner)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    // Work credited by a test recorder: the miner's backed by the 10 NEURO burned, the user's by nothing.
+    emissions
+        .recordWork(U256::from(epoch), miner, MODEL, 300, neuro(10))
+        .from(deployer)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    emissions
+        .recordWork(U256::from(epoch), user, MODEL, 100, U256::ZERO)
+        .from(deployer)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
     token.transfer(c.fee_vault, neuro(30)).from(deployer).send().await?.get_receipt().await?;
     FeeVault::new(c.fee_vault, provider)
         .accrue(neuro(20), neuro(10))
