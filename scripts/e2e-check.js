@@ -5,7 +5,8 @@
 // - every epoch up to the last finalized one was finalized exactly once;
 // - each epoch's emission is the schedule's (per second, so it depends on the epoch length), split by the miner
 //   share;
-// - every miner and model claim equals min(emission x split x work share, rate x burned fees behind the work)
+// - every miner and model claim equals min(emission x split x its share of the epoch's burned fees,
+//   rate x burned fees behind the work)
 //   (floors as in Emissions), and its `forgone` is the rest of the share;
 // - all emission minted is at most 90% of the fees burned (no reward without fees);
 // - every redemption's burn is its amount minus the miner and treasury shares, and the fee vault burned exactly
@@ -59,13 +60,16 @@ const check = (ok, what) => { if (!ok) failures.push(what); };
     check(count.get(String(epoch)) === 1, `epoch ${epoch} finalized ${count.get(String(epoch)) || 0} times`);
   }
 
+  const burnedIn = (epoch) => work.filter((w) => w.args.epoch === epoch).reduce((sum, w) => sum + BigInt(w.args.burnedFees), 0n);
   const pools = new Map();
   for (const e of finalized) {
     const emission = emissionFor(e.args.epoch);
     const minerPool = (emission * BigInt(minerShareBps)) / 10000n;
     const total = BigInt(e.args.totalWork);
+    check(total === work.filter((w) => w.args.epoch === e.args.epoch).reduce((sum, w) => sum + BigInt(w.args.units), 0n),
+      `epoch ${e.args.epoch} total work`);
     check(BigInt(e.args.emission) === emission, `epoch ${e.args.epoch} emission ${e.args.emission}, schedule ${emission}`);
-    if (total > 0n) {
+    if (burnedIn(e.args.epoch) > 0n) {
       check(BigInt(e.args.minerPool) === minerPool, `epoch ${e.args.epoch} miner pool ${e.args.minerPool} != ${minerPool}`);
       check(BigInt(e.args.modelPool) === emission - minerPool, `epoch ${e.args.epoch} model pool`);
     } else {
@@ -80,7 +84,8 @@ const check = (ok, what) => { if (!ok) failures.push(what); };
     .filter((w) => w.args.epoch === epoch && w.args[key].toLowerCase() === id.toLowerCase())
     .reduce((sum, w) => sum + BigInt(w.args[field]), 0n);
   const checkClaim = (c, kind, key, id, pool, rate) => {
-    const share = (pool * credited(key, c.args.epoch, id, 'units')) / pools.get(c.args.epoch).total;
+    // Pool shares follow burned fees (a claimant's part of the epoch's burn), capped at rate x its burned fees.
+    const share = (pool * credited(key, c.args.epoch, id, 'burnedFees')) / burnedIn(c.args.epoch);
     const expected = min(share, (credited(key, c.args.epoch, id, 'burnedFees') * rate) / 10000n);
     check(BigInt(c.args.amount) === expected, `${kind} claim epoch ${c.args.epoch}: ${c.args.amount} != ${expected}`);
     check(BigInt(c.args.forgone) === share - expected, `${kind} claim epoch ${c.args.epoch}: forgone ${c.args.forgone}`);
@@ -114,7 +119,7 @@ const check = (ok, what) => { if (!ok) failures.push(what); };
   check(redeemed.length > 0 && flushed.length > 0, 'fees were redeemed and flushed');
 
   console.log(`e2e: ${last + 1} epochs finalized once each; ${minerClaims.length} miner and ${modelClaims.length} model ` +
-    `claims equal min(schedule share, rate x burned fees) to the wei; ${minted} wei minted against ${burnShares} wei ` +
+    `claims equal min(burn-weighted schedule share, rate x burned fees) to the wei; ${minted} wei minted against ${burnShares} wei ` +
     `of fees burned; ${redeemed.length} redemptions`);
   if (failures.length) {
     for (const f of failures) console.error(`FAILED: ${f}`);

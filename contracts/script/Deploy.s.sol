@@ -28,6 +28,9 @@ contract Deploy is Script, NeuroDeployer {
     error DevnetVerifierRefused(string name, address verifier);
     /// @notice A verifier is not deployed, or is for another batch size.
     error InvalidVerifier(string name, address verifier);
+    /// @notice On a public chain the genesis must not be in the past (it also starts the vesting) nor more than a
+    /// year ahead.
+    error GenesisOutOfRange(uint256 genesisTime, uint256 earliest, uint256 latest);
 
     /// @notice Whether `chainId` is a local development chain: anvil's and hardhat's defaults (31337, 1337) and
     /// Neuro's range for throwaway local chains, 0x4e_0000_0000 to 0x4e_ffff_ffff (tests and `devnet.sh`).
@@ -64,6 +67,9 @@ contract Deploy is Script, NeuroDeployer {
         bool dev = isLocalDevChain(chainId);
         cfg = defaultConfig();
         cfg.genesisTime = _uintOr("NEURO_GENESIS_TIME", block.timestamp);
+        if (!dev && (cfg.genesisTime < block.timestamp || cfg.genesisTime > block.timestamp + 365 days)) {
+            revert GenesisOutOfRange(cfg.genesisTime, block.timestamp, block.timestamp + 365 days);
+        }
         cfg.epochLength = _uintOr("NEURO_EPOCH_LENGTH", cfg.epochLength);
         cfg.submissionWindow = _uintOr("NEURO_SUBMISSION_WINDOW", cfg.submissionWindow);
         cfg.timelockDelay = _uintOr("NEURO_TIMELOCK_DELAY", cfg.timelockDelay);
@@ -78,8 +84,8 @@ contract Deploy is Script, NeuroDeployer {
         cfg.teamBeneficiary = _role("NEURO_TEAM_BENEFICIARY", deployer, dev);
         cfg.investorBeneficiary = _role("NEURO_INVESTOR_BENEFICIARY", deployer, dev);
         cfg.liquidity = _role("NEURO_LIQUIDITY", deployer, dev);
-        v64 = _verifier("NEURO_USAGE_VERIFIER_64", 64, new UsageVerifier64().VERIFYING_KEY_HASH(), dev);
-        v1024 = _verifier("NEURO_USAGE_VERIFIER_1024", 1024, new UsageVerifier1024().VERIFYING_KEY_HASH(), dev);
+        v64 = _verifier("NEURO_USAGE_VERIFIER_64", 64, address(new UsageVerifier64()), dev);
+        v1024 = _verifier("NEURO_USAGE_VERIFIER_1024", 1024, address(new UsageVerifier1024()), dev);
     }
 
     /// @dev An address from the environment; tests override this instead of touching the process environment.
@@ -100,7 +106,9 @@ contract Deploy is Script, NeuroDeployer {
         return deployer;
     }
 
-    function _verifier(string memory name, uint256 batchSize, bytes32 devnetKeyHash, bool dev)
+    /// @dev `devnet` is a scratch copy of the devnet verifier: a candidate is refused if it has the same code or
+    /// reports the same key hash.
+    function _verifier(string memory name, uint256 batchSize, address devnet, bool dev)
         private
         view
         returns (IUsageVerifier verifier)
@@ -112,7 +120,9 @@ contract Deploy is Script, NeuroDeployer {
         }
         verifier = IUsageVerifier(value);
         if (value.code.length == 0 || verifier.BATCH_SIZE() != batchSize) revert InvalidVerifier(name, value);
-        if (!dev && _keyHash(value) == devnetKeyHash) revert DevnetVerifierRefused(name, value);
+        if (!dev && (value.codehash == devnet.codehash || _keyHash(value) == _keyHash(devnet))) {
+            revert DevnetVerifierRefused(name, value);
+        }
     }
 
     function _keyHash(address verifier) private view returns (bytes32) {

@@ -203,7 +203,7 @@ abstract contract NeuroDeployer is CommonBase {
         verifiers[0] = d.verifier64;
         verifiers[1] = d.verifier1024;
         d.ledger = new UsageLedger(d.emissions, d.payments, d.nodes, d.models, address(d.timelock), verifiers);
-        d.emissions.grantRole(d.emissions.WORK_RECORDER_ROLE(), address(d.ledger));
+        d.emissions.setWorkRecorder(address(d.ledger));
         d.emissions.grantRole(d.emissions.DEFAULT_ADMIN_ROLE(), address(d.timelock));
         d.emissions.renounceRole(d.emissions.DEFAULT_ADMIN_ROLE(), deployer);
     }

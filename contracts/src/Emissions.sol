@@ -16,10 +16,13 @@ import {IModelOwners} from "./interfaces/IModelOwners.sol";
 /// `[genesisTime + e * epochLength, genesisTime + (e + 1) * epochLength)` and its emission is the schedule's
 /// amount over that span. Once an epoch and its submission window have passed, anyone may finalize it: that fixes
 /// its miner and model pools. A miner's reward for an epoch is
-/// `min(minerPool * work / totalWork, minerRewardPerBurnBps * burnedFees / BPS)` and a model's the same with the
-/// model pool and rate: nobody earns more emission than a fixed fraction (below one) of the fee that was burned
-/// for its work, so paying oneself for fake work always loses money. What the caps leave unpaid is forgone at
-/// claim time, never rolled into later epochs. Rewards are minted when claimed.
+/// `min(minerPool * burnedFees / totalBurnedFees, minerRewardPerBurnBps * burnedFees / BPS)` and a model's the
+/// same with the model pool and rate, where `burnedFees` is the part of the users' fees behind its credited work
+/// that was burned. Both terms are proportional to the claimant's own burned fees, so every claimant earns the
+/// same reward per burned NEURO, at most the rate: nobody earns more emission than a fixed fraction (below one)
+/// of the fee burned for its work, and adding self-paid work never raises the reward of work paid by others (as a
+/// split by tokens would: cheap padding would then capture the cap room of well-paid work). What the caps leave
+/// unpaid is forgone at claim time, never rolled into later epochs. Rewards are minted when claimed.
 /// @dev Invariants: `totalEmitted <= scheduledSupplyAt(e)` for every finalized `e`; each epoch is finalized at
 /// most once and never reopens (its submission window and reward rates are fixed when it starts); for each
 /// epoch, claims paid from the miner (model) pool never exceed it; every reward is at most its rate times the
@@ -27,9 +30,6 @@ import {IModelOwners} from "./interfaces/IModelOwners.sol";
 contract Emissions is AccessControl {
     using Checkpoints for Checkpoints.Trace208;
     using EpochSchedule for Checkpoints.Trace208;
-
-    /// @notice Role of the usage ledger, the only writer of credited work.
-    bytes32 public constant WORK_RECORDER_ROLE = keccak256("WORK_RECORDER_ROLE");
 
     /// @notice Length of an era: 4 years of 365 days (35,040 hours); the emission rate halves every era.
     uint256 public constant ERA_DURATION = 4 * 365 days;
@@ -54,16 +54,17 @@ contract Emissions is AccessControl {
     /// @dev From this era on the rate is zero (INITIAL_EMISSION_PER_SECOND < 2^61).
     uint256 private constant LAST_EMITTING_ERA = 61;
 
-    /// @notice Per-epoch accounting, three storage slots.
+    /// @notice Per-epoch accounting, three storage slots (`recordWork` writes the first only).
     struct EpochState {
         uint128 totalWork;
-        uint128 minerPool;
-        uint128 modelPool;
+        uint128 totalBurnedFees;
+        uint120 minerPool;
+        uint120 modelPool;
+        bool finalized;
+        uint112 minerPaid;
+        uint112 modelPaid;
         uint16 minerRewardPerBurnBps;
         uint16 modelRewardPerBurnBps;
-        bool finalized;
-        uint128 minerPaid;
-        uint128 modelPaid;
     }
 
     /// @notice Credited work of one miner or one model in one epoch, the fees burned for it, and whether its
@@ -81,8 +82,9 @@ contract Emissions is AccessControl {
     /// @notice Length of an epoch in seconds.
     uint256 public immutable epochLength;
 
-    /// @notice Miners' share of each epoch's emission, in basis points (governable; applies at finalization).
-    uint256 public minerShareBps;
+    /// @notice The usage ledger: the only writer of credited work, set once (no role the DAO could grant to an
+    /// account that would then credit work with made-up burned fees).
+    address public workRecorder;
     /// @notice Resolver of model owners for `claimModel` (the model registry; governable).
     IModelOwners public modelRegistry;
 
@@ -100,6 +102,8 @@ contract Emissions is AccessControl {
     Checkpoints.Trace208 private _windows;
     /// @dev Reward rates per epoch: `minerBps << 16 | modelBps`.
     Checkpoints.Trace208 private _rewardRates;
+    /// @dev Miners' share of each epoch's emission (basis points), per epoch.
+    Checkpoints.Trace208 private _minerShares;
 
     /// @notice Work was credited to a miner and a model in an epoch, backed by `burnedFees` of burned fees.
     event WorkRecorded(
@@ -123,8 +127,10 @@ contract Emissions is AccessControl {
     event ModelRewardClaimed(
         uint256 indexed epoch, bytes32 indexed modelId, address indexed owner, uint256 amount, uint256 forgone
     );
-    /// @notice The miners' share changed.
-    event MinerShareSet(uint256 oldBps, uint256 newBps);
+    /// @notice The miners' share changes to `newBps` from epoch `fromEpoch` on.
+    event MinerShareScheduled(uint256 newBps, uint256 fromEpoch);
+    /// @notice The work recorder was set (once).
+    event WorkRecorderSet(address recorder);
     /// @notice The submission window changes to `window` from epoch `fromEpoch` on.
     event SubmissionWindowScheduled(uint256 window, uint256 fromEpoch);
     /// @notice The reward rates change from epoch `fromEpoch` on.
@@ -158,10 +164,15 @@ contract Emissions is AccessControl {
     error NotModelOwner(bytes32 modelId, address caller, address owner);
     /// @notice The reward rates add up to more than `MAX_REWARD_PER_BURN_BPS`.
     error RewardRatesTooHigh(uint256 minerBps, uint256 modelBps);
+    /// @notice The caller is not the work recorder.
+    error NotWorkRecorder(address caller);
+    /// @notice The work recorder is already set.
+    error WorkRecorderAlreadySet(address recorder);
 
     /// @notice Deploys the emissions schedule.
     /// @param token_ The NEURO token, whose `emissionsMinter` must be this contract.
-    /// @param admin Holder of the admin role (the timelock); grants WORK_RECORDER_ROLE and sets parameters.
+    /// @param admin Holder of the admin role (the deployer while wiring, then the timelock); sets the work
+    /// recorder once and the bounded parameters.
     /// @param genesisTime_ Start of epoch 0.
     /// @param epochLength_ Epoch length in seconds, within [MIN_EPOCH_LENGTH, MAX_EPOCH_LENGTH].
     /// @param submissionWindow_ Initial submission window, within [MIN_SUBMISSION_WINDOW, epochLength_].
@@ -189,7 +200,7 @@ contract Emissions is AccessControl {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _scheduleSubmissionWindow(submissionWindow_, 0);
         _scheduleRewardRates(minerRewardPerBurnBps_, modelRewardPerBurnBps_, 0);
-        _setMinerShare(minerShareBps_);
+        _scheduleMinerShare(minerShareBps_, 0);
         if (address(modelRegistry_) != address(0)) _setModelRegistry(modelRegistry_);
     }
 
@@ -263,6 +274,17 @@ contract Emissions is AccessControl {
         return epoch <= currentEpoch() && block.timestamp < finalizableAt(epoch) && !_epochs[epoch].finalized;
     }
 
+    /// @notice The miners' share of `epoch`'s emission (fixed once the epoch has started), in basis points.
+    /// @param epoch Epoch number.
+    function minerShareOf(uint256 epoch) public view returns (uint256) {
+        return _minerShares.at(epoch);
+    }
+
+    /// @notice The newest miners' share (it applies from `nextEpoch()` on, or now if no change is scheduled).
+    function minerShareBps() external view returns (uint256 bps) {
+        (bps,) = _minerShares.newest();
+    }
+
     /// @notice The reward caps that apply to `epoch`, in basis points of the burned fees behind the work.
     /// @param epoch Epoch number.
     function rewardRatesOf(uint256 epoch) public view returns (uint256 minerBps, uint256 modelBps) {
@@ -273,22 +295,22 @@ contract Emissions is AccessControl {
     // ---------------------------------------------------------------- work and finalization
 
     /// @notice Credits `units` of verified work to `miner` and `modelId` in `epoch`, backed by `burnedFees`.
-    /// @dev Only the usage ledger (WORK_RECORDER_ROLE). The epoch must be open.
+    /// @dev Only the usage ledger (`workRecorder`). The epoch must be open.
     /// @param epoch Epoch the work belongs to.
     /// @param miner Miner that did the work.
     /// @param modelId Model the work was done on.
     /// @param units Work units (tokens served).
     /// @param burnedFees NEURO burned from the fees the users paid for this work; caps the rewards it earns.
-    function recordWork(uint256 epoch, address miner, bytes32 modelId, uint128 units, uint256 burnedFees)
-        external
-        onlyRole(WORK_RECORDER_ROLE)
-    {
+    function recordWork(uint256 epoch, address miner, bytes32 modelId, uint128 units, uint256 burnedFees) external {
+        if (msg.sender != workRecorder || msg.sender == address(0)) revert NotWorkRecorder(msg.sender);
         if (units == 0) revert ZeroWork();
         if (miner == address(0)) revert ZeroAddress();
         if (epoch > currentEpoch()) revert EpochNotStarted(epoch);
         if (!isOpen(epoch)) revert EpochClosed(epoch);
         uint120 burned = SafeCast.toUint120(burnedFees);
-        _epochs[epoch].totalWork += units;
+        EpochState storage state = _epochs[epoch];
+        state.totalWork += units;
+        state.totalBurnedFees += burned;
         Work storage m = _minerWork[epoch][miner];
         m.units += units;
         m.burnedFees += burned;
@@ -300,8 +322,9 @@ contract Emissions is AccessControl {
 
     /// @notice Fixes `epoch`'s reward pools and rates. Permissionless; once per epoch.
     /// @dev Epochs may be finalized in any order and at any time after `finalizableAt(epoch)`: nothing is lost.
-    /// An epoch without credited work adds its emission to `totalForgone`. Nothing is minted here: rewards are
-    /// minted when claimed, so what the fee caps withhold is never minted.
+    /// An epoch without credited work, or whose work was backed by no burned fee, adds its emission to
+    /// `totalForgone`. Nothing is minted here: rewards are minted when claimed, so what the fee caps withhold is
+    /// never minted.
     /// @param epoch Epoch to finalize.
     function finalizeEpoch(uint256 epoch) external {
         uint256 readyAt = finalizableAt(epoch);
@@ -311,20 +334,20 @@ contract Emissions is AccessControl {
         state.finalized = true;
 
         uint256 emission = emissionForEpoch(epoch);
-        uint256 work = state.totalWork;
-        if (work == 0 || emission == 0) {
+        if (state.totalBurnedFees == 0 || emission == 0) {
             totalForgone += emission;
-            emit EpochFinalized(epoch, emission, work, 0, 0, emission, 0, 0);
+            emit EpochFinalized(epoch, emission, state.totalWork, 0, 0, emission, 0, 0);
             return;
         }
-        uint256 minerPool = emission * minerShareBps / BPS;
+        uint256 minerPool = emission * minerShareOf(epoch) / BPS;
         uint256 modelPool = emission - minerPool;
         (uint256 minerRate, uint256 modelRate) = rewardRatesOf(epoch);
-        state.minerPool = uint128(minerPool);
-        state.modelPool = uint128(modelPool);
+        // Emission per epoch < 2^75 wei: the narrow fields cannot overflow.
+        state.minerPool = uint120(minerPool);
+        state.modelPool = uint120(modelPool);
         state.minerRewardPerBurnBps = uint16(minerRate);
         state.modelRewardPerBurnBps = uint16(modelRate);
-        emit EpochFinalized(epoch, emission, work, minerPool, modelPool, 0, minerRate, modelRate);
+        emit EpochFinalized(epoch, emission, state.totalWork, minerPool, modelPool, 0, minerRate, modelRate);
     }
 
     // ---------------------------------------------------------------- claims
@@ -418,10 +441,20 @@ contract Emissions is AccessControl {
 
     // ---------------------------------------------------------------- governance
 
-    /// @notice Sets the miners' share of each epoch's emission; applies to epochs finalized afterwards.
+    /// @notice Sets the miners' share of the emission of epochs that have not started yet (from `nextEpoch()`).
     /// @param newBps Share in basis points, within [MIN_MINER_SHARE_BPS, MAX_MINER_SHARE_BPS].
     function setMinerShare(uint256 newBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _setMinerShare(newBps);
+        _scheduleMinerShare(newBps, nextEpoch());
+    }
+
+    /// @notice Sets the usage ledger as the only writer of credited work; once, by the admin (the deployer while
+    /// wiring). No later change is possible: a new ledger means a new deployment.
+    /// @param recorder The usage ledger.
+    function setWorkRecorder(address recorder) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (recorder == address(0)) revert ZeroAddress();
+        if (workRecorder != address(0)) revert WorkRecorderAlreadySet(workRecorder);
+        workRecorder = recorder;
+        emit WorkRecorderSet(recorder);
     }
 
     /// @notice Sets the submission window of epochs that have not started yet (from `nextEpoch()` on): an epoch's
@@ -447,17 +480,18 @@ contract Emissions is AccessControl {
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev `(reward, forgone)`: the pool share, capped at the rate times the burned fees; zero if not owed.
+    /// @dev `(reward, forgone)`: the pool share by burned fees, capped at the rate times the burned fees; zero if
+    /// not owed.
     function _owed(uint256 epoch, Work storage work, bool minerSide)
         private
         view
         returns (uint256 reward, uint256 forgone)
     {
         EpochState storage state = _epochs[epoch];
-        if (!state.finalized || work.claimed || work.units == 0) return (0, 0);
+        if (!state.finalized || work.claimed || work.burnedFees == 0) return (0, 0);
         uint256 pool = minerSide ? state.minerPool : state.modelPool;
         uint256 rate = minerSide ? state.minerRewardPerBurnBps : state.modelRewardPerBurnBps;
-        uint256 share = Math.mulDiv(pool, work.units, state.totalWork);
+        uint256 share = Math.mulDiv(pool, work.burnedFees, state.totalBurnedFees);
         uint256 cap = uint256(work.burnedFees) * rate / BPS;
         reward = Math.min(share, cap);
         forgone = share - reward;
@@ -471,8 +505,8 @@ contract Emissions is AccessControl {
         work.claimed = true;
         // Σ claims ≤ pool holds by construction (floor division of pro-rata shares); the checked cast and the
         // bookkeeping make the per-epoch bound explicit.
-        if (minerSide) state.minerPaid += SafeCast.toUint128(reward);
-        else state.modelPaid += SafeCast.toUint128(reward);
+        if (minerSide) state.minerPaid += SafeCast.toUint112(reward);
+        else state.modelPaid += SafeCast.toUint112(reward);
         totalForgone += forgone;
     }
 
@@ -483,10 +517,10 @@ contract Emissions is AccessControl {
         token.mintEmission(to, amount);
     }
 
-    function _setMinerShare(uint256 newBps) private {
+    function _scheduleMinerShare(uint256 newBps, uint256 fromEpoch) private {
         Bounds.check(newBps, MIN_MINER_SHARE_BPS, MAX_MINER_SHARE_BPS);
-        emit MinerShareSet(minerShareBps, newBps);
-        minerShareBps = newBps;
+        _minerShares.schedule(fromEpoch, newBps);
+        emit MinerShareScheduled(newBps, fromEpoch);
     }
 
     function _scheduleSubmissionWindow(uint256 newWindow, uint256 fromEpoch) private {

@@ -71,8 +71,10 @@ contract NeuroGovernor is
     /// @notice After this time the guardian can no longer cancel proposals.
     uint256 public guardianExpiry;
     Checkpoints.Trace208 private _minimumQuorum;
-    /// @notice Proposals that change the guardian or its expiry: the guardian cannot cancel them.
+    /// @notice Proposals whose every action changes the guardian or its expiry: the guardian cannot cancel them.
+    /// (A single guardian setter among other actions protects nothing: it could shield any proposal.)
     mapping(uint256 proposalId => bool) public touchesGuardian;
+    mapping(address account => uint256[] proposalIds) private _slashProposals;
 
     /// @notice Initial settings of the Governor.
     struct Settings {
@@ -91,6 +93,8 @@ contract NeuroGovernor is
 
     /// @notice The voting delay, voting period and timelock delay would let stake unbond before a slash executes.
     error SlashLatencyTooLong(uint256 latency, uint256 unbondingPeriod);
+    /// @notice A proposal that would slash the account is still pending, active, succeeded or queued.
+    error SlashProposalLive(address account, uint256 proposalId);
 
     /// @notice Deploys the Governor.
     /// @param votes stNEURO (the staking vault).
@@ -122,6 +126,31 @@ contract NeuroGovernor is
     /// @inheritdoc ISlashLatency
     function checkTimelockDelay(uint256 newDelay) external view {
         _checkSlashLatency(votingDelay(), votingPeriod(), newDelay);
+    }
+
+    // ---------------------------------------------------------------- slash freezes
+
+    /// @notice Lifts the withdrawal freeze of `account` once no proposal that would slash it is live (pending,
+    /// active, succeeded or queued). Permissionless: a freeze outlives neither a cancelled nor a defeated proposal.
+    /// @dev O(proposals that named the account): the caller pays for what proposers added.
+    /// @param account A frozen account.
+    function releaseWithdrawals(address account) external {
+        uint256[] storage ids = _slashProposals[account];
+        for (uint256 i; i < ids.length; ++i) {
+            ProposalState s = state(ids[i]);
+            if (
+                s == ProposalState.Pending || s == ProposalState.Active || s == ProposalState.Succeeded
+                    || s == ProposalState.Queued
+            ) revert SlashProposalLive(account, ids[i]);
+        }
+        delete _slashProposals[account];
+        StakingVault(address(token())).releaseWithdrawals(account);
+    }
+
+    /// @notice The proposals that would slash `account` (live or not, until released).
+    /// @param account An account.
+    function slashProposalsOf(address account) external view returns (uint256[] memory) {
+        return _slashProposals[account];
     }
 
     // ---------------------------------------------------------------- quorum and guardian
@@ -200,22 +229,23 @@ contract NeuroGovernor is
         StakingVault vault = StakingVault(address(token()));
         uint256 slashableUntil = proposalDeadline(proposalId) + TimelockController(payable(timelock())).getMinDelay()
             + SLASH_EXECUTION_MARGIN;
+        bool onlyGuardianChanges = targets.length > 0;
         for (uint256 i; i < targets.length; ++i) {
             bytes memory data = calldatas[i];
-            if (data.length < 4) continue;
-            bytes4 selector = bytes4(data);
-            if (targets[i] == address(this)) {
-                if (selector == this.setProposalGuardian.selector || selector == this.setGuardianExpiry.selector) {
-                    touchesGuardian[proposalId] = true;
-                }
-            } else if (targets[i] == address(vault) && selector == StakingVault.slash.selector && data.length >= 36) {
+            bytes4 selector = data.length >= 4 ? bytes4(data) : bytes4(0);
+            bool guardianChange = targets[i] == address(this)
+                && (selector == this.setProposalGuardian.selector || selector == this.setGuardianExpiry.selector);
+            onlyGuardianChanges = onlyGuardianChanges && guardianChange;
+            if (targets[i] == address(vault) && selector == StakingVault.slash.selector && data.length >= 36) {
                 address account;
                 assembly ("memory-safe") {
                     account := and(mload(add(data, 36)), 0xffffffffffffffffffffffffffffffffffffffff)
                 }
+                _slashProposals[account].push(proposalId);
                 vault.freezeWithdrawals(account, slashableUntil);
             }
         }
+        if (onlyGuardianChanges) touchesGuardian[proposalId] = true;
     }
 
     function _setProposalThreshold(uint256 newProposalThreshold) internal override {

@@ -64,6 +64,15 @@ contract NeuroVestingWallet is VestingWalletCliff {
         staking.delegate(delegatee);
     }
 
+    /// @notice What can be released now; zero (not a revert) when a slash of the wallet's stake lowered the vested
+    /// amount below what was already released.
+    /// @param token Token address.
+    function releasable(address token) public view override returns (uint256) {
+        uint256 vested = vestedAmount(token, uint64(block.timestamp));
+        uint256 done = released(token);
+        return vested > done ? vested - done : 0;
+    }
+
     /// @notice Vested amount of `token` at `timestamp`; for NEURO the allocation includes the wallet's stake.
     /// @param token Token address.
     /// @param timestamp Time.

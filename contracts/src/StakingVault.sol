@@ -95,6 +95,8 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
     event TreasurySet(address oldTreasury, address newTreasury);
     /// @notice Withdrawals of `account` are frozen until `until`.
     event WithdrawalsFrozen(address indexed account, uint256 until, address indexed by);
+    /// @notice The freeze of `account` was lifted (no live slash proposal names it any more).
+    event WithdrawalsReleased(address indexed account, address indexed by);
     /// @notice The source of the slash latency changed.
     event SlashLatencySourceSet(address oldSource, address newSource);
 
@@ -232,6 +234,14 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
         if (until <= frozenUntil[account]) return;
         frozenUntil[account] = until;
         emit WithdrawalsFrozen(account, until, msg.sender);
+    }
+
+    /// @notice Lifts the freeze of `account` (the Governor does, once no live proposal would slash it).
+    /// @param account Frozen account.
+    function releaseWithdrawals(address account) external onlyRole(FREEZER_ROLE) {
+        if (frozenUntil[account] == 0) return;
+        delete frozenUntil[account];
+        emit WithdrawalsReleased(account, msg.sender);
     }
 
     // ---------------------------------------------------------------- views

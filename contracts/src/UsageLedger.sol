@@ -90,7 +90,7 @@ contract UsageLedger is AccessControl {
     error InvalidProof();
 
     /// @notice Deploys the ledger.
-    /// @param emissions_ Emissions (this ledger must hold its WORK_RECORDER_ROLE).
+    /// @param emissions_ Emissions (this ledger must be its `workRecorder`).
     /// @param payments_ Payments.
     /// @param nodes_ Node registry.
     /// @param models_ Model registry.

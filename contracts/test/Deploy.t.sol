@@ -106,6 +106,19 @@ contract DeployScriptTest is Test {
         script.resolveConfig(deployer, 1);
     }
 
+    /// A verifier deployed elsewhere with the devnet verifier's code is refused.
+    function test_publicChain_refusesAVerifierWithTheDevnetCode() public {
+        _setRoles();
+        address devnet64 = address(new UsageVerifier64());
+        vm.etch(address(0xdead64), devnet64.code);
+        script.setAddress("NEURO_USAGE_VERIFIER_64", address(0xdead64));
+        script.setAddress("NEURO_USAGE_VERIFIER_1024", address(new CeremonyVerifier(1024)));
+        vm.expectRevert(
+            abi.encodeWithSelector(Deploy.DevnetVerifierRefused.selector, "NEURO_USAGE_VERIFIER_64", address(0xdead64))
+        );
+        script.resolveConfig(deployer, 1);
+    }
+
     function test_publicChain_refusesWrongSizeOrMissingCode() public {
         _setRoles();
         address wrong = address(new CeremonyVerifier(1024));

@@ -154,17 +154,17 @@ contract EmissionsTest is NeuroFixture {
     }
 
     function test_recordWork_onlyRecorder() public {
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, minerA, d.emissions.WORK_RECORDER_ROLE()
-            )
-        );
+        vm.expectRevert(abi.encodeWithSelector(Emissions.NotWorkRecorder.selector, minerA));
         vm.prank(minerA);
         d.emissions.recordWork(0, minerA, MODEL_A, 1, 1);
+        // Set once: not even the DAO can name another recorder (it could credit made-up burned fees).
+        vm.prank(address(d.timelock));
+        vm.expectRevert(abi.encodeWithSelector(Emissions.WorkRecorderAlreadySet.selector, address(d.ledger)));
+        d.emissions.setWorkRecorder(minerA);
     }
 
     function test_recordWork_rejectsBadInput() public {
-        vm.startPrank(recorder);
+        vm.startPrank(address(d.ledger));
         vm.expectRevert(Emissions.ZeroWork.selector);
         d.emissions.recordWork(0, minerA, MODEL_A, 0, 1);
         vm.expectRevert(Emissions.ZeroAddress.selector);
@@ -178,7 +178,7 @@ contract EmissionsTest is NeuroFixture {
         vm.warp(d.emissions.finalizableAt(0) - 1);
         record(0, minerA, MODEL_A, 1); // still inside the submission window
         vm.warp(d.emissions.finalizableAt(0));
-        vm.prank(recorder);
+        vm.prank(address(d.ledger));
         vm.expectRevert(abi.encodeWithSelector(Emissions.EpochClosed.selector, 0));
         d.emissions.recordWork(0, minerA, MODEL_A, 1, 1);
     }
@@ -201,7 +201,7 @@ contract EmissionsTest is NeuroFixture {
         assertEq(d.emissions.submissionWindowOf(1), 15 minutes, "epoch 1 has started: it keeps its window too");
         assertEq(d.emissions.submissionWindowOf(2), 1 hours, "the change applies from the next epoch");
         assertFalse(d.emissions.isOpen(0));
-        vm.prank(recorder);
+        vm.prank(address(d.ledger));
         vm.expectRevert(abi.encodeWithSelector(Emissions.EpochClosed.selector, 0));
         d.emissions.recordWork(0, minerB, MODEL_A, 1_000_000, UNCAPPED);
     }
@@ -321,10 +321,10 @@ contract EmissionsTest is NeuroFixture {
     /// The reward is the smaller of the pool share and rate × burned fees; the rest is forgone, not minted.
     function test_claim_cappedByBurnedFees() public {
         record(0, minerA, MODEL_A, 300, 1 ether); // burned 1 NEURO: cap 0.63 NEURO miner, 0.27 model
-        record(0, minerB, MODEL_B, 100, UNCAPPED);
+        record(0, minerB, MODEL_B, 100, 3 ether);
         warpToFinalizable(0);
         d.emissions.finalizeEpoch(0);
-        uint256 share = d.emissions.epochInfo(0).minerPool * 3 / 4;
+        uint256 share = d.emissions.epochInfo(0).minerPool / 4; // by burned fees: 1 of 4 NEURO
 
         vm.expectEmit(address(d.emissions));
         emit Emissions.MinerRewardClaimed(0, minerA, 0.63 ether, share - 0.63 ether);
@@ -332,7 +332,7 @@ contract EmissionsTest is NeuroFixture {
         assertEq(d.emissions.claim(single(0)), 0.63 ether);
         assertEq(d.emissions.totalForgone(), share - 0.63 ether);
 
-        uint256 modelShare = d.emissions.epochInfo(0).modelPool * 3 / 4;
+        uint256 modelShare = d.emissions.epochInfo(0).modelPool / 4;
         vm.prank(developerA);
         assertEq(d.emissions.claimModel(MODEL_A, single(0)), 0.27 ether);
         assertEq(d.emissions.totalForgone(), share - 0.63 ether + modelShare - 0.27 ether);
@@ -453,8 +453,10 @@ contract EmissionsTest is NeuroFixture {
     function test_setters_boundedAndEmit() public {
         vm.startPrank(address(d.timelock));
         vm.expectEmit(address(d.emissions));
-        emit Emissions.MinerShareSet(7000, 9000);
+        emit Emissions.MinerShareScheduled(9000, 1);
         d.emissions.setMinerShare(9000);
+        assertEq(d.emissions.minerShareOf(0), 7000, "the current epoch keeps its share");
+        assertEq(d.emissions.minerShareOf(1), 9000);
         vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 4999, 5000, 9000));
         d.emissions.setMinerShare(4999);
 
@@ -484,13 +486,42 @@ contract EmissionsTest is NeuroFixture {
         vm.stopPrank();
     }
 
-    function test_minerShareAppliesAtFinalization() public {
+    /// The miners' share is fixed when an epoch starts: executing a share change, then finalizing old epochs,
+    /// cannot move their emission between miners and model owners.
+    function test_minerShareFixedPerEpoch() public {
         record(0, minerA, MODEL_A, 1);
         vm.prank(address(d.timelock));
         d.emissions.setMinerShare(5000);
+        vm.warp(d.emissions.epochStart(1) + 1);
+        record(1, minerA, MODEL_A, 1);
+        warpToFinalizable(1);
+        d.emissions.finalizeEpoch(0);
+        d.emissions.finalizeEpoch(1);
+        assertEq(d.emissions.epochInfo(0).minerPool, d.emissions.emissionForEpoch(0) * 7000 / 10_000);
+        assertEq(d.emissions.epochInfo(1).minerPool, d.emissions.emissionForEpoch(1) / 2);
+    }
+
+    /// Reviewer's attack: a miner whose real users pay above the floor has cap room left; padding its work with
+    /// cheap self-paid units used to raise its pool share (split by tokens) into that room. Shares are split by
+    /// burned fees, so every claimant earns the same reward per burned NEURO, whatever its token count.
+    function test_attack_cheapPaddingCannotCaptureCapRoom() public {
+        // Real users: miner A burned 2,000 NEURO for 10,000 units, B 18,000 for 90,000 units (same price).
+        record(0, minerA, MODEL_A, 10_000, 2000 ether);
+        record(0, minerB, MODEL_A, 90_000, 18_000 ether);
+        uint256 snapshot = vm.snapshotState();
         warpToFinalizable(0);
         d.emissions.finalizeEpoch(0);
-        assertEq(d.emissions.epochInfo(0).minerPool, d.emissions.emissionForEpoch(0) / 2);
+        vm.prank(minerA);
+        uint256 honest = d.emissions.claim(single(0));
+        vm.revertToState(snapshot);
+        // A pads with 30,000 units bought at a tenth of the price (60 NEURO burned).
+        record(0, minerA, MODEL_A, 30_000, 60 ether);
+        warpToFinalizable(0);
+        d.emissions.finalizeEpoch(0);
+        vm.prank(minerA);
+        uint256 padded = d.emissions.claim(single(0));
+        // Its extra reward is at most 63% of the 60 NEURO it burned, never a share of others' cap room.
+        assertLe(padded - honest, 60 ether * 6300 / 10_000);
     }
 
     // ------------------------------------------------------------ fuzz: claims

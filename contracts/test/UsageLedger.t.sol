@@ -221,7 +221,7 @@ contract UsageLedgerTest is UsageFixture {
     }
 
     function test_wiring() public view {
-        assertTrue(d.emissions.hasRole(d.emissions.WORK_RECORDER_ROLE(), address(d.ledger)));
+        assertEq(d.emissions.workRecorder(), address(d.ledger));
         assertFalse(d.emissions.hasRole(d.emissions.DEFAULT_ADMIN_ROLE(), address(this)), "deployer renounced");
         assertEq(address(d.ledger.verifiers(64)), address(d.verifier64));
         assertEq(address(d.ledger.verifiers(1024)), address(d.verifier1024));

@@ -130,12 +130,11 @@ contract WashTradingTest is NeuroFixture {
         uint256 modelPool = emission - minerPool;
         uint256 floor = d.models.floorAt(MODEL_A, 0);
         uint256 organicWork = c.organic * 1e6 / floor;
-        uint256 attackWork = c.spend * 1e6 / floor;
-        uint256 work = organicWork + attackWork;
         (uint256 toMiner, uint256 burned) = _split(c.spend);
         (, uint256 organicBurned) = _split(c.organic);
 
-        uint256 minerReward = Math.min(Math.mulDiv(minerPool, attackWork, work), burned * 6300 / BPS);
+        // Pool shares are split by burned fees (the rule's defence against padding with cheap work).
+        uint256 minerReward = Math.min(Math.mulDiv(minerPool, burned, organicBurned + burned), burned * 6300 / BPS);
         int256 net = int256(toMiner + minerReward) - int256(c.spend);
         if (c.ownsModel) {
             uint256 withAttack = Math.min(modelPool, (organicBurned + burned) * 2700 / BPS);
@@ -238,6 +237,56 @@ contract WashTradingTest is NeuroFixture {
         assertGt(_oldRuleNet(Case({organic: 0, spend: 0.001 ether, ownsModel: false})), 3990 ether);
         uint256 organic = 1000 ether;
         assertGt(_oldRuleNet(Case({organic: organic, spend: _oldBestResponse(organic), ownsModel: false})), 0);
+    }
+
+    /// Reviewer's attack: the attacker's own real users pay 10x the floor, which leaves cap room above its pool
+    /// share; it pads with cheap work bought at the floor. Shares follow burned fees, so padding earns at most 63%
+    /// of its own burn and the attack still loses money, for any padding.
+    function testFuzz_paddingWellPaidWorkNeverPays(uint256 ownOrganic, uint256 otherOrganic, uint256 spend) public {
+        ownOrganic = bound(ownOrganic, 1 ether, 100_000 ether);
+        otherOrganic = bound(otherOrganic, 1 ether, 1_000_000 ether);
+        spend = bound(spend, 1e12, 100_000 ether);
+        (address ownUser, uint256 ownKey) = makeAddrAndKey("ownUser");
+        depositFor(ownUser, ownOrganic);
+        depositFor(organicUser, otherOrganic);
+        depositFor(attackUser, spend);
+        uint256 snapshot = vm.snapshotState();
+        // Baseline: the attacker's miner serves its real users at 10x the floor; the honest miner serves others.
+        _serveAt(ownUser, ownKey, attackMiner, ownOrganic, 10, 7);
+        _serveAt(organicUser, organicKey, honestMiner, otherOrganic, 1, 8);
+        _finalizeAndClaim();
+        uint256 baseline = _attackerWealth(false);
+        vm.revertToState(snapshot);
+        _serveAt(ownUser, ownKey, attackMiner, ownOrganic, 10, 7);
+        _serveAt(organicUser, organicKey, honestMiner, otherOrganic, 1, 8);
+        _serveAt(attackUser, attackKey, attackMiner, spend, 1, 9); // the padding, at the floor
+        _finalizeAndClaim();
+        int256 net = int256(_attackerWealth(false)) - int256(baseline);
+        assertLt(net, 0, "padding well-paid work with cheap work loses money");
+    }
+
+    /// Serves `amount` of fees for tokens priced at `priceOverFloor` times the floor.
+    function _serveAt(address user, uint256 key, address miner, uint256 amount, uint256 priceOverFloor, uint256 nonce)
+        private
+    {
+        Payments.Allowance memory a =
+            Payments.Allowance({user: user, miner: miner, cap: amount, expiry: block.timestamp + 1 days, nonce: nonce});
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, d.payments.allowanceDigest(a));
+        vm.prank(miner);
+        d.payments.redeem(a, abi.encodePacked(r, s, v), amount, 0, MODEL_A);
+        (uint256 used,) = d.ledger.feesUsed(miner, 0, MODEL_A);
+        (uint256 redeemed,) = d.payments.feesRedeemed(miner, 0, MODEL_A);
+        uint256 tokens = amount * 1e6 / (d.models.floorAt(MODEL_A, 0) * priceOverFloor);
+        uint256[8] memory proof;
+        vm.prank(miner);
+        d.ledger.submitUsage(0, MODEL_A, tokens, redeemed - used, root++, 2, proof);
+    }
+
+    function _finalizeAndClaim() private {
+        vm.warp(d.emissions.finalizableAt(0));
+        d.emissions.finalizeEpoch(0);
+        _claimIfWorked(honestMiner);
+        _claimIfWorked(attackMiner);
     }
 
     /// Fuzzed: any spend, any organic level, either role — the attack never pays.

@@ -183,6 +183,10 @@ pub async fn verify(
         }
     }
     let mut pending: BTreeMap<String, (Vec<U256>, U256)> = BTreeMap::new();
+    let mut burned_in_epoch: BTreeMap<u64, U256> = BTreeMap::new();
+    for ((_, epoch), (_, burned)) in &work {
+        *burned_in_epoch.entry(*epoch).or_default() += *burned;
+    }
     for ((miner, epoch), (units, burned)) in &work {
         let Ok(address) = miner.parse::<Address>() else { continue };
         let on_chain = view!(emissions.minerWork(U256::from(*epoch), address), "minerWork", block);
@@ -194,10 +198,11 @@ pub async fn verify(
         );
         let entry = pending.entry(miner.clone()).or_default();
         entry.0.push(U256::from(*epoch));
-        if let Some((pool, total_work, rate)) = pools.get(epoch)
+        if let Some((pool, _, rate)) = pools.get(epoch)
             && !claimed.contains(&(miner.clone(), *epoch))
         {
-            entry.1 += schedule::capped_reward(*pool, *units, *total_work, *burned, *rate).0;
+            let total_burned = burned_in_epoch.get(epoch).copied().unwrap_or_default();
+            entry.1 += schedule::capped_reward(*pool, *burned, total_burned, *rate).0;
         }
     }
     for (miner, (epochs, owed)) in pending {

@@ -137,16 +137,18 @@ impl Keeper {
                 }
             })
             .await?;
-        let emissions = self.emissions();
-        let window = with_retries(ATTEMPTS, BACKOFF, || {
-            let emissions = emissions.clone();
-            async move { emissions.submissionWindow().call().await }
-        })
-        .await?
-        .to::<u64>();
         let (genesis, length) = (self.manifest.genesis_time, self.manifest.epoch_length);
-        // Epoch e is finalizable once now >= genesis + (e + 1)·length + window.
-        let finalizable_count = now.checked_sub(genesis + window).map(|t| t / length).unwrap_or(0);
+        // Epoch e is finalizable once now >= finalizableAt(e) = genesis + (e + 1)·length + window(e), where each
+        // epoch's window is fixed when it starts and never exceeds an epoch. So every e with
+        // genesis + (e + 2)·length <= now is finalizable, and only the next one needs the chain's answer.
+        let certain = now.checked_sub(genesis).map(|t| (t / length).saturating_sub(1)).unwrap_or(0);
+        let emissions = self.emissions();
+        let next_ready = with_retries(ATTEMPTS, BACKOFF, || {
+            let emissions = emissions.clone();
+            async move { emissions.finalizableAt(U256::from(certain)).call().await }
+        })
+        .await?;
+        let finalizable_count = if next_ready <= U256::from(now) { certain + 1 } else { certain };
         let mut epochs = Vec::new();
         let mut cursor = self.cursor.lock().await;
         while *cursor < finalizable_count && self.is_finalized(*cursor).await? {

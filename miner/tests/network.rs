@@ -184,8 +184,7 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
     let emission = neuro_protocol::schedule::emission_for_epoch(m.epoch_length, epoch);
     let (miner_pool, _) = neuro_protocol::schedule::split(emission, 7000);
     // The only miner's share is the whole pool, but its reward is capped at 63% of the fees burned for it.
-    let (reward, forgone) =
-        neuro_protocol::schedule::capped_reward(miner_pool, U256::from(tokens), U256::from(tokens), burned, 6300);
+    let (reward, forgone) = neuro_protocol::schedule::capped_reward(miner_pool, burned, burned, 6300);
     assert_eq!(reward, burned * U256::from(6300) / U256::from(10_000));
     assert!(forgone > U256::ZERO);
     assert_eq!(claimed, reward);

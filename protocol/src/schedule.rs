@@ -63,13 +63,14 @@ pub fn split(emission: U256, miner_share_bps: u64) -> (U256, U256) {
     (miners, emission - miners)
 }
 
-/// A claimant's reward for an epoch: its pro-rata share of `pool`, capped at `rate_bps` of the fees burned for
-/// its work. Returns `(reward, forgone)`, as `Emissions` pays and books them.
-pub fn capped_reward(pool: U256, work: U256, total_work: U256, burned_fees: U256, rate_bps: u64) -> (U256, U256) {
-    if work.is_zero() || total_work.is_zero() {
+/// A claimant's reward for an epoch: its share of `pool` in proportion to the fees burned for its work (of
+/// `total_burned` in the epoch), capped at `rate_bps` of those burned fees. Returns `(reward, forgone)`, as
+/// `Emissions` pays and books them.
+pub fn capped_reward(pool: U256, burned_fees: U256, total_burned: U256, rate_bps: u64) -> (U256, U256) {
+    if burned_fees.is_zero() || total_burned.is_zero() {
         return (U256::ZERO, U256::ZERO);
     }
-    let share = pool * work / total_work;
+    let share = pool * burned_fees / total_burned;
     let cap = burned_fees * U256::from(rate_bps) / U256::from(BPS);
     let reward = share.min(cap);
     (reward, share - reward)
@@ -131,17 +132,11 @@ mod tests {
     #[test]
     fn capped_reward_takes_the_smaller_and_books_the_rest_as_forgone() {
         let pool = U256::from(1_000u64);
-        assert_eq!(
-            capped_reward(pool, U256::from(1u64), U256::from(4u64), U256::from(10_000u64), 6_300),
-            (U256::from(250u64), U256::ZERO)
-        );
-        assert_eq!(
-            capped_reward(pool, U256::from(1u64), U256::from(4u64), U256::from(100u64), 6_300),
-            (U256::from(63u64), U256::from(187u64))
-        );
-        assert_eq!(
-            capped_reward(pool, U256::ZERO, U256::from(4u64), U256::from(100u64), 6_300),
-            (U256::ZERO, U256::ZERO)
-        );
+        let n = |v: u64| U256::from(v);
+        // A quarter of the epoch's burn: a quarter of the pool while the cap is above it...
+        assert_eq!(capped_reward(pool, n(10_000), n(40_000), 6_300), (n(250), U256::ZERO));
+        // ...and 63% of its burn once the pool share is larger.
+        assert_eq!(capped_reward(pool, n(100), n(400), 6_300), (n(63), n(187)));
+        assert_eq!(capped_reward(pool, U256::ZERO, n(400), 6_300), (U256::ZERO, U256::ZERO));
     }
 }

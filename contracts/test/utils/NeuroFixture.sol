@@ -15,7 +15,6 @@ abstract contract NeuroFixture is Test, NeuroDeployer {
     address internal team = makeAddr("team");
     address internal investors = makeAddr("investors");
     address internal liquidity = makeAddr("liquidity");
-    address internal recorder = makeAddr("recorder");
 
     bytes32 internal constant MODEL_A = keccak256("model-a");
     bytes32 internal constant MODEL_B = keccak256("model-b");
@@ -36,7 +35,6 @@ abstract contract NeuroFixture is Test, NeuroDeployer {
         proposeModel(MODEL_A, developerA);
         proposeModel(MODEL_B, developerB);
         vm.startPrank(address(d.timelock));
-        d.emissions.grantRole(d.emissions.WORK_RECORDER_ROLE(), recorder);
         d.models.approve(MODEL_A);
         d.models.approve(MODEL_B);
         vm.stopPrank();
@@ -68,17 +66,21 @@ abstract contract NeuroFixture is Test, NeuroDeployer {
         vm.stopPrank();
     }
 
-    /// @dev Burned fees so large that the fee caps never bind: for tests of the pro-rata split alone.
+    /// @dev Burned fees per work unit so large that the fee caps never bind (a pool is under 4,000 NEURO): for
+    /// tests of the pro-rata split alone.
+    uint256 internal constant UNCAPPED_PER_UNIT = 1_000_000 ether;
+    /// @dev Burned fees that make one small credit uncapped.
     uint256 internal constant UNCAPPED = 1e30;
 
-    /// @dev Credits work as the usage ledger would, backed by enough burned fees for the caps not to bind.
+    /// @dev Credits work as the usage ledger would, backed by enough burned fees (in proportion to the units) for
+    /// the caps not to bind.
     function record(uint256 epoch, address miner, bytes32 modelId, uint128 units) internal {
-        record(epoch, miner, modelId, units, UNCAPPED);
+        record(epoch, miner, modelId, units, uint256(units) * UNCAPPED_PER_UNIT);
     }
 
-    /// @dev Credits work backed by `burned` burned fees.
+    /// @dev Credits work backed by `burned` burned fees, as the usage ledger (the only recorder) would.
     function record(uint256 epoch, address miner, bytes32 modelId, uint128 units, uint256 burned) internal {
-        vm.prank(recorder);
+        vm.prank(address(d.ledger));
         d.emissions.recordWork(epoch, miner, modelId, units, burned);
     }
 

@@ -235,7 +235,7 @@ pub struct WorkShare {
     pub units: String,
     /// Fees burned for that work (the basis of the reward cap).
     pub burned_fees: String,
-    /// Reward once finalized: `min(floor(pool × units / totalWork), floor(burnedFees × rate / 10,000))`.
+    /// Reward once finalized: `min(floor(pool × burnedFees / epoch's burned fees), floor(burnedFees × rate / 10,000))`.
     pub reward: String,
     /// The part of the pool share the cap withholds (forgone when claimed).
     pub forgone: String,
@@ -311,6 +311,7 @@ pub async fn epoch(
     let mut miners: Vec<Credit> = Vec::new();
     let mut models: Vec<Credit> = Vec::new();
     let mut total_work = U256::ZERO;
+    let mut total_burned = U256::ZERO;
     let mut tokens = U256::ZERO;
     let mut fees_redeemed = U256::ZERO;
     let mut submissions = 0;
@@ -319,6 +320,7 @@ pub async fn epoch(
             "WorkRecorded" => {
                 let (units, burned) = (e.amount("units"), e.amount("burnedFees"));
                 total_work += units;
+                total_burned += burned;
                 add_to(&mut miners, e.arg("miner"), units, burned);
                 add_to(&mut models, e.arg("modelId"), units, burned);
             }
@@ -335,7 +337,7 @@ pub async fn epoch(
     };
     let share = |pool: U256, rate: u64, credit: Credit, claim: Option<TxRef>| {
         let (reward, forgone) = if finalized.is_some() {
-            schedule::capped_reward(pool, credit.units, total_work, credit.burned, rate)
+            schedule::capped_reward(pool, credit.burned, total_burned, rate)
         } else {
             (U256::ZERO, U256::ZERO)
         };

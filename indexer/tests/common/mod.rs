@@ -85,13 +85,17 @@ async fn send(provider: &DynProvider, from: Address, to: Address, data: Vec<u8>)
 }
 
 /// Calls `to` from the impersonated timelock, as an executed proposal would.
-pub async fn as_timelock(devnet: &Devnet, _wallet: &DynProvider, to: Address, data: Vec<u8>) -> TestResult {
+pub async fn as_timelock(devnet: &Devnet, wallet: &DynProvider, to: Address, data: Vec<u8>) -> TestResult {
+    impersonate(devnet, wallet, devnet.manifest().contracts.timelock, to, data).await
+}
+
+/// Sends `data` to `to` as `from`, impersonated on anvil.
+pub async fn impersonate(devnet: &Devnet, _wallet: &DynProvider, from: Address, to: Address, data: Vec<u8>) -> TestResult {
     // Unsigned eth_sendTransaction: anvil signs for the impersonated account.
     let provider = &ProviderBuilder::new().connect_http(devnet.endpoint().parse()?).erased();
-    let timelock = devnet.manifest().contracts.timelock;
-    provider.raw_request::<_, ()>("anvil_impersonateAccount".into(), (timelock,)).await?;
-    provider.raw_request::<_, ()>("anvil_setBalance".into(), (timelock, U256::from(10u128.pow(20)))).await?;
-    send(provider, timelock, to, data).await
+    provider.raw_request::<_, ()>("anvil_impersonateAccount".into(), (from,)).await?;
+    provider.raw_request::<_, ()>("anvil_setBalance".into(), (from, U256::from(10u128.pow(20)))).await?;
+    send(provider, from, to, data).await
 }
 
 /// Epoch now, per the contract.
@@ -143,9 +147,7 @@ pub async fn activity(devnet: &Devnet, provider: &DynProvider) -> Result<u64, Bo
         .get_receipt()
         .await?;
 
-    let recorder = keccak256("WORK_RECORDER_ROLE");
-    let grant = |role: B256| Emissions::grantRoleCall { role, account: deployer }.abi_encode();
-    as_timelock(devnet, provider, c.emissions, grant(recorder)).await?;
+    let grant = |role: B256| StakingVault::grantRoleCall { role, account: deployer }.abi_encode();
     as_timelock(devnet, provider, c.staking, grant(keccak256("SLASHER_ROLE"))).await?;
 
     let emissions = Emissions::new(c.emissions, provider);
@@ -164,21 +166,14 @@ pub async fn activity(devnet: &Devnet, provider: &DynProvider) -> Result<u64, Bo
         .await?
         .get_receipt()
         .await?;
-    // Work credited by a test recorder: the miner's backed by the 10 NEURO burned, the user's by nothing.
-    emissions
-        .recordWork(U256::from(epoch), miner, MODEL, 300, neuro(10))
-        .from(deployer)
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
-    emissions
-        .recordWork(U256::from(epoch), user, MODEL, 100, U256::ZERO)
-        .from(deployer)
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
+    // Work credited as the usage ledger (the only recorder, impersonated) would: the miner's backed by the 10
+    // NEURO burned, the user's by nothing.
+    let record = |who: Address, units: u128, burned: U256| {
+        Emissions::recordWorkCall { epoch: U256::from(epoch), miner: who, modelId: MODEL, units, burnedFees: burned }
+            .abi_encode()
+    };
+    impersonate(devnet, provider, c.usage_ledger, c.emissions, record(miner, 300, neuro(10))).await?;
+    impersonate(devnet, provider, c.usage_ledger, c.emissions, record(user, 100, U256::ZERO)).await?;
     token.transfer(c.fee_vault, neuro(30)).from(deployer).send().await?.get_receipt().await?;
     FeeVault::new(c.fee_vault, provider)
         .accrue(neuro(20), neuro(10))
