@@ -90,7 +90,13 @@ pub async fn as_timelock(devnet: &Devnet, wallet: &DynProvider, to: Address, dat
 }
 
 /// Sends `data` to `to` as `from`, impersonated on anvil.
-pub async fn impersonate(devnet: &Devnet, _wallet: &DynProvider, from: Address, to: Address, data: Vec<u8>) -> TestResult {
+pub async fn impersonate(
+    devnet: &Devnet,
+    _wallet: &DynProvider,
+    from: Address,
+    to: Address,
+    data: Vec<u8>,
+) -> TestResult {
     // Unsigned eth_sendTransaction: anvil signs for the impersonated account.
     let provider = &ProviderBuilder::new().connect_http(devnet.endpoint().parse()?).erased();
     provider.raw_request::<_, ()>("anvil_impersonateAccount".into(), (from,)).await?;
