@@ -286,20 +286,22 @@ contract EconomyHandler is Test {
     }
 
     function _deposit(address user, uint256 amount) private {
-        vm.prank(funder);
-        d.token.transfer(user, amount);
-        vm.startPrank(user);
-        d.token.approve(address(d.payments), amount);
+        _fundAndApprove(user, address(d.payments), amount);
+        vm.prank(user);
         d.payments.deposit(amount);
-        vm.stopPrank();
     }
 
     function _stake(address account, uint256 amount) private {
+        _fundAndApprove(account, address(d.staking), amount);
+        vm.prank(account);
+        d.staking.stake(amount);
+    }
+
+    /// @dev Gives `account` NEURO from the liquidity allocation and lets `spender` take it.
+    function _fundAndApprove(address account, address spender, uint256 amount) private {
         vm.prank(funder);
         d.token.transfer(account, amount);
-        vm.startPrank(account);
-        d.token.approve(address(d.staking), amount);
-        d.staking.stake(amount);
-        vm.stopPrank();
+        vm.prank(account);
+        d.token.approve(spender, amount);
     }
 }
