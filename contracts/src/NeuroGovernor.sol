@@ -226,26 +226,42 @@ contract NeuroGovernor is
         address proposer
     ) internal override(Governor, GovernorStorage) returns (uint256 proposalId) {
         proposalId = super._propose(targets, values, calldatas, description, proposer);
-        StakingVault vault = StakingVault(address(token()));
         uint256 slashableUntil = proposalDeadline(proposalId) + TimelockController(payable(timelock())).getMinDelay()
             + SLASH_EXECUTION_MARGIN;
+        // A slash proposal posts a bond (returned if the slash executes, forfeited otherwise): freezing others'
+        // withdrawals is never free.
+        if (_freezeSlashed(targets, calldatas, slashableUntil, proposalId)) {
+            StakingVault(address(token())).holdSlashBond(proposer, proposalId);
+        }
         bool onlyGuardianChanges = targets.length > 0;
         for (uint256 i; i < targets.length; ++i) {
-            bytes memory data = calldatas[i];
-            bytes4 selector = data.length >= 4 ? bytes4(data) : bytes4(0);
-            bool guardianChange = targets[i] == address(this)
+            bytes4 selector = calldatas[i].length >= 4 ? bytes4(calldatas[i]) : bytes4(0);
+            onlyGuardianChanges = onlyGuardianChanges && targets[i] == address(this)
                 && (selector == this.setProposalGuardian.selector || selector == this.setGuardianExpiry.selector);
-            onlyGuardianChanges = onlyGuardianChanges && guardianChange;
-            if (targets[i] == address(vault) && selector == StakingVault.slash.selector && data.length >= 36) {
-                address account;
-                assembly ("memory-safe") {
-                    account := and(mload(add(data, 36)), 0xffffffffffffffffffffffffffffffffffffffff)
-                }
-                _slashProposals[account].push(proposalId);
-                vault.freezeWithdrawals(account, slashableUntil);
-            }
         }
         if (onlyGuardianChanges) touchesGuardian[proposalId] = true;
+    }
+
+    /// @dev Freezes every account the actions would slash until `until`; records them when `proposalId` is new
+    /// (non-zero). Returns whether any action slashes.
+    function _freezeSlashed(address[] memory targets, bytes[] memory calldatas, uint256 until, uint256 proposalId)
+        private
+        returns (bool slashes)
+    {
+        StakingVault vault = StakingVault(address(token()));
+        for (uint256 i; i < targets.length; ++i) {
+            bytes memory data = calldatas[i];
+            if (targets[i] != address(vault) || data.length < 36 || bytes4(data) != StakingVault.slash.selector) {
+                continue;
+            }
+            address account;
+            assembly ("memory-safe") {
+                account := and(mload(add(data, 36)), 0xffffffffffffffffffffffffffffffffffffffff)
+            }
+            if (proposalId != 0) _slashProposals[account].push(proposalId);
+            vault.freezeWithdrawals(account, until);
+            slashes = true;
+        }
     }
 
     function _setProposalThreshold(uint256 newProposalThreshold) internal override {
@@ -286,8 +302,11 @@ contract NeuroGovernor is
         uint256[] memory values,
         bytes[] memory calldatas,
         bytes32 descriptionHash
-    ) internal override(Governor, GovernorTimelockControl) returns (uint48) {
-        return super._queueOperations(proposalId, targets, values, calldatas, descriptionHash);
+    ) internal override(Governor, GovernorTimelockControl) returns (uint48 eta) {
+        eta = super._queueOperations(proposalId, targets, values, calldatas, descriptionHash);
+        // However late it is queued, and whatever the timelock delay became, the accused stay frozen until the
+        // slash can execute (plus the margin).
+        _freezeSlashed(targets, calldatas, eta + SLASH_EXECUTION_MARGIN, 0);
     }
 
     function _executeOperations(

@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Votes} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Votes.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IGovernor} from "@openzeppelin/contracts/governance/IGovernor.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
@@ -20,7 +21,10 @@ import {ISlashLatency} from "./interfaces/ISlashLatency.sol";
 /// a slash (`ISlashLatency`, checked by every setter on either side), and an account named in a pending slash
 /// cannot withdraw until the slash could have executed (a freeze set by the Governor when the proposal is made;
 /// dispute resolution may also hold FREEZER_ROLE).
-/// @dev Invariants: `totalSupply() == Σ bonded`; `token.balanceOf(this) == totalSupply() + totalUnbonding`.
+/// A slash proposal posts a bond in NEURO, held here: returned to the proposer if the slash executes, sent to the
+/// treasury if the proposal is defeated, cancelled or expires, so freezing others' withdrawals is never free.
+/// @dev Invariants: `totalSupply() == Σ bonded`;
+/// `token.balanceOf(this) == totalSupply() + totalUnbonding + totalSlashBonds`.
 /// Each account has one unbonding position: a new `unstake` adds to it and restarts its timer, which keeps
 /// slashing O(1).
 contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
@@ -32,6 +36,17 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
     bytes32 public constant FREEZER_ROLE = keccak256("FREEZER_ROLE");
     /// @notice Longest a single freeze may reach into the future: a compromised freezer cannot lock funds forever.
     uint256 public constant MAX_FREEZE = 60 days;
+    /// @notice Bounds of the slash proposal bond.
+    uint256 public constant MIN_SLASH_PROPOSAL_BOND = 100 ether;
+    /// @notice Upper bound of the slash proposal bond.
+    uint256 public constant MAX_SLASH_PROPOSAL_BOND = 1_000_000 ether;
+
+    /// @notice A slash proposal's bond.
+    struct SlashBond {
+        address proposer;
+        address governor;
+        uint256 amount;
+    }
 
     /// @notice Denominator of basis-point shares.
     uint256 public constant BPS = 10_000;
@@ -67,6 +82,12 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
     ISlashLatency public slashLatencySource;
     /// @notice Until when each account may not withdraw (a pending slash names it).
     mapping(address account => uint256) public frozenUntil;
+    /// @notice NEURO a slash proposal must post (governable).
+    uint256 public slashProposalBond;
+    /// @notice Sum of the bonds held.
+    uint256 public totalSlashBonds;
+    /// @notice The bond of each slash proposal, until settled.
+    mapping(uint256 proposalId => SlashBond) public slashBonds;
 
     mapping(address account => Unbonding) private _unbonding;
 
@@ -97,6 +118,12 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
     event WithdrawalsFrozen(address indexed account, uint256 until, address indexed by);
     /// @notice The freeze of `account` was lifted (no live slash proposal names it any more).
     event WithdrawalsReleased(address indexed account, address indexed by);
+    /// @notice A slash proposal's bond was posted.
+    event SlashBondHeld(uint256 indexed proposalId, address indexed proposer, uint256 amount);
+    /// @notice A bond was returned to its proposer (`returned`) or sent to the treasury.
+    event SlashBondSettled(uint256 indexed proposalId, address indexed to, uint256 amount, bool returned);
+    /// @notice The slash proposal bond changed.
+    event SlashProposalBondSet(uint256 oldBond, uint256 newBond);
     /// @notice The source of the slash latency changed.
     event SlashLatencySourceSet(address oldSource, address newSource);
 
@@ -120,6 +147,10 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
     error UnbondingShorterThanSlashLatency(uint256 unbondingPeriod, uint256 slashLatency);
     /// @notice A freeze reaches further than MAX_FREEZE.
     error FreezeTooLong(uint256 until, uint256 max);
+    /// @notice The proposal has no bond to settle.
+    error NoSlashBond(uint256 proposalId);
+    /// @notice The proposal is neither executed nor defeated, cancelled or expired yet.
+    error SlashProposalUnresolved(uint256 proposalId);
 
     /// @notice Deploys the vault.
     /// @param token_ The NEURO token.
@@ -148,6 +179,7 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
         _setUnbondingPeriod(unbondingPeriod_);
         _setMinNodeStake(minNodeStake_);
         _setSlashBurnShare(slashBurnBps_);
+        _setSlashProposalBond(MIN_NODE_STAKE_FLOOR * 10_000); // 10,000 NEURO, a node's default minimum stake
     }
 
     // ---------------------------------------------------------------- staking
@@ -236,6 +268,36 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
         emit WithdrawalsFrozen(account, until, msg.sender);
     }
 
+    /// @notice Takes the slash proposal bond from `proposer` (approved beforehand), for `proposalId`.
+    /// @param proposer The proposer.
+    /// @param proposalId The proposal, settled later by `settleSlashBond` against the calling Governor.
+    function holdSlashBond(address proposer, uint256 proposalId) external onlyRole(FREEZER_ROLE) {
+        uint256 amount = slashProposalBond;
+        token.safeTransferFrom(proposer, address(this), amount);
+        slashBonds[proposalId] = SlashBond(proposer, msg.sender, amount);
+        totalSlashBonds += amount;
+        emit SlashBondHeld(proposalId, proposer, amount);
+    }
+
+    /// @notice Settles a slash proposal's bond: back to the proposer if the proposal executed, to the treasury if
+    /// it was defeated, cancelled or expired. Permissionless.
+    /// @param proposalId The proposal.
+    function settleSlashBond(uint256 proposalId) external {
+        SlashBond memory bond = slashBonds[proposalId];
+        if (bond.amount == 0) revert NoSlashBond(proposalId);
+        IGovernor.ProposalState s = IGovernor(bond.governor).state(proposalId);
+        bool returned = s == IGovernor.ProposalState.Executed;
+        if (
+            !returned && s != IGovernor.ProposalState.Defeated && s != IGovernor.ProposalState.Canceled
+                && s != IGovernor.ProposalState.Expired
+        ) revert SlashProposalUnresolved(proposalId);
+        delete slashBonds[proposalId];
+        totalSlashBonds -= bond.amount;
+        address to = returned ? bond.proposer : treasury;
+        token.safeTransfer(to, bond.amount);
+        emit SlashBondSettled(proposalId, to, bond.amount, returned);
+    }
+
     /// @notice Lifts the freeze of `account` (the Governor does, once no live proposal would slash it).
     /// @param account Frozen account.
     function releaseWithdrawals(address account) external onlyRole(FREEZER_ROLE) {
@@ -316,6 +378,12 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
         _setSlashBurnShare(newBps);
     }
 
+    /// @notice Sets the bond a slash proposal must post.
+    /// @param newBond NEURO wei, within [MIN_SLASH_PROPOSAL_BOND, MAX_SLASH_PROPOSAL_BOND].
+    function setSlashProposalBond(uint256 newBond) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setSlashProposalBond(newBond);
+    }
+
     /// @notice Sets the treasury that receives the non-burned share of slashes.
     /// @param newTreasury Non-zero address.
     function setTreasury(address newTreasury) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -353,6 +421,12 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
         Bounds.check(newBps, 0, BPS);
         emit SlashBurnShareSet(slashBurnBps, newBps);
         slashBurnBps = newBps;
+    }
+
+    function _setSlashProposalBond(uint256 newBond) private {
+        Bounds.check(newBond, MIN_SLASH_PROPOSAL_BOND, MAX_SLASH_PROPOSAL_BOND);
+        emit SlashProposalBondSet(slashProposalBond, newBond);
+        slashProposalBond = newBond;
     }
 
     function _setTreasury(address newTreasury) private {

@@ -46,6 +46,14 @@ contract GovernanceTest is NeuroFixture {
         id = d.governor.propose(t, v, c, description);
     }
 
+    /// @dev Gives `who` the slash proposal bond and approves the vault to take it.
+    function _fundBond(address who) internal {
+        uint256 bond = d.staking.slashProposalBond();
+        fund(who, bond);
+        vm.prank(who);
+        d.token.approve(address(d.staking), bond);
+    }
+
     function _passVote(uint256 id) internal {
         vm.warp(block.timestamp + d.governor.votingDelay() + 1);
         vm.prank(voterA);
@@ -291,6 +299,7 @@ contract GovernanceTest is NeuroFixture {
         (address[] memory t, uint256[] memory v, bytes[] memory c) = _proposal(
             abi.encodeCall(StakingVault.slash, (node, 20_000 ether, keccak256("evidence"))), address(d.staking)
         );
+        _fundBond(proposer);
         vm.prank(proposer);
         uint256 id = d.governor.propose(t, v, c, "slash node");
         _passVote(id);
@@ -315,6 +324,7 @@ contract GovernanceTest is NeuroFixture {
         (address[] memory t, uint256[] memory v, bytes[] memory c) = _proposal(
             abi.encodeCall(StakingVault.slash, (node, 20_000 ether, keccak256("evidence"))), address(d.staking)
         );
+        _fundBond(proposer);
         vm.prank(proposer);
         uint256 id = d.governor.propose(t, v, c, "slash node");
         uint256 frozenUntil = d.governor.proposalDeadline(id) + 2 days + 1 days;
@@ -330,6 +340,10 @@ contract GovernanceTest is NeuroFixture {
         vm.warp(block.timestamp + 2 days);
         d.governor.execute(id);
         assertEq(d.staking.unbonding(node).amount, 0, "the unbonding stake was slashed");
+        // The proposer's bond comes back: the slash executed.
+        uint256 before = d.token.balanceOf(proposer);
+        d.staking.settleSlashBond(id);
+        assertEq(d.token.balanceOf(proposer) - before, 10_000 ether);
         vm.warp(frozenUntil);
         vm.prank(node);
         vm.expectRevert(StakingVault.NothingUnbonding.selector);
@@ -523,14 +537,23 @@ contract GovernanceTest is NeuroFixture {
         d.staking.unstake(20_000 ether);
         (address[] memory t, uint256[] memory v, bytes[] memory c) =
             _proposal(abi.encodeCall(StakingVault.slash, (victim, 1, keccak256("frivolous"))), address(d.staking));
+        _fundBond(proposer);
         vm.prank(proposer);
         uint256 id = d.governor.propose(t, v, c, "frivolous");
         assertGt(d.staking.frozenUntil(victim), block.timestamp);
         vm.expectRevert(abi.encodeWithSelector(NeuroGovernor.SlashProposalLive.selector, victim, id));
         d.governor.releaseWithdrawals(victim);
+        vm.expectRevert(abi.encodeWithSelector(StakingVault.SlashProposalUnresolved.selector, id));
+        d.staking.settleSlashBond(id);
         vm.prank(proposer);
         d.governor.cancel(id);
         d.governor.releaseWithdrawals(victim);
+        // Freezing others is not free: the cancelled proposal's bond goes to the treasury.
+        uint256 treasuryBefore = d.token.balanceOf(address(d.timelock));
+        d.staking.settleSlashBond(id);
+        assertEq(d.token.balanceOf(address(d.timelock)) - treasuryBefore, 10_000 ether);
+        vm.expectRevert(abi.encodeWithSelector(StakingVault.NoSlashBond.selector, id));
+        d.staking.settleSlashBond(id);
         assertEq(d.staking.frozenUntil(victim), 0);
         vm.warp(block.timestamp + 14 days);
         vm.prank(victim);
@@ -544,8 +567,10 @@ contract GovernanceTest is NeuroFixture {
         (address[] memory t, uint256[] memory v, bytes[] memory c) = _proposal(
             abi.encodeCall(StakingVault.slash, (node, 20_000 ether, keccak256("evidence"))), address(d.staking)
         );
+        _fundBond(proposer);
         vm.prank(proposer);
         uint256 real = d.governor.propose(t, v, c, "slash node");
+        _fundBond(node);
         vm.prank(node);
         uint256 decoy = d.governor.propose(t, v, c, "decoy");
         vm.prank(node);
@@ -553,5 +578,37 @@ contract GovernanceTest is NeuroFixture {
         vm.expectRevert(abi.encodeWithSelector(NeuroGovernor.SlashProposalLive.selector, node, real));
         d.governor.releaseWithdrawals(node);
         assertEq(d.governor.slashProposalsOf(node).length, 2);
+    }
+
+    /// Reviewer's attack: the freeze used to end at deadline + timelock delay + 1 day even if the slash was queued
+    /// later. Queueing extends it to the slash's earliest execution + 1 day.
+    function test_attack_lateQueueStillFreezes() public {
+        address node = makeAddr("node");
+        stakeAs(node, 20_000 ether);
+        (address[] memory t, uint256[] memory v, bytes[] memory c) = _proposal(
+            abi.encodeCall(StakingVault.slash, (node, 20_000 ether, keccak256("evidence"))), address(d.staking)
+        );
+        _fundBond(proposer);
+        vm.prank(proposer);
+        uint256 id = d.governor.propose(t, v, c, "slash node late");
+        _passVote(id);
+        vm.warp(block.timestamp + 5 days); // nobody queues for five days
+        d.governor.queue(id);
+        assertEq(d.staking.frozenUntil(node), d.governor.proposalEta(id) + 1 days);
+    }
+
+    /// A slash proposal without an approved bond cannot be made.
+    function test_slashProposalNeedsABond() public {
+        (address[] memory t, uint256[] memory v, bytes[] memory c) =
+            _proposal(abi.encodeCall(StakingVault.slash, (makeAddr("x"), 1, keccak256("no bond"))), address(d.staking));
+        vm.prank(proposer);
+        vm.expectRevert();
+        d.governor.propose(t, v, c, "no bond");
+        _govern(
+            address(d.staking),
+            abi.encodeCall(d.staking.setSlashProposalBond, (99 ether)),
+            "bond too low",
+            abi.encodeWithSelector(ParameterOutOfBounds.selector, 99 ether, 100 ether, 1_000_000 ether)
+        );
     }
 }
