@@ -7,18 +7,19 @@ use std::{
 };
 
 use alloy::{
-    network::EthereumWallet,
-    primitives::{Address, B256, U256, utils::parse_units},
-    providers::{DynProvider, Provider, ProviderBuilder},
+    primitives::{Address, B256, U256},
+    providers::DynProvider,
     signers::local::PrivateKeySigner,
 };
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use futures::StreamExt;
 use neuro_client::sse::{SseEvent, delta_text, drain};
+use neuro_chain::{RelayConfig, Relayer, RpcConfig};
 use neuro_protocol::{
     Manifest,
     bindings::{NeuroToken, NodeRegistry, Payments},
+    parse_neuro_amount,
     voucher::{Allowance, payments_domain},
 };
 
@@ -45,8 +46,9 @@ enum Command {
     ///
     /// Example: neuro deposit 100
     Deposit {
-        /// Amount in NEURO.
-        amount: String,
+        /// Amount in NEURO (whole or decimal).
+        #[arg(value_parser = parse_neuro_amount)]
+        amount: U256,
     },
     /// Withdraws a deposit: `request` starts the delay, `complete` pays out after it.
     #[command(subcommand)]
@@ -59,8 +61,8 @@ enum Command {
         #[arg(long)]
         miner: Address,
         /// Most the miner may charge, in NEURO.
-        #[arg(long)]
-        cap: String,
+        #[arg(long, value_parser = parse_neuro_amount)]
+        cap: U256,
         /// Days until the allowance expires.
         #[arg(long, default_value_t = 7)]
         days: u64,
@@ -93,53 +95,42 @@ enum Command {
 enum WithdrawCommand {
     /// Requests a withdrawal of an amount in NEURO.
     Request {
-        /// Amount in NEURO.
-        amount: String,
+        /// Amount in NEURO (whole or decimal).
+        #[arg(value_parser = parse_neuro_amount)]
+        amount: U256,
     },
     /// Completes the pending withdrawal after the delay.
     Complete,
 }
 
-fn neuro(amount: &str) -> Result<U256> {
-    let value: U256 = parse_units(amount, 18).with_context(|| format!("invalid NEURO amount '{amount}'"))?.into();
-    if value.is_zero() {
-        bail!("amount must be positive");
-    }
-    Ok(value)
-}
-
 fn signer(keystore: Option<&PathBuf>) -> Result<PrivateKeySigner> {
-    Ok(neuro_protocol::keys::load_signer(keystore.map(PathBuf::as_path), "NEURO_PRIVATE_KEY")?)
+    Ok(neuro_chain::keys::load_signer(keystore.map(PathBuf::as_path), "NEURO_PRIVATE_KEY")?)
 }
 
-async fn connect(cli: &Cli) -> Result<(DynProvider, Manifest, PrivateKeySigner)> {
-    let manifest = Manifest::load(&cli.manifest)?;
-    let signer = signer(cli.keystore.as_ref())?;
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(signer.clone()))
-        .connect_http(cli.rpc_url.parse().context("invalid --rpc-url")?)
-        .erased();
-    manifest.verify(&provider).await?;
-    Ok((provider, manifest, signer))
+/// The user's connection: a signing provider behind the relayer, and the deployment it was checked against.
+struct Session {
+    relayer: Relayer,
+    manifest: Manifest,
+    signer: PrivateKeySigner,
 }
 
-fn decode(e: &alloy::contract::Error) -> String {
-    e.as_decoded_interface_error::<Payments::PaymentsErrors>()
-        .map(|err| format!("{err:?}"))
-        .or_else(|| e.as_decoded_interface_error::<NeuroToken::NeuroTokenErrors>().map(|err| format!("{err:?}")))
-        .unwrap_or_else(|| e.to_string())
+impl Session {
+    async fn open(cli: &Cli) -> Result<Self> {
+        let manifest = Manifest::load(&cli.manifest)?;
+        let signer = signer(cli.keystore.as_ref())?;
+        let provider = neuro_chain::connect_signing(&cli.rpc_url, RpcConfig::default(), signer.clone())?;
+        manifest.verify(&provider).await?;
+        let relayer = Relayer::new(provider, signer.address(), RelayConfig::default());
+        Ok(Self { relayer, manifest, signer })
+    }
+
+    fn provider(&self) -> &DynProvider {
+        self.relayer.provider()
+    }
 }
 
-macro_rules! send {
-    ($what:expr, $call:expr) => {{
-        let call = $call;
-        call.call().await.map_err(|e| anyhow::anyhow!("{} would fail: {}", $what, decode(&e)))?;
-        let receipt = call.send().await?.get_receipt().await?;
-        if !receipt.status() {
-            bail!("{} reverted in {}", $what, receipt.transaction_hash);
-        }
-        println!("{:<10} tx {}  gas {}", $what, receipt.transaction_hash, receipt.gas_used);
-    }};
+fn print_sent(what: &str, receipt: &alloy::rpc::types::TransactionReceipt) {
+    println!("{what:<10} tx {}  gas {}", receipt.transaction_hash, receipt.gas_used);
 }
 
 #[tokio::main]
@@ -147,35 +138,37 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     match &cli.command {
         Command::Deposit { amount } => {
-            let amount = neuro(amount)?;
-            let (provider, m, signer) = connect(&cli).await?;
-            let token = NeuroToken::new(m.contracts.token, &provider);
-            let balance = token.balanceOf(signer.address()).call().await?;
-            if balance < amount {
+            let session = Session::open(&cli).await?;
+            let (c, me) = (&session.manifest.contracts, session.signer.address());
+            let token = NeuroToken::new(c.token, session.provider());
+            let balance = token.balanceOf(me).call().await?;
+            if balance < *amount {
                 bail!("insufficient balance: {balance} NEURO-wei, depositing {amount}");
             }
-            send!("approve", token.approve(m.contracts.payments, amount));
-            let payments = Payments::new(m.contracts.payments, &provider);
-            send!("deposit", payments.deposit(amount));
-            let total = payments.deposits(signer.address()).call().await?;
+            let relayer = &session.relayer;
+            print_sent("approve", &relayer.send_call::<NeuroToken::NeuroTokenErrors, _, _>("approve", token.approve(c.payments, *amount)).await?);
+            let payments = Payments::new(c.payments, session.provider());
+            print_sent("deposit", &relayer.send_call::<Payments::PaymentsErrors, _, _>("deposit", payments.deposit(*amount)).await?);
+            let total = payments.deposits(me).call().await?;
             println!("deposit    {total} NEURO-wei");
         }
         Command::Withdraw(WithdrawCommand::Request { amount }) => {
-            let amount = neuro(amount)?;
-            let (provider, m, _) = connect(&cli).await?;
-            let payments = Payments::new(m.contracts.payments, &provider);
-            send!("request", payments.requestWithdrawal(amount));
+            let session = Session::open(&cli).await?;
+            let payments = Payments::new(session.manifest.contracts.payments, session.provider());
+            let call = payments.requestWithdrawal(*amount);
+            print_sent("request", &session.relayer.send_call::<Payments::PaymentsErrors, _, _>("request", call).await?);
             println!("available after {} seconds", payments.withdrawalDelay().call().await?);
         }
         Command::Withdraw(WithdrawCommand::Complete) => {
-            let (provider, m, _) = connect(&cli).await?;
-            let payments = Payments::new(m.contracts.payments, &provider);
-            send!("withdraw", payments.completeWithdrawal());
+            let session = Session::open(&cli).await?;
+            let payments = Payments::new(session.manifest.contracts.payments, session.provider());
+            let call = payments.completeWithdrawal();
+            print_sent("withdraw", &session.relayer.send_call::<Payments::PaymentsErrors, _, _>("withdraw", call).await?);
         }
         Command::Allowance { miner, cap, days } => {
-            let cap = neuro(cap)?;
-            let (provider, m, signer) = connect(&cli).await?;
-            let deposit = Payments::new(m.contracts.payments, &provider).deposits(signer.address()).call().await?;
+            let session = Session::open(&cli).await?;
+            let (m, signer) = (&session.manifest, &session.signer);
+            let deposit = Payments::new(m.contracts.payments, session.provider()).deposits(signer.address()).call().await?;
             if deposit.is_zero() {
                 eprintln!("warning: you have no deposit; the miner will refuse requests until you `neuro deposit`");
             }
@@ -183,11 +176,11 @@ async fn main() -> Result<()> {
             let allowance = Allowance {
                 user: signer.address(),
                 miner: *miner,
-                cap,
+                cap: *cap,
                 expiry: U256::from(now + days * 86_400),
                 nonce: U256::from(now),
             };
-            let signed = allowance.sign(&signer, &payments_domain(m.chain_id, m.contracts.payments)).await?;
+            let signed = allowance.sign(signer, &payments_domain(m.chain_id, m.contracts.payments)).await?;
             println!("{}", signed.to_api_key());
             eprintln!(
                 "use it as the API key (Authorization: Bearer …) for miner {miner}; it can spend at most {cap} NEURO-wei"
@@ -195,7 +188,7 @@ async fn main() -> Result<()> {
         }
         Command::Miners { model } => {
             let manifest = Manifest::load(&cli.manifest)?;
-            let provider = ProviderBuilder::new().connect_http(cli.rpc_url.parse()?);
+            let provider = neuro_chain::connect(&cli.rpc_url, RpcConfig::default())?;
             manifest.verify(&provider).await?;
             let nodes = NodeRegistry::new(manifest.contracts.node_registry, &provider);
             let mut offset = U256::ZERO;

@@ -11,13 +11,15 @@ use std::{
 
 use futures::future::join_all;
 use indicatif::{ProgressBar, ProgressStyle};
+use neuro_chain::retry::backoff;
 use neuro_protocol::Manifest;
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     catalog::{Catalog, CatalogError, DecodedEvent},
     metrics::Metrics,
     reduce::{ReduceError, Totals},
-    rpc::{Chain, RpcFailure, backoff},
+    rpc::{Chain, RpcFailure},
     store::{Batch, BlockRow, Cursor, Store, StoreError},
 };
 
@@ -135,17 +137,22 @@ impl Indexer {
         }
     }
 
-    /// Runs forever: transient failures are retried with backoff and reported through `/ready`.
-    pub async fn run(mut self) {
+    /// Runs until `shutdown` is cancelled: transient failures are retried with backoff and reported through
+    /// `/ready`. Shutdown is honoured between steps (each step commits atomically), so a stop never leaves a
+    /// half-written block range.
+    pub async fn run(mut self, shutdown: CancellationToken) {
         let mut failures = 0u32;
-        loop {
-            match self.step().await {
+        while !shutdown.is_cancelled() {
+            let pause = match self.step().await {
                 Ok(Step::CaughtUp) => {
                     failures = 0;
                     self.metrics.set_not_ready(None);
-                    tokio::time::sleep(self.config.poll_interval).await;
+                    self.config.poll_interval
                 }
-                Ok(_) => failures = 0,
+                Ok(_) => {
+                    failures = 0;
+                    Duration::ZERO
+                }
                 Err(e) => {
                     match &e {
                         IngestError::Rpc(_) => self.metrics.rpc_errors.fetch_add(1, Ordering::Relaxed),
@@ -156,11 +163,19 @@ impl Indexer {
                     self.metrics.set_not_ready(Some(e.to_string()));
                     // Memory may be ahead of the database: reload both on the next step.
                     (self.cursor, self.totals) = (None, None);
-                    tokio::time::sleep(backoff(Duration::from_millis(500), failures)).await;
                     failures = failures.saturating_add(1);
+                    backoff(Duration::from_millis(500), failures - 1)
                 }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = shutdown.cancelled() => {}
             }
         }
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
+        tracing::info!(indexed = self.cursor.map_or(0, |c| c.number), "ingestion stopped");
     }
 
     /// Ingests until the indexed head reaches the chain head seen at the time of the call.

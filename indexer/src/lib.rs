@@ -7,15 +7,18 @@
 //! - [`rpc`] and [`ingest`]: adaptive backfill, head following and reorg rollback.
 //! - [`api`]: the `/v1` REST API and its OpenAPI document.
 //! - [`verify`]: reconciliation of the stored totals with on-chain views at a block.
-//! - [`loadgen`] and [`populate`]: the benchmarks' load generator and chain filler.
+//! - [`service`]: open everything from options and run until shutdown (what `main.rs` wires).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+// Dependencies of the `neuro-indexer` binary only.
+use {anyhow as _, clap as _, tracing_subscriber as _};
 
 pub mod api;
 pub mod catalog;
 pub mod ingest;
-pub mod loadgen;
 pub mod metrics;
-pub mod populate;
 pub mod reduce;
 pub mod rpc;
+pub mod service;
 pub mod store;
 pub mod verify;

@@ -9,7 +9,6 @@ use alloy::{
     rpc::types::{Filter, Log},
     transports::{RpcError, TransportErrorKind},
 };
-use rand::Rng;
 
 use crate::store::BlockRow;
 
@@ -17,14 +16,15 @@ use crate::store::BlockRow;
 #[derive(Debug, thiserror::Error)]
 pub enum RpcFailure {
     /// The endpoint failed every attempt.
-    #[error("RPC {method} failed after {attempts} attempts: {last}")]
+    #[error("RPC {method} failed after {attempts} attempts")]
     Exhausted {
         /// Method.
         method: &'static str,
         /// Attempts made.
         attempts: u32,
         /// Last error.
-        last: String,
+        #[source]
+        source: RpcError<TransportErrorKind>,
     },
     /// The node does not have a block the indexer needs (it is behind or pruned).
     #[error("the node has no block {0}")]
@@ -82,19 +82,9 @@ impl Chain {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, RpcError<TransportErrorKind>>>,
     {
-        let mut last = String::new();
-        for attempt in 0..self.attempts {
-            match call().await {
-                Ok(value) => return Ok(value),
-                Err(e) => {
-                    last = e.to_string();
-                    if attempt + 1 < self.attempts {
-                        tokio::time::sleep(backoff(self.base_backoff, attempt)).await;
-                    }
-                }
-            }
-        }
-        Err(RpcFailure::Exhausted { method, attempts: self.attempts, last })
+        neuro_chain::retry::with_retries(self.attempts, self.base_backoff, call)
+            .await
+            .map_err(|source| RpcFailure::Exhausted { method, attempts: self.attempts, source })
     }
 
     /// The latest block number.
@@ -157,13 +147,6 @@ impl Chain {
     }
 }
 
-/// `base · 2^attempt` (capped at 30 s) plus up to 50% jitter, so that restarted indexers do not retry in lockstep.
-pub fn backoff(base: Duration, attempt: u32) -> Duration {
-    let delay = base.saturating_mul(2u32.saturating_pow(attempt.min(16))).min(Duration::from_secs(30));
-    let jitter = rand::thread_rng().gen_range(0..=delay.as_millis() as u64 / 2);
-    delay + Duration::from_millis(jitter)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,13 +160,5 @@ mod tests {
         assert!(is_range_error("server returned an error response: error code -32005: limit exceeded"));
         assert!(!is_range_error("connection refused"));
         assert!(!is_range_error("header not found"));
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let base = Duration::from_millis(100);
-        assert!(backoff(base, 0) >= base && backoff(base, 0) <= base * 3 / 2);
-        assert!(backoff(base, 3) >= base * 8);
-        assert!(backoff(base, 40) <= Duration::from_secs(45));
     }
 }

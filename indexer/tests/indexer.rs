@@ -281,7 +281,7 @@ async fn killed_backfill_resumes_identically(backend: &str) -> TestResult {
 
 /// More events after a long gap: stakes and a transfer.
 async fn activity_again(
-    devnet: &neuro_protocol::devnet::Devnet,
+    devnet: &neuro_testkit::Devnet,
     provider: &alloy::providers::DynProvider,
 ) -> TestResult {
     let c = devnet.manifest().contracts;

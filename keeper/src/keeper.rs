@@ -16,10 +16,9 @@ use neuro_protocol::{
 };
 use tokio::sync::Mutex;
 
-use crate::{
-    metrics::Metrics,
-    relayer::{RelayError, Relayer, with_retries},
-};
+use neuro_chain::{ChainError, RelayError, Relayer, retry::with_retries};
+
+use crate::metrics::Metrics;
 
 /// Keeper errors.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +26,9 @@ pub enum KeeperError {
     /// Sending failed.
     #[error(transparent)]
     Relay(#[from] RelayError),
+    /// Reading the chain failed (after retries): the next cycle tries again.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
     /// A call reverted for a reason that is not "already done".
     #[error("{action} would revert: {reason}")]
     Unexpected {
@@ -35,6 +37,18 @@ pub enum KeeperError {
         /// Decoded reason.
         reason: String,
     },
+}
+
+impl From<alloy::contract::Error> for KeeperError {
+    fn from(e: alloy::contract::Error) -> Self {
+        Self::Chain(e.into())
+    }
+}
+
+impl From<alloy::transports::TransportError> for KeeperError {
+    fn from(e: alloy::transports::TransportError) -> Self {
+        Self::Chain(e.into())
+    }
 }
 
 /// What is due at chain time `now`.
@@ -60,24 +74,22 @@ pub struct CycleReport {
 }
 
 /// Simulates a call with `eth_call`, retrying transport failures; a revert is returned at once.
-async fn simulate<T, Fut>(mut call: impl FnMut() -> Fut) -> Result<Result<T, alloy::contract::Error>, RelayError>
+async fn simulate<T, Fut>(mut call: impl FnMut() -> Fut) -> Result<Result<T, alloy::contract::Error>, KeeperError>
 where
     Fut: std::future::Future<Output = Result<T, alloy::contract::Error>>,
 {
-    let mut last = String::new();
-    for attempt in 0..ATTEMPTS {
-        match call().await {
-            Ok(value) => return Ok(Ok(value)),
-            Err(e @ alloy::contract::Error::TransportError(alloy::transports::RpcError::ErrorResp(_))) => {
-                return Ok(Err(e));
-            }
-            Err(e) => {
-                last = e.to_string();
-                tokio::time::sleep(BACKOFF * 2u32.saturating_pow(attempt)).await;
+    let outcome = with_retries(ATTEMPTS, BACKOFF, || {
+        let attempt = call();
+        async move {
+            match attempt.await {
+                Ok(value) => Ok(Ok(value)),
+                Err(e) if e.as_revert_data().is_some() || matches!(e, alloy::contract::Error::TransportError(alloy::transports::RpcError::ErrorResp(_))) => Ok(Err(e)),
+                Err(e) => Err(e),
             }
         }
-    }
-    Err(RelayError::Rpc { attempts: ATTEMPTS, last })
+    })
+    .await?;
+    Ok(outcome)
 }
 
 /// The keeper.
@@ -117,13 +129,14 @@ impl Keeper {
         FeeVault::new(self.manifest.contracts.fee_vault, self.provider.clone())
     }
 
-    async fn is_finalized(&self, epoch: u64) -> Result<bool, RelayError> {
+    async fn is_finalized(&self, epoch: u64) -> Result<bool, KeeperError> {
         let emissions = self.emissions();
         with_retries(ATTEMPTS, BACKOFF, || {
             let emissions = emissions.clone();
             async move { emissions.isFinalized(U256::from(epoch)).call().await }
         })
         .await
+        .map_err(Into::into)
     }
 
     /// Reads what is due now (from the chain's clock, not the host's).

@@ -3,20 +3,20 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use alloy::{
-    network::EthereumWallet,
     primitives::{U256, utils::parse_units},
-    providers::{Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use neuro_chain::{RelayConfig, Relayer, RpcConfig};
 use neuro_keeper::{
+    daemon::{self, DaemonConfig},
     keeper::Keeper,
     metrics::Metrics,
-    relayer::{RelayConfig, Relayer},
-    server::{HealthState, router},
+    server::HealthState,
 };
 use neuro_protocol::Manifest;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(name = "neuro-keeper", version, about = "Finalize Neuro reward epochs and flush fees, safely")]
@@ -67,7 +67,7 @@ enum Command {
 }
 
 fn signer(keystore: Option<&PathBuf>) -> Result<PrivateKeySigner> {
-    Ok(neuro_protocol::keys::load_signer(keystore.map(PathBuf::as_path), "NEURO_KEEPER_PRIVATE_KEY")?)
+    Ok(neuro_chain::keys::load_signer(keystore.map(PathBuf::as_path), "NEURO_KEEPER_PRIVATE_KEY")?)
 }
 
 #[tokio::main]
@@ -80,10 +80,7 @@ async fn main() -> Result<()> {
     let manifest = Manifest::load(&cli.manifest)?;
     let signer = signer(cli.keystore.as_ref())?;
     let from = signer.address();
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(signer))
-        .connect_http(cli.rpc_url.parse().context("invalid --rpc-url")?)
-        .erased();
+    let provider = neuro_chain::connect_signing(&cli.rpc_url, RpcConfig::default(), signer)?;
     manifest.verify(&provider).await?;
     let relay = RelayConfig {
         max_fee_per_gas: u128::from(cli.max_fee_gwei) * 1_000_000_000,
@@ -126,23 +123,11 @@ async fn main() -> Result<()> {
             let state =
                 HealthState { metrics: metrics.clone(), max_staleness: (2 * epoch_length).max(3 * interval.as_secs()) };
             let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, router(state)).await {
-                    tracing::error!(error = %e, "health server stopped");
-                }
-            });
             tracing::info!(%listen, ?interval, signer = %from, "keeper running");
-            loop {
-                match keeper.run_once().await {
-                    Ok(report) if report.finalized.is_empty() && report.flushed.is_none() => {}
-                    Ok(report) => tracing::info!(?report, "cycle done"),
-                    Err(e) => tracing::warn!(error = %e, "cycle failed; retrying next interval"),
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(interval) => {}
-                    _ = tokio::signal::ctrl_c() => break,
-                }
-            }
+            let shutdown = CancellationToken::new();
+            tokio::spawn(neuro_chain::shutdown::on_signal(shutdown.clone()));
+            let config = DaemonConfig { interval, drain: Duration::from_secs(cli.confirm_timeout_secs * 2) };
+            daemon::run(keeper, state, listener, config, shutdown).await.context("health server")?;
         }
     }
     Ok(())

@@ -1,32 +1,19 @@
 //! The keeper against anvil with the deployed contracts and time moved by hand: hourly operation, catch-up after
 //! missed epochs, two keepers at once, a flaky RPC endpoint, and a restart with a transaction still unmined.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use alloy::{
-    network::EthereumWallet,
     primitives::U256,
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::Filter,
     signers::local::PrivateKeySigner,
     sol_types::SolEvent,
 };
-use neuro_keeper::{
-    keeper::Keeper,
-    metrics::Metrics,
-    relayer::{RelayConfig, Relayer},
-};
-use neuro_protocol::{
-    bindings::Emissions,
-    devnet::{Devnet, DevnetOptions},
-};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use neuro_chain::{RelayConfig, Relayer};
+use neuro_keeper::{keeper::Keeper, metrics::Metrics};
+use neuro_protocol::bindings::Emissions;
+use neuro_testkit::{Devnet, DevnetOptions, proxy::FaultyProxy};
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
@@ -38,7 +25,7 @@ fn keeper_at(
 ) -> Result<Keeper, Box<dyn std::error::Error + Send + Sync>> {
     let signer: PrivateKeySigner = devnet.signer(key).ok_or("key")?;
     let from = signer.address();
-    let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url.parse()?).erased();
+    let provider = neuro_chain::connect_signing(url, neuro_chain::RpcConfig::default(), signer)?;
     let relayer = Relayer::new(provider.clone(), from, relay);
     Ok(Keeper::new(provider, devnet.manifest().clone(), relayer, Arc::new(Metrics::new()), false, U256::ZERO))
 }
@@ -138,78 +125,16 @@ async fn two_keepers_never_double_act() -> TestResult {
 }
 
 /// An HTTP proxy to `upstream` that fails every third request (connection closed without an answer).
-async fn flaky_proxy(upstream: String) -> Result<(String, Arc<AtomicU64>), Box<dyn std::error::Error + Send + Sync>> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let dropped = Arc::new(AtomicU64::new(0));
-    let counter = Arc::new(AtomicU64::new(0));
-    let client = reqwest::Client::new();
-    let dropped_out = dropped.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let (client, upstream, counter, dropped) =
-                (client.clone(), upstream.clone(), counter.clone(), dropped.clone());
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                // Read headers, then the body by Content-Length.
-                let (head_end, length) = loop {
-                    let Ok(n) = socket.read(&mut chunk).await else { return };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&buf[..pos]).to_lowercase();
-                        let length = head
-                            .lines()
-                            .find_map(|l| {
-                                l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        break (pos + 4, length);
-                    }
-                };
-                while buf.len() < head_end + length {
-                    let Ok(n) = socket.read(&mut chunk).await else { return };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-                if counter.fetch_add(1, Ordering::Relaxed) % 3 == 2 {
-                    dropped.fetch_add(1, Ordering::Relaxed);
-                    return; // drop the connection: the client sees a transport error
-                }
-                let body = buf[head_end..head_end + length].to_vec();
-                let Ok(response) =
-                    client.post(&upstream).header("content-type", "application/json").body(body).send().await
-                else {
-                    return;
-                };
-                let Ok(bytes) = response.bytes().await else { return };
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    bytes.len()
-                );
-                let _ = socket.write_all(head.as_bytes()).await;
-                let _ = socket.write_all(&bytes).await;
-            });
-        }
-    });
-    Ok((url, dropped_out))
-}
-
 #[tokio::test]
 async fn flaky_rpc_still_finalizes_every_epoch_once() -> TestResult {
     let devnet = Devnet::start(DevnetOptions::new(Devnet::repo_root()))?;
-    let (proxy, dropped) = flaky_proxy(devnet.endpoint()).await?;
+    let proxy = FaultyProxy::every_third_dropped(devnet.endpoint()).await?;
     let relay = RelayConfig {
         base_backoff: Duration::from_millis(20),
         confirm_timeout: Duration::from_secs(5),
         ..RelayConfig::default()
     };
-    let keeper = keeper_at(&devnet, &proxy, 3, relay)?;
+    let keeper = keeper_at(&devnet, &proxy.url, 3, relay)?;
     make_due(&devnet, 4).await?;
     // A cycle may still fail (e.g. a dropped receipt poll); the next one finishes the job, as the daemon would.
     for _ in 0..5 {
@@ -219,7 +144,7 @@ async fn flaky_rpc_still_finalizes_every_epoch_once() -> TestResult {
             Err(e) => eprintln!("cycle failed: {e}"),
         }
     }
-    assert!(dropped.load(Ordering::Relaxed) > 0, "the proxy did drop requests");
+    assert!(proxy.dropped() > 0, "the proxy did drop requests");
     assert_eq!(finalize_events(&devnet, 4).await?, vec![1; 4]);
     Ok(())
 }

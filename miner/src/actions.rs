@@ -1,31 +1,47 @@
 //! Chain actions of the operator: staking, node registration, reward claims, and the status overview.
 
 use alloy::{
+    contract::{CallBuilder, CallDecoder},
     primitives::{Address, B256, FixedBytes, U256},
+    providers::DynProvider,
     rpc::types::TransactionReceipt,
+    sol_types::SolInterface,
 };
-use neuro_protocol::bindings::{Emissions, ModelRegistry, NeuroToken, NodeRegistry, StakingVault};
+use neuro_protocol::{
+    ModelId,
+    bindings::{
+        Emissions::{self, EmissionsErrors},
+        ModelRegistry,
+        NeuroToken::{self, NeuroTokenErrors},
+        NodeRegistry::{self, NodeRegistryErrors},
+        StakingVault::{self, StakingVaultErrors},
+    },
+};
 use serde::Serialize;
 
-use crate::{chain::Chain, store::Store};
+use crate::{
+    chain::{Chain, ChainError},
+    store::{Store, StoreError},
+};
 
-/// A failed action, with the contract's custom error decoded when there is one.
+/// A failed action.
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
-    /// The transaction would revert.
-    #[error("{action} would fail: {reason}")]
-    Reverted {
-        /// What was attempted.
-        action: &'static str,
-        /// Decoded reason.
-        reason: String,
-    },
+    /// Reading or sending failed, or the transaction would revert (the contract's error is decoded).
+    #[error(transparent)]
+    Chain(#[from] ChainError),
     /// A precondition the contracts would also refuse, caught before sending.
     #[error("{0}")]
     Precondition(String),
-    /// RPC or store failure.
-    #[error("{0}")]
-    Other(String),
+    /// The receipt store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<alloy::contract::Error> for ActionError {
+    fn from(e: alloy::contract::Error) -> Self {
+        Self::Chain(e.into())
+    }
 }
 
 /// A sent transaction: hash and gas used.
@@ -39,103 +55,79 @@ pub struct Sent {
     pub gas_used: u64,
 }
 
-fn decode(e: &alloy::contract::Error) -> String {
-    use neuro_protocol::bindings::{
-        Emissions::EmissionsErrors, NodeRegistry::NodeRegistryErrors, StakingVault::StakingVaultErrors,
-    };
-    if let Some(err) = e.as_decoded_interface_error::<StakingVaultErrors>() {
-        return format!("{err:?}");
+impl Sent {
+    fn from_receipt(action: &'static str, receipt: &TransactionReceipt) -> Self {
+        Self { action, tx: receipt.transaction_hash, gas_used: receipt.gas_used }
     }
-    if let Some(err) = e.as_decoded_interface_error::<NodeRegistryErrors>() {
-        return format!("{err:?}");
-    }
-    if let Some(err) = e.as_decoded_interface_error::<EmissionsErrors>() {
-        return format!("{err:?}");
-    }
-    if let Some(err) = e.as_decoded_interface_error::<NeuroToken::NeuroTokenErrors>() {
-        return format!("{err:?}");
-    }
-    e.to_string()
 }
 
-macro_rules! send {
-    ($action:expr, $call:expr) => {{
-        let call = $call;
-        call.call().await.map_err(|e| ActionError::Reverted { action: $action, reason: decode(&e) })?;
-        let receipt: TransactionReceipt = call
-            .send()
-            .await
-            .map_err(|e| ActionError::Other(e.to_string()))?
-            .get_receipt()
-            .await
-            .map_err(|e| ActionError::Other(e.to_string()))?;
-        if !receipt.status() {
-            return Err(ActionError::Reverted {
-                action: $action,
-                reason: format!("reverted in {}", receipt.transaction_hash),
-            });
-        }
-        Sent { action: $action, tx: receipt.transaction_hash, gas_used: receipt.gas_used }
-    }};
+/// Simulates, sends through the chain's relayer and waits for the receipt; reverts are decoded with `E`.
+async fn send<E, D>(chain: &Chain, action: &'static str, call: CallBuilder<&DynProvider, D>) -> Result<Sent, ActionError>
+where
+    E: SolInterface + std::fmt::Debug,
+    D: CallDecoder,
+{
+    let receipt = chain.relayer.send_call::<E, _, D>(action, call).await?;
+    Ok(Sent::from_receipt(action, &receipt))
 }
 
 /// Stakes `amount` (approving the vault first if needed).
 pub async fn stake(chain: &Chain, amount: U256) -> Result<Vec<Sent>, ActionError> {
     let c = &chain.manifest.contracts;
     let token = NeuroToken::new(c.token, chain.provider.clone());
-    let balance = token.balanceOf(chain.operator).call().await.map_err(|e| ActionError::Other(e.to_string()))?;
+    let balance = token.balanceOf(chain.operator).call().await?;
     if balance < amount {
         return Err(ActionError::Precondition(format!("insufficient balance: {balance} NEURO-wei, staking {amount}")));
     }
     let mut sent = Vec::new();
     let allowance =
-        token.allowance(chain.operator, c.staking).call().await.map_err(|e| ActionError::Other(e.to_string()))?;
+        token.allowance(chain.operator, c.staking).call().await?;
     if allowance < amount {
-        sent.push(send!("approve", token.approve(c.staking, amount)));
+        sent.push(send::<NeuroTokenErrors, _>(chain, "approve", token.approve(c.staking, amount)).await?);
     }
     let vault = StakingVault::new(c.staking, chain.provider.clone());
-    sent.push(send!("stake", vault.stake(amount)));
+    sent.push(send::<StakingVaultErrors, _>(chain, "stake", vault.stake(amount)).await?);
     Ok(sent)
 }
 
 /// Starts unbonding `amount`.
 pub async fn unstake(chain: &Chain, amount: U256) -> Result<Sent, ActionError> {
     let vault = StakingVault::new(chain.manifest.contracts.staking, chain.provider.clone());
-    Ok(send!("unstake", vault.unstake(amount)))
+    send::<StakingVaultErrors, _>(chain, "unstake", vault.unstake(amount)).await
 }
 
 /// Withdraws released unbonding stake.
 pub async fn withdraw(chain: &Chain) -> Result<Sent, ActionError> {
     let vault = StakingVault::new(chain.manifest.contracts.staking, chain.provider.clone());
-    Ok(send!("withdraw", vault.withdraw()))
+    send::<StakingVaultErrors, _>(chain, "withdraw", vault.withdraw()).await
 }
 
 /// Registers the node (receipt signer: the operator itself) for approved `models`.
-pub async fn register(chain: &Chain, endpoint: &str, models: &[[u8; 32]]) -> Result<Sent, ActionError> {
+pub async fn register(chain: &Chain, endpoint: &str, models: &[ModelId]) -> Result<Sent, ActionError> {
     let c = &chain.manifest.contracts;
     let registry = ModelRegistry::new(c.model_registry, chain.provider.clone());
     for id in models {
-        let approved = registry.isApproved((*id).into()).call().await.map_err(|e| ActionError::Other(e.to_string()))?;
+        let approved = registry.isApproved(id.0).call().await?;
         if !approved {
-            return Err(ActionError::Precondition(format!("model 0x{} is not approved on chain", hex::encode(id))));
+            return Err(ActionError::Precondition(format!("model {id} is not approved on chain")));
         }
     }
     let vault = StakingVault::new(c.staking, chain.provider.clone());
-    if !vault.meetsNodeStake(chain.operator).call().await.map_err(|e| ActionError::Other(e.to_string()))? {
-        let min = vault.minNodeStake().call().await.map_err(|e| ActionError::Other(e.to_string()))?;
+    if !vault.meetsNodeStake(chain.operator).call().await? {
+        let min = vault.minNodeStake().call().await?;
         return Err(ActionError::Precondition(format!(
             "stake below the node minimum of {min} NEURO-wei: run `neuro-miner stake` first"
         )));
     }
-    let ids: Vec<FixedBytes<32>> = models.iter().map(|m| (*m).into()).collect();
+    let ids: Vec<FixedBytes<32>> = models.iter().map(|m| m.0).collect();
     let nodes = NodeRegistry::new(c.node_registry, chain.provider.clone());
-    Ok(send!("register", nodes.register(endpoint.to_string(), chain.operator, ids)))
+    send::<NodeRegistryErrors, _>(chain, "register", nodes.register(endpoint.to_string(), chain.operator, ids)).await
 }
 
 /// Deregisters the node.
 pub async fn deregister(chain: &Chain) -> Result<Sent, ActionError> {
     let nodes = NodeRegistry::new(chain.manifest.contracts.node_registry, chain.provider.clone());
-    Ok(send!("deregister", nodes.deregister()))
+    send::<NodeRegistryErrors, _>(chain, "deregister", nodes.deregister()).await
 }
 
 /// Finalized epochs with unclaimed rewards among those this node submitted usage for.
@@ -143,12 +135,12 @@ pub async fn claimable(chain: &Chain, store: &Store) -> Result<(Vec<u64>, U256),
     let emissions = Emissions::new(chain.manifest.contracts.emissions, chain.provider.clone());
     let mut epochs = Vec::new();
     let mut total = U256::ZERO;
-    for epoch in store.submitted_epochs().await.map_err(|e| ActionError::Other(e.to_string()))? {
+    for epoch in store.submitted_epochs().await? {
         let owed = emissions
             .pendingMinerReward(chain.operator, vec![U256::from(epoch)])
             .call()
             .await
-            .map_err(|e| ActionError::Other(e.to_string()))?;
+            ?;
         if !owed.is_zero() {
             epochs.push(epoch);
             total += owed;
@@ -165,7 +157,8 @@ pub async fn claim(chain: &Chain, store: &Store) -> Result<Option<(Sent, U256)>,
         return Ok(None);
     }
     let emissions = Emissions::new(chain.manifest.contracts.emissions, chain.provider.clone());
-    let sent = send!("claim", emissions.claim(epochs.into_iter().map(U256::from).collect()));
+    let sent =
+        send::<EmissionsErrors, _>(chain, "claim", emissions.claim(epochs.into_iter().map(U256::from).collect())).await?;
     Ok(Some((sent, total)))
 }
 
@@ -200,26 +193,25 @@ pub struct Status {
 
 /// Reads the status.
 pub async fn status(chain: &Chain, store: &Store) -> Result<Status, ActionError> {
-    let other = |e: alloy::contract::Error| ActionError::Other(e.to_string());
     let c = &chain.manifest.contracts;
     let token = NeuroToken::new(c.token, chain.provider.clone());
     let vault = StakingVault::new(c.staking, chain.provider.clone());
     let nodes = NodeRegistry::new(c.node_registry, chain.provider.clone());
-    let now = chain.now().await.map_err(|e| ActionError::Other(e.to_string()))?;
-    let (receipts, pending_receipts, batches) = store.counts().await.map_err(|e| ActionError::Other(e.to_string()))?;
+    let now = chain.now().await?;
+    let (receipts, pending_receipts, batches) = store.counts().await?;
     let (_, claimable) = claimable(chain, store).await?;
     Ok(Status {
         operator: chain.operator,
         chain_id: chain.manifest.chain_id,
         epoch: chain.epoch_at(now),
-        balance: token.balanceOf(chain.operator).call().await.map_err(other)?,
-        bonded: vault.bondedStake(chain.operator).call().await.map_err(other)?,
-        unbonding: U256::from(vault.unbonding(chain.operator).call().await.map_err(other)?.amount),
-        node_active: nodes.isActive(chain.operator).call().await.map_err(other)?,
+        balance: token.balanceOf(chain.operator).call().await?,
+        bonded: vault.bondedStake(chain.operator).call().await?,
+        unbonding: U256::from(vault.unbonding(chain.operator).call().await?.amount),
+        node_active: nodes.isActive(chain.operator).call().await?,
         receipts,
         pending_receipts,
         batches,
-        submitted_epochs: store.submitted_epochs().await.map_err(|e| ActionError::Other(e.to_string()))?,
+        submitted_epochs: store.submitted_epochs().await?,
         claimable,
     })
 }

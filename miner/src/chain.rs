@@ -1,40 +1,28 @@
-//! The miner's view of the chain: the deployment, its clock, and the payment state of users.
+//! The miner's view of the chain: the deployment, its clock, the payment state of users, and the relayer every
+//! transaction of the operator goes through (`neuro-chain`: timeouts, read retries, fee caps, bumps).
+
+use std::sync::Arc;
 
 use alloy::{
     eips::BlockId,
-    network::EthereumWallet,
     primitives::{Address, B256, U256},
-    providers::{DynProvider, Provider, ProviderBuilder},
+    providers::{DynProvider, Provider},
     signers::local::PrivateKeySigner,
-    transports::{RpcError, TransportErrorKind},
 };
+pub use neuro_chain::ChainError;
+use neuro_chain::{RelayConfig, Relayer, RpcConfig};
 use neuro_protocol::{
-    Manifest, ManifestError,
+    Manifest,
     bindings::{Emissions, Payments},
 };
 
-/// Chain errors.
-#[derive(Debug, thiserror::Error)]
-pub enum ChainError {
-    /// The RPC endpoint failed.
-    #[error("RPC error: {0}")]
-    Rpc(#[from] RpcError<TransportErrorKind>),
-    /// A contract call failed.
-    #[error("contract call failed: {0}")]
-    Contract(#[from] alloy::contract::Error),
-    /// The manifest does not match the chain.
-    #[error(transparent)]
-    Manifest(#[from] ManifestError),
-    /// The RPC URL is invalid.
-    #[error("invalid RPC URL {0}")]
-    Url(String),
-}
-
-/// A connected deployment: provider with the operator's wallet, and the manifest.
+/// A connected deployment: provider with the operator's wallet, the relayer, and the manifest.
 #[derive(Clone, Debug)]
 pub struct Chain {
     /// Provider that signs with the operator key.
     pub provider: DynProvider,
+    /// Sends the operator's transactions (one nonce sequence for the node's epoch work and its CLI actions).
+    pub relayer: Arc<Relayer>,
     /// The deployment.
     pub manifest: Manifest,
     /// The operator (miner) address.
@@ -44,11 +32,22 @@ pub struct Chain {
 impl Chain {
     /// Connects to `rpc_url`, checks the manifest against the chain (chain id and code) and signs with `signer`.
     pub async fn connect(rpc_url: &str, manifest: Manifest, signer: PrivateKeySigner) -> Result<Self, ChainError> {
-        let url = rpc_url.parse().map_err(|_| ChainError::Url(rpc_url.to_string()))?;
+        Self::connect_with(rpc_url, manifest, signer, RpcConfig::default(), RelayConfig::default()).await
+    }
+
+    /// [`Self::connect`] with explicit RPC and relaying settings.
+    pub async fn connect_with(
+        rpc_url: &str,
+        manifest: Manifest,
+        signer: PrivateKeySigner,
+        rpc: RpcConfig,
+        relay: RelayConfig,
+    ) -> Result<Self, ChainError> {
         let operator = signer.address();
-        let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url).erased();
+        let provider = neuro_chain::connect_signing(rpc_url, rpc, signer)?;
         manifest.verify(&provider).await?;
-        Ok(Self { provider, manifest, operator })
+        let relayer = Arc::new(Relayer::new(provider.clone(), operator, relay));
+        Ok(Self { provider, relayer, manifest, operator })
     }
 
     /// Timestamp of the latest block: the protocol's clock (epochs follow block time, not the host's).

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::U256;
+use neuro_protocol::{ModelId, units::decimal_u256};
 use serde::{Deserialize, Serialize};
 
 /// Configuration errors.
@@ -37,16 +38,10 @@ pub struct ModelConfig {
     /// GGUF file or safetensors directory.
     pub path: PathBuf,
     /// On-chain model id (hex), computed by `model add`.
-    pub id: String,
-    /// Price in NEURO-wei per million tokens (decimal); must be at least the model's floor.
-    pub price_per_mtok: String,
-}
-
-impl ModelConfig {
-    /// The price as a number.
-    pub fn price(&self) -> Option<U256> {
-        self.price_per_mtok.parse().ok()
-    }
+    pub id: ModelId,
+    /// Price in NEURO-wei per million tokens (a decimal string in the file); at least the model's floor.
+    #[serde(with = "decimal_u256")]
+    pub price_per_mtok: U256,
 }
 
 /// The whole configuration.
@@ -105,8 +100,12 @@ mod tests {
     fn round_trip_and_duplicate_models() -> Result<(), Box<dyn std::error::Error>> {
         let dir = std::env::temp_dir().join(format!("neuro-config-{}", std::process::id()));
         let path = dir.join("config.toml");
-        let model =
-            ModelConfig { name: "tiny".into(), path: "/m".into(), id: "0x01".into(), price_per_mtok: "5".into() };
+        let model = ModelConfig {
+            name: "tiny".into(),
+            path: "/m".into(),
+            id: ModelId::from([1; 32]),
+            price_per_mtok: U256::from(5),
+        };
         let mut config = Config {
             rpc_url: "http://127.0.0.1:8545".into(),
             chain_id: 31337,
@@ -120,7 +119,14 @@ mod tests {
         };
         config.save(&path)?;
         assert_eq!(Config::load(&path)?, config);
-        assert_eq!(config.models[0].price(), Some(U256::from(5)));
+        let text = std::fs::read_to_string(&path)?;
+        assert!(text.contains("price_per_mtok = \"5\""), "prices are written in decimal wei:\n{text}");
+        std::fs::write(&path, text.replace("price_per_mtok = \"5\"", "price_per_mtok = \"five\""))?;
+        let err = Config::load(&path).expect_err("a price that is not a number is refused at load");
+        assert!(err.to_string().contains("five"), "{err}");
+        std::fs::write(&path, text.replace(&"01".repeat(32), "0102"))?;
+        assert!(matches!(Config::load(&path), Err(ConfigError::Parse { .. })), "a short model id is refused at load");
+        config.save(&path)?;
         config.models.push(model);
         config.save(&path)?;
         assert!(matches!(Config::load(&path), Err(ConfigError::DuplicateModel(_))));

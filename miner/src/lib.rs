@@ -1,19 +1,20 @@
-//! The Neuro miner.
+//! The Neuro miner: serves models with mistral.rs behind an OpenAI-compatible API, meters usage, proves it and
+//! claims rewards. Chain access goes through `neuro-chain`; test networks and benchmarks live in the dev-only
+//! `neuro-testkit` (`neuro-bench miner`), so this crate knows nothing of anvil or the source tree.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+// Dependencies of the `neuro-miner` binary only.
+use {clap as _, tracing_subscriber as _};
+
 pub mod actions;
 pub mod api;
-#[cfg(feature = "devnet")]
-pub mod bench;
 pub mod chain;
 pub mod config;
-#[cfg(feature = "devnet")]
-pub mod devnet;
 pub mod engine;
 pub mod gate;
-pub mod keystore;
 pub mod metrics;
 pub mod model_id;
 pub mod node;
 pub mod server;
 pub mod store;
-pub mod tiny_model;
 pub mod work;

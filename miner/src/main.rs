@@ -2,20 +2,21 @@
 
 use std::path::{Path, PathBuf};
 
-use alloy::primitives::{U256, utils::parse_units};
+use alloy::primitives::U256;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use neuro_chain::{RpcConfig, keys};
 use neuro_miner::{
     actions,
     chain::Chain,
     config::{Config, ModelConfig},
     engine::ModelSource,
-    keystore, model_id, node,
+    model_id, node,
     store::Store,
-    tiny_model::{self, TinyModelSpec},
     work::EpochWorker,
 };
-use neuro_protocol::{Manifest, bindings::ModelRegistry};
+use neuro_protocol::{Manifest, ModelId, bindings::ModelRegistry, parse_neuro_amount};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(
@@ -64,7 +65,7 @@ enum Command {
         #[arg(long)]
         import: bool,
     },
-    /// Models: add one to the configuration, or generate a tiny test model.
+    /// Models: add one to the configuration.
     #[command(subcommand)]
     Model(ModelCommand),
     /// Stakes NEURO (whole or decimal NEURO, e.g. 10000 or 2.5).
@@ -72,12 +73,14 @@ enum Command {
     /// Example: neuro-miner stake 10000
     Stake {
         /// Amount in NEURO.
-        amount: String,
+        #[arg(value_parser = parse_neuro_amount)]
+        amount: U256,
     },
     /// Starts unbonding NEURO (withdrawable after the unbonding period).
     Unstake {
         /// Amount in NEURO.
-        amount: String,
+        #[arg(value_parser = parse_neuro_amount)]
+        amount: U256,
     },
     /// Withdraws released unbonding stake.
     Withdraw,
@@ -97,27 +100,6 @@ enum Command {
     },
     /// Claims rewards for every finalized epoch with submitted usage.
     Claim,
-    /// Measures prefill/decode tokens/s and time to first token through the engine and through the HTTP node
-    /// (on a local anvil it starts), and proof time per batch size; prints tables.
-    ///
-    /// Example: neuro-miner bench --model ~/models/SmolLM2-135M-Instruct.Q8_0.gguf --tokens 128
-    Bench {
-        /// GGUF file or safetensors directory.
-        #[arg(long)]
-        model: PathBuf,
-        /// Completion tokens per run.
-        #[arg(long, default_value_t = 128)]
-        tokens: usize,
-        /// Runs per measurement (the median is shown).
-        #[arg(long, default_value_t = 3)]
-        runs: usize,
-        /// Batch sizes to time proofs for.
-        #[arg(long, default_values_t = [64])]
-        batch: Vec<usize>,
-        /// Directory of the proving keys.
-        #[arg(long, default_value = "keys")]
-        keys: PathBuf,
-    },
     /// Stake, node state, receipts, submissions and claimable rewards.
     Status {
         /// Machine-readable output.
@@ -138,14 +120,8 @@ enum ModelCommand {
         #[arg(long)]
         name: Option<String>,
         /// Price in NEURO per million tokens (at least the model's floor).
-        #[arg(long, default_value = "2")]
-        price: String,
-    },
-    /// Writes a tiny random-weight Llama model (safetensors + tokenizer) for tests and demos.
-    Tiny {
-        /// Output directory.
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, default_value = "2", value_parser = parse_neuro_amount)]
+        price: U256,
     },
 }
 
@@ -155,14 +131,6 @@ fn parse_batch_size(text: &str) -> Result<usize, String> {
         "1024" => Ok(1024),
         _ => Err(format!("{text} is not a supported batch size (64 or 1024)")),
     }
-}
-
-fn neuro(amount: &str) -> Result<U256> {
-    let value: U256 = parse_units(amount, 18).with_context(|| format!("invalid NEURO amount '{amount}'"))?.into();
-    if value.is_zero() {
-        bail!("amount must be positive");
-    }
-    Ok(value)
 }
 
 fn data_dir(config_path: &Path) -> PathBuf {
@@ -178,8 +146,8 @@ async fn connect(config: &Config) -> Result<Chain> {
             config.chain_id
         );
     }
-    let password = keystore::password("keystore password: ")?;
-    let signer = keystore::open(&config.keystore, &password)?;
+    let password = keys::password("keystore password: ")?;
+    let signer = keys::open(&config.keystore, &password)?;
     Ok(Chain::connect(&config.rpc_url, manifest, signer).await?)
 }
 
@@ -209,8 +177,8 @@ async fn main() -> Result<()> {
             }
             let chain_id = Manifest::load(&manifest)?.chain_id;
             let keystore_path = data_dir(&cli.config).join("keystore").join("operator.json");
-            let password = keystore::password("new keystore password: ")?;
-            let signer = keystore::create(&keystore_path, &password, import)?;
+            let password = keys::password("new keystore password: ")?;
+            let signer = keys::create(&keystore_path, &password, import)?;
             let config = Config {
                 rpc_url,
                 chain_id,
@@ -229,25 +197,22 @@ async fn main() -> Result<()> {
                 "next: fund the operator, then `neuro-miner model add <path>`, `stake 10000`, `register`, `serve`"
             );
         }
-        Command::Model(ModelCommand::Tiny { out }) => {
-            tiny_model::write(&out, TinyModelSpec::default()).with_context(|| format!("writing {}", out.display()))?;
-            println!("wrote a tiny random-weight Llama model to {}", out.display());
-        }
         Command::Model(ModelCommand::Add { path, name, price }) => {
             let mut config = Config::load(&cli.config)?;
             let source = ModelSource::detect(&path)?;
-            let id = model_id::compute(&source, true)?;
+            let id = ModelId::from(model_id::compute(&source, true)?);
             let name = name.unwrap_or_else(|| {
                 path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into())
             });
-            let price_wei = neuro(&price)?;
+            let price_wei = price;
             let manifest = Manifest::load(&config.manifest)?;
-            let provider = alloy::providers::ProviderBuilder::new().connect_http(config.rpc_url.parse()?);
+            let provider = neuro_chain::connect(&config.rpc_url, RpcConfig::default())?;
+            manifest.verify(&provider).await?;
             let registry = ModelRegistry::new(manifest.contracts.model_registry, provider);
-            let info = registry.getModel(id.into()).call().await.context("reading the model registry")?;
+            let info = registry.getModel(id.0).call().await.context("reading the model registry")?;
             let status = ["not proposed", "proposed (awaiting a DAO vote)", "approved", "rejected", "retired"];
             println!("model      {name}");
-            println!("id         0x{}", hex::encode(id));
+            println!("id         {id}");
             println!("on chain   {}", status.get(info.status as usize).unwrap_or(&"unknown"));
             if info.minPricePerMTok > price_wei {
                 println!(
@@ -259,20 +224,20 @@ async fn main() -> Result<()> {
             config.models.push(ModelConfig {
                 name,
                 path: std::fs::canonicalize(&path).unwrap_or(path),
-                id: format!("0x{}", hex::encode(id)),
-                price_per_mtok: price_wei.to_string(),
+                id,
+                price_per_mtok: price_wei,
             });
             config.save(&cli.config)?;
         }
         Command::Stake { amount } => {
             let chain = connect(&Config::load(&cli.config)?).await?;
-            for sent in actions::stake(&chain, neuro(&amount)?).await? {
+            for sent in actions::stake(&chain, amount).await? {
                 print_sent(&sent);
             }
         }
         Command::Unstake { amount } => {
             let chain = connect(&Config::load(&cli.config)?).await?;
-            print_sent(&actions::unstake(&chain, neuro(&amount)?).await?);
+            print_sent(&actions::unstake(&chain, amount).await?);
         }
         Command::Withdraw => {
             let chain = connect(&Config::load(&cli.config)?).await?;
@@ -283,12 +248,7 @@ async fn main() -> Result<()> {
             if config.models.is_empty() {
                 bail!("no models configured: run `neuro-miner model add <path>` first");
             }
-            let ids = config
-                .models
-                .iter()
-                .map(|m| hex::decode(m.id.trim_start_matches("0x")).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()))
-                .collect::<Option<Vec<_>>>()
-                .context("a configured model id is not 32 bytes of hex")?;
+            let ids: Vec<ModelId> = config.models.iter().map(|m| m.id).collect();
             let chain = connect(&config).await?;
             print_sent(&actions::register(&chain, &config.public_endpoint, &ids).await?);
         }
@@ -300,9 +260,8 @@ async fn main() -> Result<()> {
             let config = Config::load(&cli.config)?;
             let chain = connect(&config).await?;
             let store = open_store(&cli.config)?;
-            let shutdown = async {
-                let _ = tokio::signal::ctrl_c().await;
-            };
+            let shutdown = CancellationToken::new();
+            tokio::spawn(neuro_chain::shutdown::on_signal(shutdown.clone()));
             let listener = node::bind(&config).await?;
             node::serve(&config, chain, store, listener, shutdown).await?;
         }
@@ -333,9 +292,6 @@ async fn main() -> Result<()> {
                 }
                 None => println!("nothing to claim"),
             }
-        }
-        Command::Bench { model, tokens, runs, batch, keys } => {
-            neuro_miner::bench::run(model, tokens, runs, batch, keys).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         Command::Status { json } => {
             let config = Config::load(&cli.config)?;

@@ -75,7 +75,7 @@ pub fn compute(source: &ModelSource, show_progress: bool) -> Result<[u8; 32], En
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tiny_model::{self, TinyModelSpec};
+    use neuro_testkit::tiny_model::{self, TinyModelSpec};
 
     #[test]
     fn id_depends_on_weights_only() -> Result<(), Box<dyn std::error::Error>> {

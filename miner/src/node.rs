@@ -5,6 +5,7 @@ use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
 use alloy::primitives::U256;
 use indicatif::{ProgressBar, ProgressStyle};
 use neuro_protocol::bindings::ModelRegistry;
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     chain::Chain,
@@ -38,19 +39,14 @@ pub enum NodeError {
     },
 }
 
-fn parse_id(text: &str) -> Option<[u8; 32]> {
-    hex::decode(text.trim_start_matches("0x")).ok()?.try_into().ok()
-}
-
 /// Loads every configured model, checking its price against the on-chain floor.
 pub async fn load_models(config: &Config, chain: &Chain) -> Result<HashMap<String, ServedModel>, NodeError> {
     let registry = ModelRegistry::new(chain.manifest.contracts.model_registry, chain.provider.clone());
     let mut models = HashMap::new();
     for m in &config.models {
         let err = |reason: String| NodeError::Model { name: m.name.clone(), reason };
-        let model_id = parse_id(&m.id).ok_or_else(|| err(format!("invalid model id {}", m.id)))?;
-        let price = m.price().ok_or_else(|| err(format!("invalid price_per_mtok {}", m.price_per_mtok)))?;
-        let floor = registry.minPricePerMTok(model_id.into()).call().await.map_err(|e| err(e.to_string()))?;
+        let (model_id, price) = (m.id.to_bytes(), m.price_per_mtok);
+        let floor = registry.minPricePerMTok(m.id.0).call().await.map_err(|e| err(e.to_string()))?;
         if price < floor {
             return Err(err(format!(
                 "price {price} is below the model's on-chain floor {floor} NEURO-wei per million tokens"
@@ -72,13 +68,43 @@ pub async fn load_models(config: &Config, chain: &Chain) -> Result<HashMap<Strin
     Ok(models)
 }
 
+/// What the epoch loop learns about the previous epoch's submission window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowCheck {
+    /// The window is open: do the work.
+    Open,
+    /// The chain says the window is closed (or the epoch is finalized): nothing more can be done.
+    Closed,
+    /// The chain could not be asked: try again on the next tick, never skip the epoch.
+    Unknown,
+}
+
+impl WindowCheck {
+    /// Reads `isOpen(epoch)`; an RPC failure is [`Self::Unknown`], not "closed".
+    pub async fn of(chain: &Chain, epoch: u64) -> Self {
+        match chain.emissions().isOpen(U256::from(epoch)).call().await {
+            Ok(true) => Self::Open,
+            Ok(false) => Self::Closed,
+            Err(e) => {
+                tracing::warn!(epoch, error = %e, "cannot read whether the submission window is open; retrying");
+                Self::Unknown
+            }
+        }
+    }
+}
+
 /// Polls the chain clock and runs each finished epoch's work once, while its submission window is open.
-/// Failures are retried on the next tick (with the chain telling what is already done).
-pub async fn epoch_loop(worker: Arc<EpochWorker>, chain: Chain, tick: Duration) {
+/// Failures are retried on the next tick (with the chain telling what is already done). Stops between steps
+/// when `shutdown` is cancelled; epoch work under way (a proof, a transaction) is finished first, as it is
+/// bounded by the relayer's timeouts and recorded by the store.
+pub async fn epoch_loop(worker: Arc<EpochWorker>, chain: Chain, tick: Duration, shutdown: CancellationToken) {
     let mut done: Option<u64> = None;
     let mut backoff = tick;
     loop {
-        tokio::time::sleep(backoff).await;
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            () = shutdown.cancelled() => return,
+        }
         let Ok(now) = chain.now().await else {
             backoff = (backoff * 2).min(Duration::from_secs(60));
             continue;
@@ -88,10 +114,16 @@ pub async fn epoch_loop(worker: Arc<EpochWorker>, chain: Chain, tick: Duration) 
         if done == Some(previous) {
             continue;
         }
-        let open = chain.emissions().isOpen(U256::from(previous)).call().await.unwrap_or(false);
-        if !open {
-            done = Some(previous);
-            continue;
+        match WindowCheck::of(&chain, previous).await {
+            WindowCheck::Open => {}
+            WindowCheck::Closed => {
+                done = Some(previous);
+                continue;
+            }
+            WindowCheck::Unknown => {
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
         }
         match worker.run(previous).await {
             Ok(report) => {
@@ -118,13 +150,14 @@ pub async fn bind(config: &Config) -> Result<tokio::net::TcpListener, NodeError>
         .map_err(|source| NodeError::Listen { addr: config.listen.clone(), source })
 }
 
-/// Runs the node on `listener` until `shutdown` resolves.
+/// Runs the node on `listener` until `shutdown` is cancelled, then drains: no new connections, in-flight
+/// requests (streams included) finish and their receipts are stored, epoch work under way finishes.
 pub async fn serve(
     config: &Config,
     chain: Chain,
     store: Store,
     listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: CancellationToken,
 ) -> Result<(), NodeError> {
     let models = load_models(config, &chain).await?;
     let metrics = Arc::new(Metrics::default());
@@ -137,14 +170,16 @@ pub async fn serve(
         metrics.clone(),
     ));
     let tick = Duration::from_secs((chain.manifest.epoch_length / 20).clamp(1, 30));
-    let epochs = tokio::spawn(epoch_loop(worker, chain.clone(), tick));
+    let epochs = tokio::spawn(epoch_loop(worker, chain.clone(), tick, shutdown.clone()));
     let state = Arc::new(AppState { models, gate, store, chain, metrics });
     let addr = listener.local_addr().map_err(|source| NodeError::Listen { addr: config.listen.clone(), source })?;
     tracing::info!(%addr, "serving the OpenAI-compatible API");
     let result = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await
         .map_err(|source| NodeError::Listen { addr: config.listen.clone(), source });
-    epochs.abort();
+    shutdown.cancel();
+    let _ = epochs.await;
+    tracing::info!("node stopped");
     result
 }

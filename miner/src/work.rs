@@ -23,22 +23,6 @@ use crate::{
     store::{Store, StoreError, SubmittedBatch},
 };
 
-/// Waits for a sent transaction's receipt and checks it succeeded.
-async fn confirm(
-    sent: Result<alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>, alloy::contract::Error>,
-    what: &str,
-) -> Result<alloy::rpc::types::TransactionReceipt, WorkError> {
-    let receipt = sent
-        .map_err(|e| WorkError::Transaction(format!("{what}: {e}")))?
-        .get_receipt()
-        .await
-        .map_err(|e| WorkError::Transaction(format!("{what}: {e}")))?;
-    if !receipt.status() {
-        return Err(WorkError::Transaction(format!("{what} reverted in {}", receipt.transaction_hash)));
-    }
-    Ok(receipt)
-}
-
 /// Proves `batch` on a rayon pool of its own. mistral.rs keeps work in rayon's global pool; a proof queued there
 /// waits for the engine to go idle (seen: 15 s instead of 1.5 s for 64 receipts while serving).
 pub fn prove_isolated(
@@ -51,9 +35,8 @@ pub fn prove_isolated(
         .num_threads(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
         .thread_name(|i| format!("prover-{i}"))
         .build()
-        .map_err(|e| WorkError::Prove(format!("proving thread pool: {e}")))?;
-    pool.install(|| proof::prove(pk, batch, miner, epoch, &mut ChaCha20Rng::from_entropy()))
-        .map_err(|e| WorkError::Prove(e.to_string()))
+        .map_err(WorkError::ThreadPool)?;
+    pool.install(|| proof::prove(pk, batch, miner, epoch, &mut ChaCha20Rng::from_entropy())).map_err(WorkError::Prove)
 }
 
 /// Epoch work errors.
@@ -62,15 +45,21 @@ pub enum WorkError {
     /// Chain access failed (retry later).
     #[error(transparent)]
     Chain(#[from] ChainError),
-    /// A transaction could not be sent or confirmed (retry later).
-    #[error("transaction failed: {0}")]
-    Transaction(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A batch could not be built from the receipts.
+    #[error("building a usage batch")]
+    Batch(#[source] neuro_prover::BatchError),
     /// Proving failed.
-    #[error("proving failed: {0}")]
-    Prove(String),
+    #[error("proving failed")]
+    Prove(#[source] neuro_prover::proof::ProofError),
+    /// The proving thread pool could not start.
+    #[error("cannot start the proving thread pool")]
+    ThreadPool(#[source] rayon::ThreadPoolBuildError),
+    /// A proving task died.
+    #[error("proving task failed")]
+    Task(#[source] tokio::task::JoinError),
     /// Proving keys are missing.
     #[error("proving key: {0}")]
     Keys(#[from] neuro_prover::keys::KeyError),
@@ -78,7 +67,7 @@ pub enum WorkError {
 
 impl From<alloy::contract::Error> for WorkError {
     fn from(e: alloy::contract::Error) -> Self {
-        Self::Chain(ChainError::Contract(e))
+        Self::Chain(e.into())
     }
 }
 
@@ -123,7 +112,7 @@ impl EpochWorker {
         let pk = Arc::new(
             tokio::task::spawn_blocking(move || paths.load_proving())
                 .await
-                .map_err(|e| WorkError::Prove(e.to_string()))??,
+                .map_err(WorkError::Task)??,
         );
         *slot = Some(pk.clone());
         Ok(pk)
@@ -167,18 +156,18 @@ impl EpochWorker {
                     model.into(),
                 );
                 // Simulate first: a revert (user withdrew, allowance expired) marks the receipts unpaid instead of
-                // failing the whole epoch.
-                if let Err(e) = call.call().await {
-                    let reason = e
-                        .as_decoded_interface_error::<Payments::PaymentsErrors>()
-                        .map(|err| format!("{err:?}"))
-                        .unwrap_or_else(|| e.to_string());
-                    tracing::warn!(%digest, %reason, epoch, "allowance cannot be redeemed; its receipts stay unpaid");
-                    self.store.drop_unpaid(digest, epoch).await?;
-                    report.unpaid_allowances += 1;
-                    break;
-                }
-                let receipt = confirm(call.send().await, "redeem").await?;
+                // failing the whole epoch. Only a revert: an RPC failure says nothing about the allowance and is
+                // retried on the next tick, not taken as "unpaid".
+                let receipt = match self.chain.relayer.send_call::<Payments::PaymentsErrors, _, _>("redeem", call).await {
+                    Ok(receipt) => receipt,
+                    Err(ChainError::Reverted { revert, .. }) => {
+                        tracing::warn!(%digest, %revert, epoch, "allowance cannot be redeemed; its receipts stay unpaid");
+                        self.store.drop_unpaid(digest, epoch).await?;
+                        report.unpaid_allowances += 1;
+                        break;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 tracing::info!(%digest, model = %B256::from(model), amount = %(step - already), tx = %receipt.transaction_hash, epoch, "redeemed");
                 report.redemptions += 1;
                 report.redeemed += step - already;
@@ -197,7 +186,7 @@ impl EpochWorker {
         for (model, receipts) in by_model {
             for chunk in receipts.chunks(self.batch_size) {
                 let list: Vec<_> = chunk.iter().map(|r| r.receipt).collect();
-                let batch = Batch::new(self.batch_size, model, &list).map_err(|e| WorkError::Prove(e.to_string()))?;
+                let batch = Batch::new(self.batch_size, model, &list).map_err(WorkError::Batch)?;
                 if batch.total_tokens() == 0 {
                     continue;
                 }
@@ -220,7 +209,7 @@ impl EpochWorker {
                 let proving_batch = batch.clone();
                 let usage = tokio::task::spawn_blocking(move || prove_isolated(&pk, &proving_batch, miner, epoch))
                     .await
-                    .map_err(|e| WorkError::Prove(e.to_string()))??;
+                    .map_err(WorkError::Task)??;
                 let words = proof::to_solidity(&usage.proof).map(|w| U256::from_be_bytes(w));
                 let call = ledger.submitUsage(
                     U256::from(epoch),
@@ -231,14 +220,8 @@ impl EpochWorker {
                     U256::from(self.batch_size),
                     words,
                 );
-                if let Err(e) = call.call().await {
-                    let reason = e
-                        .as_decoded_interface_error::<UsageLedger::UsageLedgerErrors>()
-                        .map(|err| format!("{err:?}"))
-                        .unwrap_or_else(|| e.to_string());
-                    return Err(WorkError::Transaction(format!("submitUsage would revert: {reason}")));
-                }
-                let receipt = confirm(call.send().await, "submitUsage").await?;
+                let receipt =
+                    self.chain.relayer.send_call::<UsageLedger::UsageLedgerErrors, _, _>("submitUsage", call).await?;
                 self.store.record_submission(ids, record, Some(receipt.transaction_hash)).await?;
                 Metrics::add(&self.metrics.batches_submitted, 1);
                 tracing::info!(epoch, tokens = batch.total_tokens(), fees = batch.total_fee(), tx = %receipt.transaction_hash, "usage submitted");

@@ -8,18 +8,15 @@ use alloy::{
     primitives::{Address, U256},
     signers::local::PrivateKeySigner,
 };
-use neuro_miner::{
-    actions,
-    devnet::{self, LocalNetwork, neuro},
-    metrics::Metrics,
-    store::Store,
-    tiny_model::{self, TinyModelSpec},
-    work::EpochWorker,
-};
+use neuro_miner::{actions, metrics::Metrics, store::Store, work::EpochWorker};
 use neuro_protocol::{
     bindings::{Emissions, NeuroToken, UsageLedger},
-    devnet::Devnet,
     voucher::SignedAllowance,
+};
+use neuro_testkit::{
+    Devnet,
+    network::{self as devnet, LocalNetwork, neuro},
+    tiny_model::{self, TinyModelSpec},
 };
 use serde_json::{Value, json};
 

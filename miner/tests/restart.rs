@@ -8,13 +8,12 @@ use std::{
 };
 
 use alloy::signers::local::PrivateKeySigner;
-use neuro_miner::{
-    config::Config,
-    devnet::{self, neuro},
-    store::Store,
+use neuro_miner::{config::Config, store::Store};
+use neuro_testkit::{
+    Devnet,
+    network::{self as devnet, neuro},
     tiny_model::{self, TinyModelSpec},
 };
-use neuro_protocol::devnet::Devnet;
 use serde_json::json;
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;

@@ -5,17 +5,19 @@
 //!   (exported from forge's artifacts by `scripts/export-abi.js`; CI fails if they are stale).
 //! - [`manifest`]: the typed deployment manifest `deployments/<chainId>.json` written by `Deploy.s.sol`.
 //! - [`schedule`]: the emission schedule computed natively, to the wei, exactly as `Emissions` does.
-//! - [`keys`]: loading the CLIs' signing keys from a keystore or the environment.
+//! - [`units`]: model ids and NEURO amounts, parsed once at the edges.
 //! - [`voucher`]: the EIP-712 payment `Allowance` users sign for miners.
-//! - [`devnet`] (feature `devnet`): a local anvil chain with the protocol deployed by the real deploy script.
+//!
+//! Chain access (providers, sending, keys) lives one floor up, in `neuro-chain`; the anvil devnet in the
+//! dev-only `neuro-testkit`.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod abi;
 pub mod bindings;
-#[cfg(feature = "devnet")]
-pub mod devnet;
-pub mod keys;
 pub mod manifest;
 pub mod schedule;
+pub mod units;
 pub mod voucher;
 
 pub use manifest::{Manifest, ManifestError};
+pub use units::{AmountError, ModelId, parse_neuro_amount};

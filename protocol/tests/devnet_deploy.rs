@@ -4,10 +4,10 @@ use alloy::{
     primitives::{Address, U256},
     providers::{Provider, ProviderBuilder},
 };
+use neuro_testkit::{Devnet, DevnetOptions};
 use neuro_protocol::{
     ManifestError,
     bindings::{Emissions, NeuroToken, StakingVault},
-    devnet::{Devnet, DevnetOptions},
     schedule,
 };
 

@@ -5,9 +5,9 @@ use alloy::{
     primitives::{FixedBytes, U256},
     providers::ProviderBuilder,
 };
+use neuro_testkit::{Devnet, DevnetOptions};
 use neuro_protocol::{
     bindings::{Emissions, FeeVault, ModelRegistry, NeuroToken, NodeRegistry, Payments, StakingVault},
-    devnet::{Devnet, DevnetOptions},
     schedule::NEURO,
     voucher::{Allowance, payments_domain},
 };

@@ -8,6 +8,11 @@
 //! - [`circuit`]: the constraint system; [`poseidon`]: the shared hash parameters; [`field`]: value encodings;
 //! - [`keys`]: deterministic (devnet) key setup and key files; [`proof`]: proving, verifying, Solidity encoding;
 //! - [`solidity`]: the generator of `contracts/src/verifiers/UsageVerifier*.sol`.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+// Dependencies of the `neuro-prover` binary only.
+#[cfg(feature = "cli")]
+use {anyhow as _, clap as _, indicatif as _, serde_json as _, tracing_subscriber as _};
 
 pub mod batch;
 pub mod circuit;

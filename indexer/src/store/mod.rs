@@ -113,6 +113,11 @@ impl Store {
         Ok(Self { pool, backend })
     }
 
+    /// Closes the pool, waiting for connections in use to be returned (SQLite checkpoints its WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// The engine behind this store.
     pub fn backend(&self) -> Backend {
         self.backend

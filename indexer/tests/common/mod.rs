@@ -25,9 +25,9 @@ use neuro_indexer::{
     rpc::Chain,
     store::Store,
 };
+use neuro_testkit::{Devnet, DevnetOptions};
 use neuro_protocol::{
     bindings::{Emissions, FeeVault, ModelRegistry, NeuroToken, NodeRegistry, Payments, StakingVault},
-    devnet::{Devnet, DevnetOptions},
     schedule::NEURO,
     voucher::{Allowance, payments_domain},
 };

@@ -6,13 +6,21 @@
 use std::time::Duration;
 
 use alloy::{
+    contract::{CallBuilder, CallDecoder},
     network::TransactionBuilder,
-    primitives::{Address, B256},
+    primitives::{Address, B256, U256},
     providers::{DynProvider, Provider},
     rpc::types::{TransactionReceipt, TransactionRequest},
+    sol_types::SolInterface,
+    transports::{RpcError, TransportError},
 };
-use rand::Rng;
 use tokio::sync::Mutex;
+
+use crate::{
+    ChainError,
+    retry::with_retries,
+    revert::{Revert, classify},
+};
 
 /// Relaying errors.
 #[derive(Debug, thiserror::Error)]
@@ -26,22 +34,30 @@ pub enum RelayError {
         cap: u128,
     },
     /// RPC kept failing after all retries.
-    #[error("RPC failed after {attempts} attempts: {last}")]
+    #[error("RPC failed after {attempts} attempts")]
     Rpc {
         /// Attempts made.
         attempts: u32,
         /// Last error.
-        last: String,
+        #[source]
+        source: TransportError,
     },
     /// Gas estimation says the transaction would revert (the state changed since it was simulated).
     #[error("transaction would revert: {0}")]
-    WouldRevert(String),
+    WouldRevert(Revert),
     /// The transaction was mined but reverted.
     #[error("transaction {0} reverted")]
     Reverted(B256),
     /// Not mined after every fee bump.
     #[error("transaction not mined after {0} fee bumps")]
     Stuck(u32),
+}
+
+impl RelayError {
+    /// Whether sending again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::FeeAboveCap { .. } | Self::Rpc { .. } | Self::Stuck(_))
+    }
 }
 
 /// Tunables.
@@ -51,6 +67,8 @@ pub struct RelayConfig {
     pub max_fee_per_gas: u128,
     /// How long to wait for a receipt before bumping.
     pub confirm_timeout: Duration,
+    /// How often to look for a receipt while waiting.
+    pub poll_interval: Duration,
     /// Fee bumps before giving up.
     pub max_bumps: u32,
     /// RPC attempts per call.
@@ -64,6 +82,7 @@ impl Default for RelayConfig {
         Self {
             max_fee_per_gas: 500_000_000_000, // 500 gwei
             confirm_timeout: Duration::from_secs(60),
+            poll_interval: Duration::from_millis(500),
             max_bumps: 5,
             rpc_attempts: 6,
             base_backoff: Duration::from_millis(200),
@@ -81,34 +100,6 @@ pub struct Relayer {
     lock: Mutex<()>,
 }
 
-/// Runs `f` until it succeeds or `attempts` are spent, sleeping `base · 2^i` plus up to 50% jitter in between.
-pub async fn with_retries<T, E: std::fmt::Display, F, Fut>(
-    attempts: u32,
-    base: Duration,
-    mut f: F,
-) -> Result<T, RelayError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, E>>,
-{
-    let mut last = String::new();
-    for attempt in 0..attempts.max(1) {
-        match f().await {
-            Ok(value) => return Ok(value),
-            Err(e) => {
-                last = e.to_string();
-                if attempt + 1 < attempts {
-                    let delay = base * 2u32.saturating_pow(attempt);
-                    let jitter = rand::thread_rng().gen_range(0..=delay.as_millis() as u64 / 2);
-                    tracing::debug!(attempt, error = %last, "RPC error, retrying");
-                    tokio::time::sleep(delay + Duration::from_millis(jitter)).await;
-                }
-            }
-        }
-    }
-    Err(RelayError::Rpc { attempts, last })
-}
-
 impl Relayer {
     /// A relayer for `from`, whose key is in `provider`'s wallet.
     pub fn new(provider: DynProvider, from: Address, config: RelayConfig) -> Self {
@@ -121,13 +112,43 @@ impl Relayer {
     }
 
     /// The signer's balance in wei.
-    pub async fn balance(&self) -> Result<alloy::primitives::U256, RelayError> {
+    pub async fn balance(&self) -> Result<U256, RelayError> {
         let (provider, from) = (self.provider.clone(), self.from);
-        with_retries(self.config.rpc_attempts, self.config.base_backoff, || {
+        self.rpc(|| {
             let provider = provider.clone();
             async move { provider.get_balance(from).await }
         })
         .await
+    }
+
+    /// The provider the relayer sends through (it signs with the relayer's key).
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    async fn rpc<T, F, Fut>(&self, f: F) -> Result<T, RelayError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, TransportError>>,
+    {
+        let attempts = self.config.rpc_attempts.max(1);
+        with_retries(attempts, self.config.base_backoff, f).await.map_err(|source| RelayError::Rpc { attempts, source })
+    }
+
+    /// Simulates `call` with `eth_call`, then sends it as [`Self::send`] does. A revert is decoded with the
+    /// contract's error enum `E` and returned without sending; a transport failure is returned as transient.
+    pub async fn send_call<E, P, D>(
+        &self,
+        action: &'static str,
+        call: CallBuilder<P, D>,
+    ) -> Result<TransactionReceipt, ChainError>
+    where
+        E: SolInterface + std::fmt::Debug,
+        P: Provider,
+        D: CallDecoder,
+    {
+        simulate::<E, P, D>(action, &call).await?;
+        self.send(call.into_transaction_request()).await.map_err(|source| ChainError::Relay { action, source })
     }
 
     /// Sends `tx` (to and input set) and waits for its receipt, bumping fees while it is stuck.
@@ -135,25 +156,28 @@ impl Relayer {
         let _guard = self.lock.lock().await;
         let (provider, from, cfg) = (self.provider.clone(), self.from, self.config.clone());
         let tx = tx.with_from(from);
-        let nonce = with_retries(cfg.rpc_attempts, cfg.base_backoff, || {
-            let provider = provider.clone();
-            async move { provider.get_transaction_count(from).pending().await }
-        })
-        .await?;
+        let nonce = self
+            .rpc(|| {
+                let provider = provider.clone();
+                async move { provider.get_transaction_count(from).pending().await }
+            })
+            .await?;
         let estimate = self.estimate(&tx).await?;
-        let fees = with_retries(cfg.rpc_attempts, cfg.base_backoff, || {
-            let provider = provider.clone();
-            async move { provider.estimate_eip1559_fees().await }
-        })
-        .await?;
+        let fees = self
+            .rpc(|| {
+                let provider = provider.clone();
+                async move { provider.estimate_eip1559_fees().await }
+            })
+            .await?;
         if fees.max_fee_per_gas > cfg.max_fee_per_gas {
             return Err(RelayError::FeeAboveCap { wanted: fees.max_fee_per_gas, cap: cfg.max_fee_per_gas });
         }
-        let chain_id = with_retries(cfg.rpc_attempts, cfg.base_backoff, || {
-            let provider = provider.clone();
-            async move { provider.get_chain_id().await }
-        })
-        .await?;
+        let chain_id = self
+            .rpc(|| {
+                let provider = provider.clone();
+                async move { provider.get_chain_id().await }
+            })
+            .await?;
         let (mut max_fee, mut priority) = (fees.max_fee_per_gas, fees.max_priority_fee_per_gas);
         let mut sent: Vec<B256> = Vec::new();
         for bump in 0..=cfg.max_bumps {
@@ -165,21 +189,15 @@ impl Relayer {
                 .with_max_fee_per_gas(max_fee)
                 .with_max_priority_fee_per_gas(priority);
             match provider.send_transaction(attempt).await {
-                Ok(pending) => {
-                    sent.push(*pending.tx_hash());
-                    match pending.with_timeout(Some(cfg.confirm_timeout)).get_receipt().await {
-                        Ok(receipt) => return Self::checked(receipt),
-                        Err(e) => tracing::warn!(bump, error = %e, "transaction not confirmed in time; bumping fees"),
-                    }
-                }
-                Err(e) => {
-                    // A replacement can fail because an earlier attempt was mined meanwhile.
-                    tracing::warn!(bump, error = %e, "send failed");
-                }
+                Ok(pending) => sent.push(*pending.tx_hash()),
+                // A replacement can be refused because an earlier attempt was mined or is still pending
+                // ("nonce too low", "already known", "replacement underpriced"): keep waiting for those.
+                Err(e) => tracing::warn!(bump, error = %e, "send failed"),
             }
-            if let Some(receipt) = self.find_mined(&sent).await {
+            if let Some(receipt) = self.wait_mined(&sent).await {
                 return Self::checked(receipt);
             }
+            tracing::warn!(bump, nonce, "transaction not mined in time (stuck or dropped); re-sending with higher fees");
             // +12.5% on both fees (the minimum replacement bump most nodes accept), within the cap.
             max_fee = (max_fee + max_fee / 8 + 1).min(cfg.max_fee_per_gas);
             priority = (priority + priority / 8 + 1).min(max_fee);
@@ -190,32 +208,58 @@ impl Relayer {
     /// Gas estimate; a revert is final (not retried), transport errors are retried.
     async fn estimate(&self, tx: &TransactionRequest) -> Result<u64, RelayError> {
         let cfg = &self.config;
-        let mut last = String::new();
-        for attempt in 0..cfg.rpc_attempts.max(1) {
+        let attempts = cfg.rpc_attempts.max(1);
+        let mut attempt = 0;
+        loop {
             match self.provider.estimate_gas(tx.clone()).await {
                 Ok(gas) => return Ok(gas),
-                Err(alloy::transports::RpcError::ErrorResp(payload)) => {
-                    return Err(RelayError::WouldRevert(payload.message.to_string()));
+                Err(RpcError::ErrorResp(payload)) => {
+                    let data = payload.as_revert_data();
+                    return Err(RelayError::WouldRevert(Revert { reason: payload.message.to_string(), data }));
                 }
-                Err(e) => {
-                    last = e.to_string();
-                    tokio::time::sleep(cfg.base_backoff * 2u32.saturating_pow(attempt)).await;
+                Err(source) if attempt + 1 >= attempts => return Err(RelayError::Rpc { attempts, source }),
+                Err(_) => {
+                    tokio::time::sleep(crate::retry::backoff(cfg.base_backoff, attempt)).await;
+                    attempt += 1;
                 }
             }
         }
-        Err(RelayError::Rpc { attempts: cfg.rpc_attempts, last })
     }
 
-    async fn find_mined(&self, hashes: &[B256]) -> Option<TransactionReceipt> {
-        for hash in hashes {
-            if let Ok(Some(receipt)) = self.provider.get_transaction_receipt(*hash).await {
-                return Some(receipt);
+    /// Polls for a receipt of any of `hashes` (same nonce: at most one can be mined) until the confirm timeout.
+    async fn wait_mined(&self, hashes: &[B256]) -> Option<TransactionReceipt> {
+        let deadline = tokio::time::Instant::now() + self.config.confirm_timeout;
+        loop {
+            for hash in hashes {
+                if let Ok(Some(receipt)) = self.provider.get_transaction_receipt(*hash).await {
+                    return Some(receipt);
+                }
             }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(self.config.poll_interval).await;
         }
-        None
     }
 
     fn checked(receipt: TransactionReceipt) -> Result<TransactionReceipt, RelayError> {
         if receipt.status() { Ok(receipt) } else { Err(RelayError::Reverted(receipt.transaction_hash)) }
+    }
+}
+
+/// Simulates `call` with `eth_call`: `Ok` if it would succeed, [`ChainError::Reverted`] with the reason decoded by
+/// `E` if it reverts, a transient error if the node could not be asked.
+pub async fn simulate<E, P, D>(action: &'static str, call: &CallBuilder<P, D>) -> Result<(), ChainError>
+where
+    E: SolInterface + std::fmt::Debug,
+    P: Provider,
+    D: CallDecoder,
+{
+    match call.call_raw().await {
+        Ok(_) => Ok(()),
+        Err(e) => match classify::<E>(e.into()) {
+            Ok(revert) => Err(ChainError::Reverted { action, revert }),
+            Err(other) => Err(other.into()),
+        },
     }
 }

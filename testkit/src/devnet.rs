@@ -18,7 +18,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 
-use crate::manifest::{Manifest, ManifestError};
+use neuro_protocol::{Manifest, ManifestError};
 
 /// Serialises forge invocations of this process: concurrent builds would race on `out/` and `cache/`.
 static FORGE: Mutex<()> = Mutex::new(());

@@ -1,4 +1,4 @@
-//! A whole local network for tests and `bench`: anvil with the protocol deployed, a model approved by the
+//! A whole local network for tests and `neuro-bench miner`: anvil with the protocol deployed, a model approved by the
 //! (impersonated) timelock, this node staked, registered and serving on loopback, and a funded user.
 
 use std::{path::PathBuf, time::Duration};
@@ -11,14 +11,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
     sol_types::SolCall,
 };
-use neuro_protocol::{
-    bindings::{ModelRegistry, NeuroToken, Payments},
-    devnet::{Devnet, DevnetOptions},
-    schedule::NEURO,
-    voucher::{Allowance, payments_domain},
-};
-
-use crate::{
+use neuro_miner::{
     actions,
     chain::Chain,
     config::{Config, ModelConfig},
@@ -26,6 +19,15 @@ use crate::{
     model_id, node,
     store::Store,
 };
+use neuro_protocol::{
+    bindings::{ModelRegistry, NeuroToken, Payments},
+    schedule::NEURO,
+    voucher::{Allowance, payments_domain},
+};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::devnet::{Devnet, DevnetOptions};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -55,6 +57,10 @@ pub struct LocalNetwork {
     pub model_id: [u8; 32],
     /// Scratch directory.
     pub dir: PathBuf,
+    /// Cancelling it stops the node as SIGTERM does (drain, then exit).
+    pub shutdown: CancellationToken,
+    /// The node's task: ends once the node has drained after `shutdown`.
+    pub node: tokio::task::JoinHandle<Result<(), node::NodeError>>,
 }
 
 /// Calls `to` with `data` from the timelock, impersonated, as an executed governance proposal would.
@@ -101,7 +107,7 @@ pub async fn start(model_path: PathBuf, keys_dir: PathBuf, scratch: PathBuf) -> 
     let approve = ModelRegistry::approveCall { modelId: model_id.into() }.abi_encode();
     as_timelock(&plain, c.timelock, c.model_registry, approve.into()).await?;
     actions::stake(&chain, neuro(10_000)).await?;
-    actions::register(&chain, "http://127.0.0.1:1", &[model_id]).await?;
+    actions::register(&chain, "http://127.0.0.1:1", &[model_id.into()]).await?;
 
     let as_user = ProviderBuilder::new().wallet(user.clone()).connect_http(url);
     NeuroToken::new(c.token, &as_user).approve(c.payments, neuro(100)).send().await?.get_receipt().await?;
@@ -125,18 +131,22 @@ pub async fn start(model_path: PathBuf, keys_dir: PathBuf, scratch: PathBuf) -> 
         models: vec![ModelConfig {
             name: "tiny".into(),
             path: model_path,
-            id: format!("0x{}", hex::encode(model_id)),
-            price_per_mtok: neuro(2).to_string(),
+            id: model_id.into(),
+            price_per_mtok: neuro(2),
         }],
     };
     let store = Store::open(&scratch.join("receipts.sqlite"))?;
     let listener = node::bind(&config).await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (serve_config, serve_chain, serve_store) = (config.clone(), chain.clone(), store.clone());
-    tokio::spawn(async move {
-        if let Err(e) = node::serve(&serve_config, serve_chain, serve_store, listener, std::future::pending()).await {
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    let node = tokio::spawn(async move {
+        let result = node::serve(&serve_config, serve_chain, serve_store, listener, stop).await;
+        if let Err(e) = &result {
             tracing::error!(error = %e, "node stopped");
         }
+        result
     });
     let client = reqwest::Client::new();
     for _ in 0..600 {
@@ -145,7 +155,7 @@ pub async fn start(model_path: PathBuf, keys_dir: PathBuf, scratch: PathBuf) -> 
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok(LocalNetwork { devnet, plain, chain, user, url: base, store, config, model_id, dir: scratch })
+    Ok(LocalNetwork { devnet, plain, chain, user, url: base, store, config, model_id, dir: scratch, shutdown, node })
 }
 
 impl LocalNetwork {

@@ -1,4 +1,4 @@
-//! `neuro-miner bench`: prefill and decode throughput of a model through the engine and through the node's HTTP
+//! `neuro-bench miner`: prefill and decode throughput of a model through the engine and through the node's HTTP
 //! API (same streaming request, same machine), time to first token, and proof time per batch size.
 
 use std::{
@@ -9,10 +9,12 @@ use std::{
 use futures::StreamExt;
 use neuro_prover::{Batch, Receipt, keys::KeyPaths};
 
-use crate::{
-    devnet,
+use neuro_miner::{
     engine::{ChatMessage, Engine, ModelSource, Sampling},
+    work::prove_isolated,
 };
+
+use crate::network;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -137,9 +139,9 @@ pub async fn run(
     drop(engine);
 
     let scratch = std::env::temp_dir().join(format!("neuro-bench-{}", std::process::id()));
-    let net = devnet::start(model.clone(), keys_dir.clone(), scratch.clone()).await?;
+    let net = network::start(model.clone(), keys_dir.clone(), scratch.clone()).await?;
     let now = net.chain.now().await?;
-    let key = net.api_key(net.chain.operator, devnet::neuro(50), now + 30 * 86_400, &net.user).await?;
+    let key = net.api_key(net.chain.operator, network::neuro(50), now + 30 * 86_400, &net.user).await?;
     let client = reqwest::Client::new();
     http_run(&client, &net.url, &key, 8).await?; // warm-up
     let mut served = Vec::new();
@@ -178,7 +180,7 @@ pub async fn run(
         let mut times = Vec::new();
         for _ in 0..runs {
             let started = Instant::now();
-            crate::work::prove_isolated(&pk, &batch, [2; 20], 0)?;
+            prove_isolated(&pk, &batch, [2; 20], 0)?;
             times.push(started.elapsed().as_secs_f64());
         }
         println!("| {n} | {:.2} s |", median(times));

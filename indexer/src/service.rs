@@ -1,0 +1,112 @@
+//! The indexer as a service: open the database and the chain from options, and run ingestion and the API
+//! until shutdown, draining in-flight requests.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use alloy::providers::DynProvider;
+use neuro_chain::{ChainError, RpcConfig};
+use neuro_protocol::{Manifest, ManifestError};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    api::{self, AppState},
+    catalog::{Catalog, CatalogError},
+    ingest::{IngestConfig, Indexer},
+    metrics::Metrics,
+    rpc::Chain,
+    store::{Store, StoreError},
+};
+
+/// What the indexer needs to start.
+#[derive(Debug, Clone)]
+pub struct IndexerOptions {
+    /// JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// Deployment manifest file.
+    pub manifest: PathBuf,
+    /// `sqlite://<file>` or `postgres://…`.
+    pub database_url: String,
+    /// Database connections (API readers and the ingester).
+    pub db_connections: u32,
+    /// Ingestion settings.
+    pub ingest: IngestConfig,
+}
+
+/// Why the indexer could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The manifest is unreadable or does not describe the chain.
+    #[error("deployment manifest")]
+    Manifest(#[from] ManifestError),
+    /// The RPC endpoint is unusable.
+    #[error("RPC endpoint")]
+    Chain(#[from] ChainError),
+    /// The database failed.
+    #[error("database")]
+    Store(#[from] StoreError),
+    /// The catalog of contracts could not be built.
+    #[error("contract catalog")]
+    Catalog(#[from] CatalogError),
+    /// The API listener failed.
+    #[error("API server on {addr}")]
+    Listen {
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// An opened deployment: manifest checked against the chain, database bound to it.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    /// The deployment.
+    pub manifest: Manifest,
+    /// Read provider (timeouts, read retries).
+    pub provider: DynProvider,
+    /// The database.
+    pub store: Store,
+}
+
+/// Opens the manifest, the chain and the database, and checks they belong together.
+pub async fn open(options: &IndexerOptions) -> Result<Opened, ServiceError> {
+    let manifest = Manifest::load(&options.manifest)?;
+    let provider = neuro_chain::connect(&options.rpc_url, RpcConfig::default())?;
+    manifest.verify(&provider).await?;
+    let store = Store::open(&options.database_url, options.db_connections).await?;
+    store.bind_deployment(manifest.chain_id, manifest.contracts.token).await?;
+    Ok(Opened { manifest, provider, store })
+}
+
+/// The ingester of an opened deployment.
+pub fn build_indexer(opened: &Opened, config: IngestConfig, metrics: Arc<Metrics>) -> Result<Indexer, ServiceError> {
+    let catalog = Catalog::new(&opened.manifest)?;
+    let chain = Chain::new(opened.provider.clone(), catalog.addresses().to_vec(), 5, Duration::from_millis(200));
+    Ok(Indexer::new(chain, opened.store.clone(), catalog, opened.manifest.clone(), config, metrics))
+}
+
+/// Ingests and serves the API on `listener` until `shutdown` is cancelled; then stops accepting connections,
+/// finishes the requests in flight and the ingestion step under way, and returns.
+pub async fn run(
+    options: IndexerOptions,
+    listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), ServiceError> {
+    let opened = open(&options).await?;
+    let metrics = Arc::new(Metrics::new());
+    let ingester = build_indexer(&opened, options.ingest.clone(), metrics.clone())?;
+    let state = AppState { store: opened.store.clone(), manifest: Arc::new(opened.manifest), metrics };
+    let addr = listener.local_addr().map_err(|source| ServiceError::Listen { addr: ([0, 0, 0, 0], 0).into(), source })?;
+    tracing::info!(%addr, "API listening: /v1, /openapi.json, /health, /ready, /metrics");
+    let ingest = tokio::spawn(ingester.run(shutdown.clone()));
+    let served = axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .map_err(|source| ServiceError::Listen { addr, source });
+    shutdown.cancel();
+    let _ = ingest.await;
+    opened.store.close().await;
+    tracing::info!("stopped");
+    served
+}

@@ -1,0 +1,23 @@
+//! `neuro-tiny-model`: writes a tiny random-weight Llama model (safetensors + tokenizer) for tests and the
+//! devnet's fallback demo model.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use neuro_testkit::tiny_model::{self, TinyModelSpec};
+
+#[derive(Parser)]
+#[command(name = "neuro-tiny-model", version, about = "Write a tiny random-weight Llama model for tests")]
+struct Cli {
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tiny_model::write(&cli.out, TinyModelSpec::default()).with_context(|| format!("writing {}", cli.out.display()))?;
+    println!("wrote a tiny random-weight Llama model to {}", cli.out.display());
+    Ok(())
+}
