@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 events=${1:-100000}
 bin=node_modules/.bin
 [ -x "$bin/anvil" ] || bash scripts/setup.sh
-cargo build --release --locked -p neuro-indexer -q
+cargo build --release --locked -p neuro-indexer -p neuro-testkit -q
 indexer=${CARGO_TARGET_DIR:-target}/release/neuro-indexer
+bench=${CARGO_TARGET_DIR:-target}/release/neuro-bench
 
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
@@ -35,7 +36,7 @@ manifest=$PWD/deployments/$chain_id.json
 common=(--rpc-url "$rpc" --manifest "$manifest")
 
 echo "== populating the chain with >= $events protocol events"
-NEURO_BENCH_PRIVATE_KEY=$DEPLOYER_PRIVATE_KEY "$indexer" "${common[@]}" bench populate --events "$events"
+NEURO_BENCH_PRIVATE_KEY=$DEPLOYER_PRIVATE_KEY "$bench" indexer populate "${common[@]}" --events "$events"
 
 # A miner with stake, and finalized epochs, for the API benchmark.
 miner_key=0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
@@ -50,12 +51,12 @@ for _ in 1 2 3; do send --private-key "$miner_key" "$(field StakingVault)" "stak
 for epoch in 0 1 2 3; do send --private-key "$DEPLOYER_PRIVATE_KEY" "$(field Emissions)" "finalizeEpoch(uint256)" "$epoch"; done
 
 echo "== backfill into SQLite"
-"$indexer" "${common[@]}" --database-url "sqlite://$work/bench.db" bench backfill --concurrency 4
+"$bench" indexer backfill "${common[@]}" --database-url "sqlite://$work/bench.db" --concurrency 4
 echo "== backfill into PostgreSQL"
 pg=$(bash scripts/postgres.sh)
 db=neuro_bench_$$
 psql -q "$pg" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-"$indexer" "${common[@]}" --database-url "${pg%/*}/$db" bench backfill --concurrency 4
+"$bench" indexer backfill "${common[@]}" --database-url "${pg%/*}/$db" --concurrency 4
 
 api_port=$((port + 1))
 for database in "sqlite://$work/bench.db" "${pg%/*}/$db"; do
@@ -67,7 +68,7 @@ for database in "sqlite://$work/bench.db" "${pg%/*}/$db"; do
   echo "| paths | target rate | achieved | requests | errors | p50 | p90 | p99 | p99.9 | max |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for path in /v1/epochs/1 "/v1/miners/$miner" /v1/supply "/v1/events?contract=NeuroToken&limit=100"; do
-    "$indexer" bench api --url "http://127.0.0.1:$api_port" --path "$path" --rate 1000 --seconds 10 | tail -n 1
+    "$bench" indexer api --url "http://127.0.0.1:$api_port" --path "$path" --rate 1000 --seconds 10 | tail -n 1
   done
   kill "$server"; wait "$server" 2>/dev/null || true
 done

@@ -181,7 +181,7 @@ governance_demo
 # The indexer follows the chain from the deployment block into a fresh SQLite file and serves the REST API.
 indexer_url=http://127.0.0.1:$((port + 3))
 start_indexer() {
-  cargo build -q -p neuro-indexer
+  cargo build -q --workspace --bins
   rm -f "$state/indexer-$port.db"*
   "${CARGO_TARGET_DIR:-$root/target}/debug/neuro-indexer" --rpc-url "$rpc" --manifest "$manifest" \
     --database-url "sqlite://$state/indexer-$port.db" run --listen 127.0.0.1:$((port + 3)) --reorg-depth 8 \
@@ -219,8 +219,8 @@ models_registry=$(field contracts.ModelRegistry)
 timelock=$(field contracts.NeuroTimelock)
 export CARGO_TERM_QUIET=true
 echo
-echo "building neuro-miner, neuro-keeper, neuro-indexer, neuro and neuro-prover (first run: ~20 min)"
-cargo build -q -p neuro-miner -p neuro-keeper -p neuro-indexer -p neuro-client -p neuro-prover
+echo "building the workspace binaries (first run: ~20 min)"
+cargo build -q --workspace --bins
 start_indexer
 target=${CARGO_TARGET_DIR:-$root/target}/debug
 [ -f "$root/keys/usage-64.pk" ] || "$target/neuro-prover" setup --batch 64 --out "$root/keys" >/dev/null
@@ -234,7 +234,7 @@ if [ "$model_kind" = smollm2 ]; then
 fi
 if [ -z "$model_path" ]; then
   model_path=$state/tiny-model
-  "$target/neuro-miner" model tiny --out "$model_path" >/dev/null
+  "$target/neuro-tiny-model" --out "$model_path" >/dev/null
   model_kind=tiny
 fi
 echo "model: $model_kind ($model_path)"

@@ -74,7 +74,8 @@ pub fn create(path: &Path, password: &str, import: bool) -> Result<PrivateKeySig
     let mut rng = rand::thread_rng();
     let signer = if import {
         let text = std::env::var(IMPORT_KEY_ENV).map_err(|_| KeyError::Missing(IMPORT_KEY_ENV))?;
-        let bytes = hex::decode(text.trim().trim_start_matches("0x")).map_err(|_| KeyError::Malformed(IMPORT_KEY_ENV))?;
+        let bytes =
+            hex::decode(text.trim().trim_start_matches("0x")).map_err(|_| KeyError::Malformed(IMPORT_KEY_ENV))?;
         if bytes.len() != 32 {
             return Err(KeyError::Malformed(IMPORT_KEY_ENV));
         }

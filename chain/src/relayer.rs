@@ -197,7 +197,11 @@ impl Relayer {
             if let Some(receipt) = self.wait_mined(&sent).await {
                 return Self::checked(receipt);
             }
-            tracing::warn!(bump, nonce, "transaction not mined in time (stuck or dropped); re-sending with higher fees");
+            tracing::warn!(
+                bump,
+                nonce,
+                "transaction not mined in time (stuck or dropped); re-sending with higher fees"
+            );
             // +12.5% on both fees (the minimum replacement bump most nodes accept), within the cap.
             max_fee = (max_fee + max_fee / 8 + 1).min(cfg.max_fee_per_gas);
             priority = (priority + priority / 8 + 1).min(max_fee);
@@ -257,7 +261,7 @@ where
 {
     match call.call_raw().await {
         Ok(_) => Ok(()),
-        Err(e) => match classify::<E>(e.into()) {
+        Err(e) => match classify::<E>(e) {
             Ok(revert) => Err(ChainError::Reverted { action, revert }),
             Err(other) => Err(other.into()),
         },

@@ -66,14 +66,15 @@ mod tests {
         let json = format!(r#"{{"code":3,"message":"execution reverted","data":"0x{}"}}"#, hex::encode(&data));
         let revert = classify::<Payments::PaymentsErrors>(response(&json)).expect("a revert");
         assert!(revert.reason.contains("InvalidSignature"), "{revert}");
-        assert_eq!(revert.data.as_deref(), Some(&data[..]));
+        assert_eq!(revert.data.as_ref().map(|d| &d[..]), Some(&data[..]));
         assert_eq!(Payments::InvalidSignature::SELECTOR, data[..4]);
     }
 
     #[test]
     fn a_revert_without_data_is_still_a_revert() {
-        let revert = classify::<Payments::PaymentsErrors>(response(r#"{"code":-32003,"message":"execution reverted"}"#))
-            .expect("a revert");
+        let revert =
+            classify::<Payments::PaymentsErrors>(response(r#"{"code":-32003,"message":"execution reverted"}"#))
+                .expect("a revert");
         assert_eq!(revert.reason, "execution reverted");
     }
 

@@ -14,8 +14,8 @@ use alloy::{
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use futures::StreamExt;
-use neuro_client::sse::{SseEvent, delta_text, drain};
 use neuro_chain::{RelayConfig, Relayer, RpcConfig};
+use neuro_client::sse::{SseEvent, delta_text, drain};
 use neuro_protocol::{
     Manifest,
     bindings::{NeuroToken, NodeRegistry, Payments},
@@ -146,9 +146,17 @@ async fn main() -> Result<()> {
                 bail!("insufficient balance: {balance} NEURO-wei, depositing {amount}");
             }
             let relayer = &session.relayer;
-            print_sent("approve", &relayer.send_call::<NeuroToken::NeuroTokenErrors, _, _>("approve", token.approve(c.payments, *amount)).await?);
+            print_sent(
+                "approve",
+                &relayer
+                    .send_call::<NeuroToken::NeuroTokenErrors, _, _>("approve", token.approve(c.payments, *amount))
+                    .await?,
+            );
             let payments = Payments::new(c.payments, session.provider());
-            print_sent("deposit", &relayer.send_call::<Payments::PaymentsErrors, _, _>("deposit", payments.deposit(*amount)).await?);
+            print_sent(
+                "deposit",
+                &relayer.send_call::<Payments::PaymentsErrors, _, _>("deposit", payments.deposit(*amount)).await?,
+            );
             let total = payments.deposits(me).call().await?;
             println!("deposit    {total} NEURO-wei");
         }
@@ -163,12 +171,16 @@ async fn main() -> Result<()> {
             let session = Session::open(&cli).await?;
             let payments = Payments::new(session.manifest.contracts.payments, session.provider());
             let call = payments.completeWithdrawal();
-            print_sent("withdraw", &session.relayer.send_call::<Payments::PaymentsErrors, _, _>("withdraw", call).await?);
+            print_sent(
+                "withdraw",
+                &session.relayer.send_call::<Payments::PaymentsErrors, _, _>("withdraw", call).await?,
+            );
         }
         Command::Allowance { miner, cap, days } => {
             let session = Session::open(&cli).await?;
             let (m, signer) = (&session.manifest, &session.signer);
-            let deposit = Payments::new(m.contracts.payments, session.provider()).deposits(signer.address()).call().await?;
+            let deposit =
+                Payments::new(m.contracts.payments, session.provider()).deposits(signer.address()).call().await?;
             if deposit.is_zero() {
                 eprintln!("warning: you have no deposit; the miner will refuse requests until you `neuro deposit`");
             }

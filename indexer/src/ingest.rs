@@ -96,6 +96,7 @@ pub enum Step {
 }
 
 /// The ingester of one deployment into one store.
+#[derive(Debug)]
 pub struct Indexer {
     chain: Chain,
     store: Store,

@@ -77,7 +77,7 @@ impl Chain {
         &self.provider
     }
 
-    async fn retry<T, F, Fut>(&self, method: &'static str, mut call: F) -> Result<T, RpcFailure>
+    async fn retry<T, F, Fut>(&self, method: &'static str, call: F) -> Result<T, RpcFailure>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, RpcError<TransportErrorKind>>>,

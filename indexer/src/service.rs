@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     api::{self, AppState},
     catalog::{Catalog, CatalogError},
-    ingest::{IngestConfig, Indexer},
+    ingest::{Indexer, IngestConfig},
     metrics::Metrics,
     rpc::Chain,
     store::{Store, StoreError},
@@ -97,7 +97,8 @@ pub async fn run(
     let metrics = Arc::new(Metrics::new());
     let ingester = build_indexer(&opened, options.ingest.clone(), metrics.clone())?;
     let state = AppState { store: opened.store.clone(), manifest: Arc::new(opened.manifest), metrics };
-    let addr = listener.local_addr().map_err(|source| ServiceError::Listen { addr: ([0, 0, 0, 0], 0).into(), source })?;
+    let addr =
+        listener.local_addr().map_err(|source| ServiceError::Listen { addr: ([0, 0, 0, 0], 0).into(), source })?;
     tracing::info!(%addr, "API listening: /v1, /openapi.json, /health, /ready, /metrics");
     let ingest = tokio::spawn(ingester.run(shutdown.clone()));
     let served = axum::serve(listener, api::router(state))

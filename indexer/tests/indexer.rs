@@ -280,10 +280,7 @@ async fn killed_backfill_resumes_identically(backend: &str) -> TestResult {
 }
 
 /// More events after a long gap: stakes and a transfer.
-async fn activity_again(
-    devnet: &neuro_testkit::Devnet,
-    provider: &alloy::providers::DynProvider,
-) -> TestResult {
+async fn activity_again(devnet: &neuro_testkit::Devnet, provider: &alloy::providers::DynProvider) -> TestResult {
     let c = devnet.manifest().contracts;
     let miner = addr(devnet, 2);
     for _ in 0..5 {

@@ -76,14 +76,22 @@ pub struct CycleReport {
 /// Simulates a call with `eth_call`, retrying transport failures; a revert is returned at once.
 async fn simulate<T, Fut>(mut call: impl FnMut() -> Fut) -> Result<Result<T, alloy::contract::Error>, KeeperError>
 where
-    Fut: std::future::Future<Output = Result<T, alloy::contract::Error>>,
+    Fut: Future<Output = Result<T, alloy::contract::Error>>,
 {
     let outcome = with_retries(ATTEMPTS, BACKOFF, || {
         let attempt = call();
         async move {
             match attempt.await {
                 Ok(value) => Ok(Ok(value)),
-                Err(e) if e.as_revert_data().is_some() || matches!(e, alloy::contract::Error::TransportError(alloy::transports::RpcError::ErrorResp(_))) => Ok(Err(e)),
+                Err(e)
+                    if e.as_revert_data().is_some()
+                        || matches!(
+                            e,
+                            alloy::contract::Error::TransportError(alloy::transports::RpcError::ErrorResp(_))
+                        ) =>
+                {
+                    Ok(Err(e))
+                }
                 Err(e) => Err(e),
             }
         }

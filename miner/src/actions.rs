@@ -62,7 +62,11 @@ impl Sent {
 }
 
 /// Simulates, sends through the chain's relayer and waits for the receipt; reverts are decoded with `E`.
-async fn send<E, D>(chain: &Chain, action: &'static str, call: CallBuilder<&DynProvider, D>) -> Result<Sent, ActionError>
+async fn send<E, D>(
+    chain: &Chain,
+    action: &'static str,
+    call: CallBuilder<&DynProvider, D>,
+) -> Result<Sent, ActionError>
 where
     E: SolInterface + std::fmt::Debug,
     D: CallDecoder,
@@ -80,8 +84,7 @@ pub async fn stake(chain: &Chain, amount: U256) -> Result<Vec<Sent>, ActionError
         return Err(ActionError::Precondition(format!("insufficient balance: {balance} NEURO-wei, staking {amount}")));
     }
     let mut sent = Vec::new();
-    let allowance =
-        token.allowance(chain.operator, c.staking).call().await?;
+    let allowance = token.allowance(chain.operator, c.staking).call().await?;
     if allowance < amount {
         sent.push(send::<NeuroTokenErrors, _>(chain, "approve", token.approve(c.staking, amount)).await?);
     }
@@ -136,11 +139,7 @@ pub async fn claimable(chain: &Chain, store: &Store) -> Result<(Vec<u64>, U256),
     let mut epochs = Vec::new();
     let mut total = U256::ZERO;
     for epoch in store.submitted_epochs().await? {
-        let owed = emissions
-            .pendingMinerReward(chain.operator, vec![U256::from(epoch)])
-            .call()
-            .await
-            ?;
+        let owed = emissions.pendingMinerReward(chain.operator, vec![U256::from(epoch)]).call().await?;
         if !owed.is_zero() {
             epochs.push(epoch);
             total += owed;
@@ -158,7 +157,8 @@ pub async fn claim(chain: &Chain, store: &Store) -> Result<Option<(Sent, U256)>,
     }
     let emissions = Emissions::new(chain.manifest.contracts.emissions, chain.provider.clone());
     let sent =
-        send::<EmissionsErrors, _>(chain, "claim", emissions.claim(epochs.into_iter().map(U256::from).collect())).await?;
+        send::<EmissionsErrors, _>(chain, "claim", emissions.claim(epochs.into_iter().map(U256::from).collect()))
+            .await?;
     Ok(Some((sent, total)))
 }
 

@@ -87,7 +87,7 @@ mod tests {
         assert_eq!(id_a, compute(&ModelSource::detect(&a)?, false)?);
         assert_ne!(id_a, compute(&ModelSource::detect(&b)?, false)?);
         std::fs::write(a.join("config.json"), b"{}")?;
-        assert_eq!(id_a, compute(&ModelSource::Safetensors(a.clone()), false)?, "config is not part of the id");
+        assert_eq!(id_a, compute(&ModelSource::Safetensors(a), false)?, "config is not part of the id");
 
         let gguf = base.join("m.gguf");
         std::fs::write(&gguf, b"GGUF test bytes")?;

@@ -186,7 +186,7 @@ async fn unary(
     state: &AppState,
     admitted: &Admitted,
     body: &[u8],
-    generate: impl std::future::Future<Output = Result<(Vec<u8>, u64, u64), ApiError>>,
+    generate: impl Future<Output = Result<(Vec<u8>, u64, u64), ApiError>>,
 ) -> Result<Response, ApiError> {
     let result = async {
         let (bytes, prompt, completion) = generate.await?;

@@ -53,7 +53,7 @@ pub enum WorkError {
     Batch(#[source] neuro_prover::BatchError),
     /// Proving failed.
     #[error("proving failed")]
-    Prove(#[source] neuro_prover::proof::ProofError),
+    Prove(#[source] proof::ProofError),
     /// The proving thread pool could not start.
     #[error("cannot start the proving thread pool")]
     ThreadPool(#[source] rayon::ThreadPoolBuildError),
@@ -109,11 +109,7 @@ impl EpochWorker {
             return Ok(pk.clone());
         }
         let paths = KeyPaths::new(&self.keys_dir, self.batch_size);
-        let pk = Arc::new(
-            tokio::task::spawn_blocking(move || paths.load_proving())
-                .await
-                .map_err(WorkError::Task)??,
-        );
+        let pk = Arc::new(tokio::task::spawn_blocking(move || paths.load_proving()).await.map_err(WorkError::Task)??);
         *slot = Some(pk.clone());
         Ok(pk)
     }
@@ -158,7 +154,8 @@ impl EpochWorker {
                 // Simulate first: a revert (user withdrew, allowance expired) marks the receipts unpaid instead of
                 // failing the whole epoch. Only a revert: an RPC failure says nothing about the allowance and is
                 // retried on the next tick, not taken as "unpaid".
-                let receipt = match self.chain.relayer.send_call::<Payments::PaymentsErrors, _, _>("redeem", call).await {
+                let receipt = match self.chain.relayer.send_call::<Payments::PaymentsErrors, _, _>("redeem", call).await
+                {
                     Ok(receipt) => receipt,
                     Err(ChainError::Reverted { revert, .. }) => {
                         tracing::warn!(%digest, %revert, epoch, "allowance cannot be redeemed; its receipts stay unpaid");

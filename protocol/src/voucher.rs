@@ -178,7 +178,7 @@ mod tests {
 
         let other_chain = payments_domain(1, Address::repeat_byte(0x22));
         assert!(matches!(signed.verify(&other_chain), Err(VoucherError::WrongSigner { .. })));
-        let mut tampered = signed.clone();
+        let mut tampered = signed;
         tampered.allowance.cap = U256::from(10_000u64);
         assert!(matches!(tampered.verify(&domain), Err(VoucherError::WrongSigner { .. })));
         Ok(())

@@ -4,12 +4,12 @@ use alloy::{
     primitives::{Address, U256},
     providers::{Provider, ProviderBuilder},
 };
-use neuro_testkit::{Devnet, DevnetOptions};
 use neuro_protocol::{
     ManifestError,
     bindings::{Emissions, NeuroToken, StakingVault},
     schedule,
 };
+use neuro_testkit::{Devnet, DevnetOptions};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 

@@ -5,12 +5,12 @@ use alloy::{
     primitives::{FixedBytes, U256},
     providers::ProviderBuilder,
 };
-use neuro_testkit::{Devnet, DevnetOptions};
 use neuro_protocol::{
     bindings::{Emissions, FeeVault, ModelRegistry, NeuroToken, NodeRegistry, Payments, StakingVault},
     schedule::NEURO,
     voucher::{Allowance, payments_domain},
 };
+use neuro_testkit::{Devnet, DevnetOptions};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 

@@ -136,7 +136,7 @@ pub fn root_from_path(leaf: Fr, index: usize, path: &[Fr]) -> Fr {
 pub(crate) mod tests {
     use super::*;
 
-    pub fn sample_receipts(model_id: [u8; 32], count: usize) -> Vec<Receipt> {
+    pub(crate) fn sample_receipts(model_id: [u8; 32], count: usize) -> Vec<Receipt> {
         (0..count)
             .map(|i| Receipt {
                 request_hash: [i as u8; 32],

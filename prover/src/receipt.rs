@@ -74,11 +74,11 @@ impl Receipt {
 mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
-    pub fn serialize<S: Serializer, const N: usize>(bytes: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer, const N: usize>(bytes: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format!("0x{}", hex::encode(bytes)))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u8; N], D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u8; N], D::Error> {
         let text = String::deserialize(d)?;
         let raw = hex::decode(text.trim_start_matches("0x")).map_err(D::Error::custom)?;
         raw.try_into().map_err(|raw: Vec<u8>| D::Error::custom(format!("expected {N} bytes, got {}", raw.len())))

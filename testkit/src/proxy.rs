@@ -93,10 +93,8 @@ async fn serve(
         }
         let response = client.post(&upstream).header("content-type", "application/json").body(body).send().await?;
         let bytes = response.bytes().await?;
-        let head = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-            bytes.len()
-        );
+        let head =
+            format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", bytes.len());
         socket.write_all(head.as_bytes()).await?;
         socket.write_all(&bytes).await?;
     }

@@ -20,7 +20,7 @@ use crate::{
 /// A transaction that did something, and where.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct TxRef {
+pub(super) struct TxRef {
     /// Block number.
     pub block_number: u64,
     /// Transaction hash.
@@ -38,7 +38,7 @@ impl From<&EventRow> for TxRef {
 /// Ingestion status.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Status {
+pub(super) struct Status {
     /// Chain id indexed.
     pub chain_id: u64,
     /// Last block fully indexed.
@@ -61,7 +61,7 @@ pub struct Status {
 /// Indexed and chain heads, lag and finality.
 #[utoipa::path(get, path = "/v1/status", responses((status = 200, body = Envelope<Status>),
     (status = 503, body = ErrorBody)))]
-pub async fn status(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Status> {
+pub(super) async fn status(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Status> {
     let params = Params::new(q, &[])?;
     let block = s.at(&params).await?;
     let m = &s.metrics;
@@ -82,7 +82,7 @@ pub async fn status(State(s): State<AppState>, Query(q): Query<HashMap<String, S
 /// NEURO supply, in wei (decimal strings).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Supply {
+pub(super) struct Supply {
     /// Hard cap.
     pub cap: String,
     /// Total supply: mints minus burns.
@@ -124,7 +124,7 @@ pub struct Supply {
 /// Supply and its parts, reconciled with the emission schedule.
 #[utoipa::path(get, path = "/v1/supply", params(("block" = Option<u64>, Query, description = "A past block")),
     responses((status = 200, body = Envelope<Supply>), (status = 400, body = ErrorBody)))]
-pub async fn supply(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Supply> {
+pub(super) async fn supply(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Supply> {
     let params = Params::new(q, &[])?;
     let block = s.at(&params).await?;
     let at = block.number;
@@ -177,7 +177,7 @@ pub async fn supply(State(s): State<AppState>, Query(q): Query<HashMap<String, S
 /// A finalized epoch.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct EpochSummary {
+pub(super) struct EpochSummary {
     /// Epoch number.
     pub epoch: u64,
     /// The schedule's emission for the epoch (split into the pools, or forgone without work).
@@ -215,7 +215,7 @@ fn summary(e: &EventRow) -> EpochSummary {
 /// Finalized epochs, newest first.
 #[utoipa::path(get, path = "/v1/epochs", params(("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
     responses((status = 200, body = Envelope<Vec<EpochSummary>>), (status = 400, body = ErrorBody)))]
-pub async fn epochs(
+pub(super) async fn epochs(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Vec<EpochSummary>> {
@@ -228,7 +228,7 @@ pub async fn epochs(
 /// Work and reward of one miner or model in an epoch.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct WorkShare {
+pub(super) struct WorkShare {
     /// Miner address or model id.
     pub id: String,
     /// Work units credited.
@@ -247,7 +247,7 @@ pub struct WorkShare {
 /// Everything about one epoch.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct EpochDetail {
+pub(super) struct EpochDetail {
     /// Epoch number.
     pub epoch: u64,
     /// Its finalization, once it happened.
@@ -277,7 +277,7 @@ pub struct EpochDetail {
 /// A fee-vault flush.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct FeeFlush {
+pub(super) struct FeeFlush {
     /// Burned.
     pub burned: String,
     /// Sent to the treasury.
@@ -290,7 +290,7 @@ pub struct FeeFlush {
 #[utoipa::path(get, path = "/v1/epochs/{epoch}", params(("epoch" = u64, Path)),
     responses((status = 200, body = Envelope<EpochDetail>), (status = 400, body = ErrorBody),
     (status = 404, body = ErrorBody)))]
-pub async fn epoch(
+pub(super) async fn epoch(
     State(s): State<AppState>,
     Path(epoch): Path<String>,
     Query(q): Query<HashMap<String, String>>,
@@ -403,7 +403,7 @@ fn flush(e: &EventRow) -> FeeFlush {
 /// Fees of one epoch.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct EpochFees {
+pub(super) struct EpochFees {
     /// Epoch number.
     pub epoch: u64,
     /// Redeemed by miners from user deposits.
@@ -425,7 +425,10 @@ pub struct EpochFees {
 #[utoipa::path(get, path = "/v1/fees", params(("cursor" = Option<u64>, Query, description = "Epochs below this"),
     ("limit" = Option<u32>, Query)),
     responses((status = 200, body = Envelope<Vec<EpochFees>>), (status = 400, body = ErrorBody)))]
-pub async fn fees(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Vec<EpochFees>> {
+pub(super) async fn fees(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Vec<EpochFees>> {
     let params = Params::new(q, &["cursor", "limit"])?;
     let block = s.at(&params).await?;
     let limit = params.limit()?;

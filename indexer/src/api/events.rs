@@ -36,7 +36,10 @@ const CONTRACTS: [&str; 12] = [
     ("fromBlock" = Option<u64>, Query), ("toBlock" = Option<u64>, Query),
     ("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
     responses((status = 200, body = Envelope<Vec<EventRow>>), (status = 400, body = ErrorBody)))]
-pub async fn events(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Vec<EventRow>> {
+pub(super) async fn events(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Vec<EventRow>> {
     let params = Params::new(q, &["contract", "name", "fromBlock", "toBlock", "cursor", "limit"])?;
     let contract = params.text("contract").map(str::to_owned);
     if let Some(c) = &contract

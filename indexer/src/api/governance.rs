@@ -17,7 +17,7 @@ use crate::store::{EventFilter, EventRow};
 /// One call a proposal makes through the timelock.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Action {
+pub(super) struct Action {
     /// Contract called.
     pub target: String,
     /// ETH sent, wei.
@@ -29,7 +29,7 @@ pub struct Action {
 /// Votes by side, in stNEURO wei.
 #[derive(Debug, Default, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Votes {
+pub(super) struct Votes {
     /// For.
     pub for_votes: String,
     /// Against.
@@ -43,7 +43,7 @@ pub struct Votes {
 /// A proposal's lifecycle events.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Timeline {
+pub(super) struct Timeline {
     /// Proposed.
     pub created: TxRef,
     /// Queued in the timelock.
@@ -63,7 +63,7 @@ pub struct Timeline {
 /// A proposal.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Proposal {
+pub(super) struct Proposal {
     /// Proposal id (decimal).
     pub id: String,
     /// Proposer.
@@ -178,7 +178,7 @@ async fn now(s: &AppState, block: &super::BlockRef) -> Result<u64, ApiError> {
 /// Proposals, newest first.
 #[utoipa::path(get, path = "/v1/proposals", params(("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
     responses((status = 200, body = Envelope<Vec<Proposal>>), (status = 400, body = ErrorBody)))]
-pub async fn proposals(
+pub(super) async fn proposals(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Vec<Proposal>> {
@@ -198,7 +198,7 @@ pub async fn proposals(
 #[utoipa::path(get, path = "/v1/proposals/{id}", params(("id" = String, Path, description = "Decimal proposal id")),
     responses((status = 200, body = Envelope<Proposal>), (status = 400, body = ErrorBody),
     (status = 404, body = ErrorBody)))]
-pub async fn proposal(
+pub(super) async fn proposal(
     State(s): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,

@@ -32,7 +32,7 @@ use crate::{
 };
 
 /// What the handlers share.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct AppState {
     /// The database.
     pub store: Store,
@@ -184,6 +184,7 @@ impl AppState {
         ready
     )
 )]
+#[derive(Debug)]
 pub struct ApiDoc;
 
 /// The API router.

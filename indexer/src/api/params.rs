@@ -7,9 +7,9 @@ use alloy::primitives::Address;
 use super::ApiError;
 
 /// Default and largest page sizes.
-pub const DEFAULT_LIMIT: u32 = 50;
+pub(super) const DEFAULT_LIMIT: u32 = 50;
 /// Largest page size.
-pub const MAX_LIMIT: u32 = 500;
+pub(super) const MAX_LIMIT: u32 = 500;
 
 /// The query string of one request.
 #[derive(Debug, Default)]
@@ -55,26 +55,26 @@ impl Params {
 }
 
 /// Parses `<block>-<logIndex>`.
-pub fn parse_position(text: &str) -> Result<(u64, u64), ApiError> {
+pub(super) fn parse_position(text: &str) -> Result<(u64, u64), ApiError> {
     let bad = || ApiError::bad("cursor", format!("{text:?} is not a cursor returned by this API"));
     let (block, log) = text.split_once('-').ok_or_else(bad)?;
     Ok((block.parse().map_err(|_| bad())?, log.parse().map_err(|_| bad())?))
 }
 
 /// Formats an event position as a cursor.
-pub fn position(block: u64, log: u64) -> String {
+pub(super) fn position(block: u64, log: u64) -> String {
     format!("{block}-{log}")
 }
 
 /// A path or query parameter holding an address, as lowercase hex.
-pub fn address(name: &str, text: &str) -> Result<String, ApiError> {
+pub(super) fn address(name: &str, text: &str) -> Result<String, ApiError> {
     text.parse::<Address>()
         .map(|a| format!("{a:#x}"))
         .map_err(|_| ApiError::bad(name, format!("{text:?} is not a 20-byte hex address")))
 }
 
 /// A path parameter holding a 32-byte id (model id), as lowercase 0x-hex.
-pub fn bytes32(name: &str, text: &str) -> Result<String, ApiError> {
+pub(super) fn bytes32(name: &str, text: &str) -> Result<String, ApiError> {
     let hex = text.strip_prefix("0x").unwrap_or(text);
     if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(format!("0x{}", hex.to_ascii_lowercase()))

@@ -23,7 +23,7 @@ use crate::{
 /// A miner in the list.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct MinerSummary {
+pub(super) struct MinerSummary {
     /// Operator address.
     pub address: String,
     /// Bonded stake, wei.
@@ -48,7 +48,7 @@ async fn miner_summary(s: &AppState, address: String, at: u64) -> Result<MinerSu
 #[utoipa::path(get, path = "/v1/miners", params(("cursor" = Option<String>, Query, description = "Addresses above this"),
     ("limit" = Option<u32>, Query)),
     responses((status = 200, body = Envelope<Vec<MinerSummary>>), (status = 400, body = ErrorBody)))]
-pub async fn miners(
+pub(super) async fn miners(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Vec<MinerSummary>> {
@@ -71,7 +71,7 @@ pub async fn miners(
 /// A miner's node registration.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Node {
+pub(super) struct Node {
     /// Public API endpoint.
     pub endpoint: String,
     /// Key that signs usage receipts.
@@ -87,7 +87,7 @@ pub struct Node {
 /// A miner's work and rewards in one epoch.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct MinerEpoch {
+pub(super) struct MinerEpoch {
     /// Epoch number.
     pub epoch: u64,
     /// Work units credited.
@@ -104,7 +104,7 @@ pub struct MinerEpoch {
 /// An accepted usage batch.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Submission {
+pub(super) struct Submission {
     /// Model served.
     pub model_id: String,
     /// Merkle root of the batch's receipts.
@@ -122,7 +122,7 @@ pub struct Submission {
 /// A slash.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Slash {
+pub(super) struct Slash {
     /// Account slashed.
     pub account: String,
     /// keccak256 of the reason.
@@ -154,7 +154,7 @@ fn slash(e: &EventRow) -> Slash {
 /// Everything about one miner.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct MinerDetail {
+pub(super) struct MinerDetail {
     /// Stake and rewards.
     #[serde(flatten)]
     pub summary: MinerSummary,
@@ -172,7 +172,7 @@ pub struct MinerDetail {
     ("cursor" = Option<u64>, Query, description = "Epochs below this"), ("limit" = Option<u32>, Query)),
     responses((status = 200, body = Envelope<MinerDetail>), (status = 400, body = ErrorBody),
     (status = 404, body = ErrorBody)))]
-pub async fn miner(
+pub(super) async fn miner(
     State(s): State<AppState>,
     Path(address): Path<String>,
     Query(q): Query<HashMap<String, String>>,
@@ -251,7 +251,7 @@ pub async fn miner(
 /// A model.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Model {
+pub(super) struct Model {
     /// Model id.
     pub id: String,
     /// Name.
@@ -273,7 +273,7 @@ pub struct Model {
 /// Work and rewards of a model in one epoch.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ModelEpoch {
+pub(super) struct ModelEpoch {
     /// Epoch number.
     pub epoch: u64,
     /// Work units credited.
@@ -285,7 +285,7 @@ pub struct ModelEpoch {
 /// A model and its history.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ModelDetail {
+pub(super) struct ModelDetail {
     /// The model.
     #[serde(flatten)]
     pub model: Model,
@@ -335,7 +335,10 @@ fn model_of(id: &str, events: &[EventRow], rewards: U256) -> Option<Model> {
 #[utoipa::path(get, path = "/v1/models", params(("cursor" = Option<String>, Query, description = "Ids above this"),
     ("limit" = Option<u32>, Query)),
     responses((status = 200, body = Envelope<Vec<Model>>), (status = 400, body = ErrorBody)))]
-pub async fn models(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Vec<Model>> {
+pub(super) async fn models(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Vec<Model>> {
     let params = Params::new(q, &["cursor", "limit"])?;
     let block = s.at(&params).await?;
     let after = params.text("cursor").map(|c| params::bytes32("cursor", c)).transpose()?;
@@ -358,7 +361,7 @@ pub async fn models(State(s): State<AppState>, Query(q): Query<HashMap<String, S
 #[utoipa::path(get, path = "/v1/models/{id}", params(("id" = String, Path, description = "32-byte model id")),
     responses((status = 200, body = Envelope<ModelDetail>), (status = 400, body = ErrorBody),
     (status = 404, body = ErrorBody)))]
-pub async fn model(
+pub(super) async fn model(
     State(s): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
@@ -398,7 +401,10 @@ pub async fn model(
 /// Slashes, newest first.
 #[utoipa::path(get, path = "/v1/slashes", params(("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
     responses((status = 200, body = Envelope<Vec<Slash>>), (status = 400, body = ErrorBody)))]
-pub async fn slashes(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Vec<Slash>> {
+pub(super) async fn slashes(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Vec<Slash>> {
     let params = Params::new(q, &["cursor", "limit"])?;
     let block = s.at(&params).await?;
     let (events, next) = s.newest_events(&params, block.number, "StakingVault", "Slashed").await?;

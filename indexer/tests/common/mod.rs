@@ -25,20 +25,20 @@ use neuro_indexer::{
     rpc::Chain,
     store::Store,
 };
-use neuro_testkit::{Devnet, DevnetOptions};
 use neuro_protocol::{
     bindings::{Emissions, FeeVault, ModelRegistry, NeuroToken, NodeRegistry, Payments, StakingVault},
     schedule::NEURO,
     voucher::{Allowance, payments_domain},
 };
+use neuro_testkit::{Devnet, DevnetOptions};
 
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-pub type TestResult = Result<(), BoxError>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type TestResult = Result<(), BoxError>;
 
-pub const EPOCH: u64 = 60;
+pub(crate) const EPOCH: u64 = 60;
 
 /// A devnet with one-minute epochs.
-pub fn devnet() -> Result<Devnet, BoxError> {
+pub(crate) fn devnet() -> Result<Devnet, BoxError> {
     let mut options = DevnetOptions::new(Devnet::repo_root());
     options.epoch_length = EPOCH;
     options.submission_window = 20;
@@ -46,7 +46,7 @@ pub fn devnet() -> Result<Devnet, BoxError> {
 }
 
 /// A provider signing for anvil keys 0 (deployer), 1 (user) and 2 (miner).
-pub fn wallet(devnet: &Devnet) -> Result<DynProvider, BoxError> {
+pub(crate) fn wallet(devnet: &Devnet) -> Result<DynProvider, BoxError> {
     let mut wallet = EthereumWallet::from(devnet.signer(0).ok_or("key 0")?);
     for i in [1, 2] {
         wallet.register_signer(devnet.signer(i).ok_or("key")?);
@@ -54,21 +54,21 @@ pub fn wallet(devnet: &Devnet) -> Result<DynProvider, BoxError> {
     Ok(ProviderBuilder::new().wallet(wallet).connect_http(devnet.endpoint().parse()?).erased())
 }
 
-pub fn addr(devnet: &Devnet, i: usize) -> Address {
+pub(crate) fn addr(devnet: &Devnet, i: usize) -> Address {
     devnet.signer(i).map(|s| s.address()).unwrap_or_default()
 }
 
-pub fn neuro(n: u64) -> U256 {
+pub(crate) fn neuro(n: u64) -> U256 {
     U256::from(n) * NEURO
 }
 
-pub async fn warp(provider: &DynProvider, seconds: u64) -> TestResult {
+pub(crate) async fn warp(provider: &DynProvider, seconds: u64) -> TestResult {
     provider.raw_request::<_, serde_json::Value>("evm_increaseTime".into(), (seconds,)).await?;
     provider.raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await?;
     Ok(())
 }
 
-pub async fn mine(provider: &DynProvider, blocks: u64) -> TestResult {
+pub(crate) async fn mine(provider: &DynProvider, blocks: u64) -> TestResult {
     for _ in 0..blocks {
         provider.raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await?;
     }
@@ -85,12 +85,12 @@ async fn send(provider: &DynProvider, from: Address, to: Address, data: Vec<u8>)
 }
 
 /// Calls `to` from the impersonated timelock, as an executed proposal would.
-pub async fn as_timelock(devnet: &Devnet, wallet: &DynProvider, to: Address, data: Vec<u8>) -> TestResult {
+pub(crate) async fn as_timelock(devnet: &Devnet, wallet: &DynProvider, to: Address, data: Vec<u8>) -> TestResult {
     impersonate(devnet, wallet, devnet.manifest().contracts.timelock, to, data).await
 }
 
 /// Sends `data` to `to` as `from`, impersonated on anvil.
-pub async fn impersonate(
+pub(crate) async fn impersonate(
     devnet: &Devnet,
     _wallet: &DynProvider,
     from: Address,
@@ -105,12 +105,12 @@ pub async fn impersonate(
 }
 
 /// Epoch now, per the contract.
-pub async fn current_epoch(devnet: &Devnet, provider: &DynProvider) -> Result<u64, BoxError> {
+pub(crate) async fn current_epoch(devnet: &Devnet, provider: &DynProvider) -> Result<u64, BoxError> {
     Ok(Emissions::new(devnet.manifest().contracts.emissions, provider).currentEpoch().call().await?.to())
 }
 
 /// Warps to the moment `epoch` can be finalized.
-pub async fn until_finalizable(devnet: &Devnet, provider: &DynProvider, epoch: u64) -> TestResult {
+pub(crate) async fn until_finalizable(devnet: &Devnet, provider: &DynProvider, epoch: u64) -> TestResult {
     let at: u64 = Emissions::new(devnet.manifest().contracts.emissions, provider)
         .finalizableAt(U256::from(epoch))
         .call()
@@ -120,12 +120,12 @@ pub async fn until_finalizable(devnet: &Devnet, provider: &DynProvider, epoch: u
     warp(provider, at.saturating_sub(now) + 1).await
 }
 
-pub const MODEL: B256 = B256::repeat_byte(0x42);
+pub(crate) const MODEL: B256 = B256::repeat_byte(0x42);
 
 /// Real activity touching every figure the API serves: transfers, stake and unbonding, a model approved and a
 /// node registered, work credited, fees accrued and flushed, an epoch finalized with work and one without, a
 /// miner's and a model's claim, and a slash. Returns the epoch with work.
-pub async fn activity(devnet: &Devnet, provider: &DynProvider) -> Result<u64, BoxError> {
+pub(crate) async fn activity(devnet: &Devnet, provider: &DynProvider) -> Result<u64, BoxError> {
     let c = devnet.manifest().contracts;
     let (deployer, user, miner) = (addr(devnet, 0), addr(devnet, 1), addr(devnet, 2));
     let token = NeuroToken::new(c.token, provider);
@@ -203,7 +203,7 @@ static NEXT_DB: AtomicU64 = AtomicU64::new(0);
 
 /// The database URLs a test runs on: a fresh SQLite file, or a fresh database on the PostgreSQL server named
 /// by NEURO_TEST_POSTGRES_URL (started by scripts/test.sh).
-pub async fn database(backend: &str, dir: &std::path::Path) -> Result<String, BoxError> {
+pub(crate) async fn database(backend: &str, dir: &std::path::Path) -> Result<String, BoxError> {
     let n = NEXT_DB.fetch_add(1, Ordering::Relaxed);
     match backend {
         "sqlite" => Ok(format!("sqlite://{}", dir.join(format!("indexer-{n}.db")).display())),
@@ -223,7 +223,7 @@ pub async fn database(backend: &str, dir: &std::path::Path) -> Result<String, Bo
     }
 }
 
-pub fn config() -> IngestConfig {
+pub(crate) fn config() -> IngestConfig {
     IngestConfig {
         reorg_depth: 8,
         max_block_range: 5,
@@ -233,7 +233,7 @@ pub fn config() -> IngestConfig {
     }
 }
 
-pub async fn indexer(
+pub(crate) async fn indexer(
     devnet: &Devnet,
     url: &str,
     config: IngestConfig,
@@ -249,7 +249,7 @@ pub async fn indexer(
 }
 
 /// Serves the API on an ephemeral loopback port; returns its base URL.
-pub async fn serve(devnet: &Devnet, store: Store, metrics: Arc<Metrics>) -> Result<String, BoxError> {
+pub(crate) async fn serve(devnet: &Devnet, store: Store, metrics: Arc<Metrics>) -> Result<String, BoxError> {
     let state = AppState { store, manifest: Arc::new(devnet.manifest().clone()), metrics };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -257,7 +257,7 @@ pub async fn serve(devnet: &Devnet, store: Store, metrics: Arc<Metrics>) -> Resu
     Ok(base)
 }
 
-pub async fn get(url: &str) -> Result<(u16, serde_json::Value), BoxError> {
+pub(crate) async fn get(url: &str) -> Result<(u16, serde_json::Value), BoxError> {
     let response = reqwest::get(url).await?;
     let status = response.status().as_u16();
     let text = response.text().await?;
@@ -265,7 +265,10 @@ pub async fn get(url: &str) -> Result<(u16, serde_json::Value), BoxError> {
 }
 
 /// All our contracts' logs on chain, as (block hash, log index, tx hash).
-pub async fn chain_logs(devnet: &Devnet, provider: &DynProvider) -> Result<Vec<(String, u64, String)>, BoxError> {
+pub(crate) async fn chain_logs(
+    devnet: &Devnet,
+    provider: &DynProvider,
+) -> Result<Vec<(String, u64, String)>, BoxError> {
     let catalog = Catalog::new(devnet.manifest())?;
     let filter = alloy::rpc::types::Filter::new().address(catalog.addresses().to_vec()).from_block(0);
     Ok(provider
