@@ -215,3 +215,100 @@ async fn receipts_survive_a_restart() -> TestResult {
     let _ = SignedAllowance::from_api_key(&key)?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_during_a_stream_finishes_it_and_keeps_its_receipt() -> TestResult {
+    let n = start_network("drain").await?;
+    let http = reqwest::Client::new();
+    let now = n.chain.now().await?;
+    let key = n.api_key(n.chain.operator, neuro(10), now + 30 * 86_400, &n.user).await?;
+    let body = json!({"model": "tiny", "messages": [{"role": "user", "content": "Tell a long story"}],
+                      "max_tokens": 400, "stream": true, "temperature": 0.0});
+    let mut stream =
+        http.post(format!("{}/v1/chat/completions", n.url)).bearer_auth(&key).json(&body).send().await?.bytes_stream();
+    use futures::StreamExt;
+    let mut text = String::from_utf8_lossy(&stream.next().await.ok_or("a first chunk")??).into_owned();
+    // SIGTERM arrives mid-stream: the stream still runs to [DONE] and its receipt is stored.
+    n.shutdown.cancel();
+    while let Some(chunk) = stream.next().await {
+        text.push_str(&String::from_utf8_lossy(&chunk?));
+    }
+    assert!(
+        text.trim_end().ends_with("data: [DONE]"),
+        "the stream was cut: {}",
+        &text[text.len().saturating_sub(200)..]
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(30), n.node).await???;
+    let epoch = n.chain.epoch_at(n.chain.now().await?);
+    assert_eq!(n.store.unbatched_receipts(epoch).await?.len(), 1, "the drained request was metered");
+    assert!(http.get(format!("{}/health", n.url)).send().await.is_err(), "no new connections after shutdown");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_failures_are_never_taken_as_answers() -> TestResult {
+    use std::sync::atomic::Ordering;
+
+    use alloy::sol_types::SolCall;
+    use neuro_chain::{RelayConfig, RpcConfig};
+    use neuro_miner::{chain::Chain, node::WindowCheck};
+    use neuro_protocol::bindings::Payments;
+    use neuro_testkit::proxy::{Fault, FaultyProxy};
+
+    let n = start_network("faults").await?;
+    let http = reqwest::Client::new();
+    let now = n.chain.now().await?;
+    let key = n.api_key(n.chain.operator, neuro(10), now + 30 * 86_400, &n.user).await?;
+    let r =
+        http.post(format!("{}/v1/chat/completions", n.url)).bearer_auth(&key).json(&chat_body(false)).send().await?;
+    assert_eq!(r.status(), 200);
+    let epoch = n.chain.epoch_at(n.chain.now().await?);
+    // Stop the node's own epoch loop: this test drives the epoch work by hand.
+    n.shutdown.cancel();
+
+    // An endpoint that fails every simulation of `redeem`, and can fail everything.
+    let selector = hex::encode(Payments::redeemCall::SELECTOR);
+    let proxy = FaultyProxy::start(
+        n.devnet.endpoint(),
+        Arc::new(
+            move |_, body: &str| {
+                if body.contains("eth_call") && body.contains(&selector) { Fault::Drop } else { Fault::Forward }
+            },
+        ),
+    )
+    .await?;
+    let rpc = RpcConfig {
+        connect_timeout: std::time::Duration::from_millis(500),
+        request_timeout: std::time::Duration::from_secs(2),
+        read_retries: 1,
+        retry_backoff_ms: 20,
+    };
+    let operator = n.devnet.signer(2).ok_or("operator key")?;
+    let faulty =
+        Chain::connect_with(&proxy.url, n.devnet.manifest().clone(), operator, rpc, RelayConfig::default()).await?;
+
+    let m = n.devnet.manifest();
+    let emissions = Emissions::new(m.contracts.emissions, n.chain.provider.clone());
+    let next_start = emissions.epochStart(U256::from(epoch + 1)).call().await?.to::<u64>();
+    devnet::warp(&n.plain, next_start - n.chain.now().await? + 1).await?;
+
+    // Unknown is not closed: an outage while asking isOpen leaves the epoch to the next tick.
+    proxy.outage.store(true, Ordering::Relaxed);
+    assert_eq!(WindowCheck::of(&faulty, epoch).await, WindowCheck::Unknown);
+    proxy.outage.store(false, Ordering::Relaxed);
+    assert_eq!(WindowCheck::of(&faulty, epoch).await, WindowCheck::Open);
+
+    // An unreachable simulation is not a revert: the epoch's work fails (to be retried) and nothing is marked
+    // unpaid.
+    let worker = |chain: Chain| {
+        EpochWorker::new(chain, n.store.clone(), n.config.proving_keys.clone(), 64, Arc::new(Metrics::default()))
+    };
+    let err = worker(faulty).run(epoch).await.expect_err("the redeem simulation cannot be reached");
+    assert!(matches!(&err, neuro_miner::work::WorkError::Chain(e) if e.is_transient()), "{err:?}");
+    assert!(proxy.dropped() > 0);
+    let report = worker(n.chain.clone()).run(epoch).await?;
+    assert_eq!(report.unpaid_allowances, 0, "the allowance was never written off");
+    assert_eq!((report.redemptions, report.batches), (1, 1));
+    let _ = std::fs::remove_dir_all(&n.dir);
+    Ok(())
+}
