@@ -48,6 +48,11 @@ check "gas snapshot (contracts/.gas-snapshot)" env FOUNDRY_PROFILE=default "$for
 
 check "cargo fmt --check" cargo fmt --all -- --check
 check "cargo clippy -D warnings" cargo clippy --workspace --all-targets --locked -- -D warnings
+# Feature sets: the shipped miner's default features are empty (nothing of anvil or the source tree), so the
+# build above is its --no-default-features build; the prover's library must build without its CLI.
+check "neuro-prover --no-default-features" cargo clippy -p neuro-prover --lib --no-default-features --locked -- -D warnings
+check "no product links the testkit" bash -c '! cargo tree --workspace --edges normal,build --locked --exclude neuro-testkit \
+  --prefix none | grep -q "^neuro-testkit "'
 
 # The indexer's suite runs on SQLite and on PostgreSQL: a loopback server from Debian's packages.
 if [ -z "${NEURO_TEST_POSTGRES_URL:-}" ]; then
