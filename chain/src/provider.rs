@@ -32,6 +32,9 @@ use crate::ChainError;
 /// JSON-RPC methods that submit a transaction: never retried by the transport.
 const SUBMISSIONS: [&str; 2] = ["eth_sendRawTransaction", "eth_sendTransaction"];
 
+/// Longest pause a server's `Retry-After` (or backoff hint) may impose before a retry.
+const MAX_SERVER_BACKOFF: Duration = Duration::from_secs(5);
+
 /// Timeouts and read retries of an RPC connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RpcConfig {
@@ -74,7 +77,8 @@ impl RetryPolicy for TransientPolicy {
     }
 
     fn backoff_hint(&self, error: &TransportError) -> Option<Duration> {
-        RateLimitRetryPolicy::default().backoff_hint(error)
+        // A server's hint is honoured up to 5 s: a hostile endpoint must not park a daemon for minutes per read.
+        RateLimitRetryPolicy::default().backoff_hint(error).map(|hint| hint.min(MAX_SERVER_BACKOFF))
     }
 }
 
@@ -146,8 +150,17 @@ pub fn connect(url: &str, config: RpcConfig) -> Result<DynProvider, ChainError> 
 }
 
 /// A provider for `url` that signs with `signer` (send through [`crate::Relayer`], which sets nonce and fees).
+///
+/// Nonces it fills itself come from the pending state on every send, never from a cache: the relayer sets its
+/// own, and a cached counter would fall behind them ("nonce too low").
 pub fn connect_signing(url: &str, config: RpcConfig, signer: PrivateKeySigner) -> Result<DynProvider, ChainError> {
-    Ok(ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_client(client(url, config)?).erased())
+    Ok(ProviderBuilder::default()
+        .with_gas_estimation()
+        .with_simple_nonce_management()
+        .fetch_chain_id()
+        .wallet(EthereumWallet::from(signer))
+        .connect_client(client(url, config)?)
+        .erased())
 }
 
 #[cfg(test)]

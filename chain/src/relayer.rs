@@ -185,7 +185,7 @@ impl Relayer {
                 .clone()
                 .with_nonce(nonce)
                 .with_chain_id(chain_id)
-                .with_gas_limit(estimate + estimate / 5)
+                .with_gas_limit(estimate.saturating_add(estimate / 5))
                 .with_max_fee_per_gas(max_fee)
                 .with_max_priority_fee_per_gas(priority);
             match provider.send_transaction(attempt).await {
@@ -217,7 +217,11 @@ impl Relayer {
         loop {
             match self.provider.estimate_gas(tx.clone()).await {
                 Ok(gas) => return Ok(gas),
-                Err(RpcError::ErrorResp(payload)) => {
+                Err(RpcError::ErrorResp(payload))
+                    if payload.code == 3
+                        || payload.as_revert_data().is_some()
+                        || payload.message.to_ascii_lowercase().starts_with("execution reverted") =>
+                {
                     let data = payload.as_revert_data();
                     return Err(RelayError::WouldRevert(Revert { reason: payload.message.to_string(), data }));
                 }

@@ -14,6 +14,13 @@ pub struct Revert {
     pub data: Option<Bytes>,
 }
 
+impl Revert {
+    /// Whether the revert is the custom error `T`.
+    pub fn is<T: alloy::sol_types::SolError>(&self) -> bool {
+        self.data.as_ref().is_some_and(|data| data.starts_with(&T::SELECTOR))
+    }
+}
+
 impl fmt::Display for Revert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.reason)
@@ -27,13 +34,16 @@ impl fmt::Display for Revert {
 /// node) says nothing about the call and must not be read as "it reverts".
 pub fn classify<E: SolInterface + fmt::Debug>(error: alloy::contract::Error) -> Result<Revert, alloy::contract::Error> {
     let data = error.as_revert_data();
-    let message = match &error {
+    let (code, message) = match &error {
         alloy::contract::Error::TransportError(alloy::transports::RpcError::ErrorResp(payload)) => {
-            Some(payload.message.to_string())
+            (Some(payload.code), Some(payload.message.to_string()))
         }
-        _ => None,
+        _ => (None, None),
     };
-    let reverted = data.is_some() || message.as_deref().is_some_and(|m| m.to_ascii_lowercase().contains("revert"));
+    // Revert data, the EIP-1474 "execution error" code 3, or the message every client uses for a bare revert.
+    let reverted = data.is_some()
+        || code == Some(3)
+        || message.as_deref().is_some_and(|m| m.to_ascii_lowercase().starts_with("execution reverted"));
     if !reverted {
         return Err(error);
     }
@@ -68,6 +78,7 @@ mod tests {
         assert!(revert.reason.contains("InvalidSignature"), "{revert}");
         assert_eq!(revert.data.as_ref().map(|d| &d[..]), Some(&data[..]));
         assert_eq!(Payments::InvalidSignature::SELECTOR, data[..4]);
+        assert!(revert.is::<Payments::InvalidSignature>() && !revert.is::<Payments::NothingToRedeem>());
     }
 
     #[test]
@@ -84,5 +95,7 @@ mod tests {
         assert!(classify::<Payments::PaymentsErrors>(timeout).is_err());
         let behind = response(r#"{"code":-32000,"message":"header not found"}"#);
         assert!(classify::<Payments::PaymentsErrors>(behind).is_err());
+        let odd = response(r#"{"code":-32000,"message":"request reverted by rate limiter"}"#);
+        assert!(classify::<Payments::PaymentsErrors>(odd).is_err(), "only the standard revert message counts");
     }
 }

@@ -66,6 +66,12 @@ pub fn is_range_error(message: &str) -> bool {
     .any(|needle| m.contains(needle))
 }
 
+/// Whether `error` is the client giving up on a slow answer.
+fn is_timeout(error: &RpcError<TransportErrorKind>) -> bool {
+    let text = error.to_string().to_ascii_lowercase();
+    text.contains("timed out") || text.contains("timeout")
+}
+
 impl Chain {
     /// Reads the logs of `addresses` through `provider`, retrying each call `attempts` times.
     pub fn new(provider: DynProvider, addresses: Vec<Address>, attempts: u32, base_backoff: Duration) -> Self {
@@ -130,7 +136,8 @@ impl Chain {
             let filter = Filter::new().address(self.addresses.clone()).from_block(lo).to_block(hi);
             match self.provider.get_logs(&filter).await {
                 Ok(mut found) => logs.append(&mut found),
-                Err(e) if hi > lo && is_range_error(&e.to_string()) => {
+                // A range the node is too slow to answer within the request timeout is split like a refused one.
+                Err(e) if hi > lo && (is_range_error(&e.to_string()) || is_timeout(&e)) => {
                     split = true;
                     let mid = lo + (hi - lo) / 2;
                     pending.push((mid + 1, hi));

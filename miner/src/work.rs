@@ -157,6 +157,13 @@ impl EpochWorker {
                 let receipt = match self.chain.relayer.send_call::<Payments::PaymentsErrors, _, _>("redeem", call).await
                 {
                     Ok(receipt) => receipt,
+                    // Already redeemed meanwhile (our own earlier copy mined late, or before a restart): the
+                    // chain has the money; read what it booked and go on, never write the receipts off.
+                    Err(ChainError::Reverted { revert, .. }) if revert.is::<Payments::NothingToRedeem>() => {
+                        tracing::info!(%digest, epoch, "already redeemed up to this step");
+                        already = payments.redeemed(digest).call().await?.max(already);
+                        continue;
+                    }
                     Err(ChainError::Reverted { revert, .. }) => {
                         tracing::warn!(%digest, %revert, epoch, "allowance cannot be redeemed; its receipts stay unpaid");
                         self.store.drop_unpaid(digest, epoch).await?;
