@@ -78,7 +78,13 @@ pub enum AmountError {
 
 /// Parses whole or decimal NEURO (`"10000"`, `"2.5"`) into NEURO-wei; zero is refused.
 pub fn parse_neuro_amount(text: &str) -> Result<U256, AmountError> {
-    let value: U256 = parse_units(text.trim(), 18).map_err(|_| AmountError::Invalid(text.to_string()))?.into();
+    let trimmed = text.trim();
+    // alloy's parser accepts signs and silently drops decimals beyond 18: refuse both rather than round.
+    let decimals = trimmed.split_once('.').map_or(0, |(_, fraction)| fraction.len());
+    if decimals > 18 || !trimmed.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(AmountError::Invalid(text.to_string()));
+    }
+    let value: U256 = parse_units(trimmed, 18).map_err(|_| AmountError::Invalid(text.to_string()))?.into();
     if value.is_zero() {
         return Err(AmountError::Zero);
     }
