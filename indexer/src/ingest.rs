@@ -5,7 +5,7 @@
 //! previous block, otherwise the stored rows above the last common ancestor are rolled back first.
 
 use std::{
-    sync::{Arc, atomic::Ordering},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -156,8 +156,8 @@ impl Indexer {
                 }
                 Err(e) => {
                     match &e {
-                        IngestError::Rpc(_) => self.metrics.rpc_errors.fetch_add(1, Ordering::Relaxed),
-                        IngestError::Store(_) => self.metrics.db_errors.fetch_add(1, Ordering::Relaxed),
+                        IngestError::Rpc(_) => self.metrics.rpc_errors.inc(),
+                        IngestError::Store(_) => self.metrics.db_errors.inc(),
                         _ => 0,
                     };
                     tracing::warn!(error = %e, "ingestion step failed; retrying");
@@ -198,9 +198,9 @@ impl Indexer {
     pub async fn step(&mut self) -> Result<Step, IngestError> {
         let cursor = self.load().await?;
         let head = self.chain.head().await?;
-        self.metrics.chain_head.store(head, Ordering::Relaxed);
+        self.metrics.chain_head.set(head);
         if let Some(finalized) = self.chain.finalized().await {
-            self.metrics.chain_finalized.store(finalized, Ordering::Relaxed);
+            self.metrics.chain_finalized.set(finalized);
         }
         if cursor.number >= head {
             if let Some(bar) = self.progress.take() {
@@ -257,7 +257,7 @@ impl Indexer {
             }
         };
         self.cursor = Some(cursor);
-        self.metrics.indexed_head.store(cursor.number, Ordering::Relaxed);
+        self.metrics.indexed_head.set(cursor.number);
         Ok(cursor)
     }
 
@@ -313,7 +313,7 @@ impl Indexer {
         self.record_rate(events, started);
         if let Some(bar) = &self.progress {
             bar.set_position(last.saturating_sub(cursor.number) + bar.position());
-            bar.set_message(format!("{} events/s", self.metrics.events_per_second.load(Ordering::Relaxed)));
+            bar.set_message(format!("{} events/s", self.metrics.events_per_second.get()));
         }
         Ok(Step::Advanced(last))
     }
@@ -359,9 +359,9 @@ impl Indexer {
                 let ancestor = Cursor { number, hash: on_chain.hash, timestamp: on_chain.timestamp };
                 self.store.rollback_to(ancestor).await?;
                 tracing::warn!(from = cursor.number, to = number, "chain reorganised: rolled back");
-                self.metrics.reorgs.fetch_add(1, Ordering::Relaxed);
-                self.metrics.reorged_blocks.fetch_add(cursor.number - number, Ordering::Relaxed);
-                self.metrics.indexed_head.store(number, Ordering::Relaxed);
+                self.metrics.reorgs.inc();
+                self.metrics.reorged_blocks.inc_by(cursor.number - number);
+                self.metrics.indexed_head.set(number);
                 self.cursor = Some(ancestor);
                 self.totals = Some(Totals::new(&self.manifest, self.store.latest_totals().await?));
                 return Ok(Step::RolledBack(number));
@@ -389,15 +389,15 @@ impl Indexer {
         let cursor = Cursor { number: header.number, hash: header.hash, timestamp: header.timestamp };
         self.store.commit(&batch, cursor).await?;
         self.cursor = Some(cursor);
-        self.metrics.indexed_head.store(header.number, Ordering::Relaxed);
-        self.metrics.events_ingested.fetch_add(count, Ordering::Relaxed);
+        self.metrics.indexed_head.set(header.number);
+        self.metrics.events_ingested.inc_by(count);
         Ok(())
     }
 
     fn record_rate(&self, events: usize, started: Instant) {
         let seconds = started.elapsed().as_secs_f64();
         if events > 0 && seconds > 0.0 {
-            self.metrics.events_per_second.store((events as f64 / seconds) as u64, Ordering::Relaxed);
+            self.metrics.events_per_second.set((events as f64 / seconds) as u64);
         }
     }
 }

@@ -206,7 +206,7 @@ async fn reorg_is_rolled_back(backend: &str) -> TestResult {
     token.transfer(user, neuro(11)).from(deployer).send().await?.get_receipt().await?;
     mine(&provider, 4).await?;
     indexer.sync().await?;
-    assert_eq!(metrics.reorgs.load(std::sync::atomic::Ordering::Relaxed), 1, "one reorganisation detected");
+    assert_eq!(metrics.reorgs.get(), 1, "one reorganisation detected");
 
     let (_, after) = get(&format!("{base}/v1/supply")).await?;
     assert_eq!(after["data"]["staked"], "0", "the orphaned stake is gone");

@@ -2,7 +2,7 @@
 
 use std::{
     future::IntoFuture,
-    sync::{Arc, atomic::Ordering},
+    sync::Arc,
 };
 
 use alloy::{
@@ -173,7 +173,7 @@ impl Keeper {
         let mut epochs = Vec::new();
         let mut cursor = self.cursor.lock().await;
         while *cursor < finalizable_count && self.is_finalized(*cursor).await? {
-            self.metrics.last_finalized_epoch.fetch_max(*cursor as i64, Ordering::Relaxed);
+            self.metrics.saw_finalized(*cursor);
             *cursor += 1;
         }
         for epoch in *cursor..finalizable_count {
@@ -182,7 +182,7 @@ impl Keeper {
             }
         }
         drop(cursor);
-        self.metrics.lag_epochs.store(epochs.len() as u64, Ordering::Relaxed);
+        self.metrics.lag_epochs.set(epochs.len() as u64);
         let vault = self.vault();
         let (burn, treasury) = with_retries(ATTEMPTS, BACKOFF, || {
             let vault = vault.clone();
@@ -202,16 +202,16 @@ impl Keeper {
         let result = self.cycle().await;
         match &result {
             Ok(_) => {
-                self.metrics.consecutive_failures.store(0, Ordering::Relaxed);
+                self.metrics.consecutive_failures.set(0);
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs())
                     .unwrap_or(0);
-                self.metrics.last_success_unix.store(now, Ordering::Relaxed);
+                self.metrics.last_success_unix.set(now);
             }
             Err(e) => {
-                self.metrics.tx_failures.fetch_add(1, Ordering::Relaxed);
-                let failures = self.metrics.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
+                self.metrics.tx_failures.inc();
+                let failures = self.metrics.consecutive_failures.inc() + 1;
                 if failures >= 3 {
                     tracing::error!(failures, error = %e, "keeper cycles keep failing");
                 }
@@ -229,9 +229,9 @@ impl Keeper {
             } else {
                 report.already_finalized.push(epoch);
             }
-            self.metrics.last_finalized_epoch.fetch_max(epoch as i64, Ordering::Relaxed);
+            self.metrics.saw_finalized(epoch);
         }
-        self.metrics.lag_epochs.store(0, Ordering::Relaxed);
+        self.metrics.lag_epochs.set(0);
         if due.flush.is_some() {
             report.flushed = self.flush().await?;
         }
@@ -245,7 +245,7 @@ impl Keeper {
         let call = emissions.finalizeEpoch(U256::from(epoch));
         if let Err(e) = simulate(|| call.call().into_future()).await? {
             if e.as_decoded_error::<Emissions::EpochAlreadyFinalized>().is_some() {
-                self.metrics.epochs_already_finalized.fetch_add(1, Ordering::Relaxed);
+                self.metrics.epochs_already_finalized.inc();
                 return Ok(false);
             }
             let reason = e
@@ -261,19 +261,19 @@ impl Keeper {
         match self.relayer.send(call.into_transaction_request()).await {
             Ok(receipt) => {
                 tracing::info!(epoch, tx = %receipt.transaction_hash, gas = receipt.gas_used, "epoch finalized");
-                self.metrics.epochs_finalized.fetch_add(1, Ordering::Relaxed);
+                self.metrics.epochs_finalized.inc();
                 Ok(true)
             }
             // Lost a race with another keeper between simulation and inclusion: the epoch is finalized all the same.
             Err(RelayError::Reverted(_)) if self.is_finalized(epoch).await? => {
-                self.metrics.epochs_already_finalized.fetch_add(1, Ordering::Relaxed);
+                self.metrics.epochs_already_finalized.inc();
                 Ok(false)
             }
             // Another finalization is already pending (ours from before a restart, or another keeper's): nothing
             // to send; the next cycle confirms it.
             Err(RelayError::WouldRevert(reason)) => {
                 tracing::info!(epoch, %reason, "finalization already pending elsewhere");
-                self.metrics.epochs_already_finalized.fetch_add(1, Ordering::Relaxed);
+                self.metrics.epochs_already_finalized.inc();
                 Ok(false)
             }
             Err(e) => Err(e.into()),
@@ -296,9 +296,9 @@ impl Keeper {
             Ok(receipt) => {
                 let flushed = receipt.decoded_log::<FeeVault::FeesFlushed>().map(|l| (l.burned, l.toTreasury));
                 if let Some((burned, _)) = flushed {
-                    self.metrics.fees_burned_wei.fetch_add(burned.saturating_to::<u64>(), Ordering::Relaxed);
+                    self.metrics.fees_burned_wei.inc_by(burned.saturating_to::<u64>());
                 }
-                self.metrics.flushes.fetch_add(1, Ordering::Relaxed);
+                self.metrics.flushes.inc();
                 tracing::info!(tx = %receipt.transaction_hash, ?flushed, "fee vault flushed");
                 Ok(flushed)
             }
@@ -313,7 +313,7 @@ impl Keeper {
             Ok(balance) => {
                 self.metrics
                     .signer_balance_gwei
-                    .store((balance / U256::from(1_000_000_000u64)).saturating_to(), Ordering::Relaxed);
+                    .set((balance / U256::from(1_000_000_000u64)).saturating_to());
                 if balance < self.min_balance {
                     tracing::error!(signer = %self.relayer.from(), %balance, minimum = %self.min_balance, "keeper signer balance is low: top it up");
                 }

@@ -1,7 +1,7 @@
 //! `GET /health` (200 while the last fully successful cycle is recent) and `GET /metrics`.
 
 use std::{
-    sync::{Arc, atomic::Ordering},
+    sync::Arc,
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -25,7 +25,7 @@ pub fn router(state: HealthState) -> Router {
 
 async fn health(State(state): State<HealthState>) -> impl IntoResponse {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let last = state.metrics.last_success_unix.load(Ordering::Relaxed);
+    let last = state.metrics.last_success_unix.get();
     let age = now.saturating_sub(last);
     if last > 0 && age <= state.max_staleness {
         (StatusCode::OK, format!("ok: last successful cycle {age}s ago\n"))
@@ -35,12 +35,12 @@ async fn health(State(state): State<HealthState>) -> impl IntoResponse {
             format!(
                 "unhealthy: no successful cycle in the last {}s ({} consecutive failures)\n",
                 state.max_staleness,
-                state.metrics.consecutive_failures.load(Ordering::Relaxed)
+                state.metrics.consecutive_failures.get()
             ),
         )
     }
 }
 
 async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    ([(axum::http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], state.metrics.render())
 }

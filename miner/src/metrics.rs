@@ -1,47 +1,75 @@
-//! Prometheus metrics of the serving path (text exposition format, no external registry).
+//! Prometheus metrics of the serving path, through `prometheus-client` (one registry per node, so several
+//! nodes in one process, as in the tests, keep their own counts).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use prometheus_client::{encoding::text::encode, metrics::counter::Counter, registry::Registry};
 
-/// Counters exported at `GET /metrics`.
-#[derive(Debug, Default)]
+/// The `Content-Type` of [`Metrics::render`]: OpenMetrics text, which Prometheus scrapes natively.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Counters exported at `GET /metrics` (each rendered with the `_total` suffix).
+#[derive(Debug)]
 pub struct Metrics {
     /// Requests served and metered.
-    pub requests_served: AtomicU64,
+    pub requests_served: Counter,
     /// Requests refused by the payment gate (401/402).
-    pub requests_refused: AtomicU64,
+    pub requests_refused: Counter,
     /// Requests that failed (4xx input or 5xx).
-    pub requests_failed: AtomicU64,
+    pub requests_failed: Counter,
     /// Prompt tokens metered.
-    pub prompt_tokens: AtomicU64,
+    pub prompt_tokens: Counter,
     /// Completion tokens metered.
-    pub completion_tokens: AtomicU64,
-    /// Fees charged, in NEURO-wei (saturating).
-    pub fees_charged_wei: AtomicU64,
+    pub completion_tokens: Counter,
+    /// Fees charged, in NEURO-wei (saturating at `u64::MAX` per request).
+    pub fees_charged_wei: Counter,
     /// Batches submitted on chain.
-    pub batches_submitted: AtomicU64,
+    pub batches_submitted: Counter,
+    registry: Registry,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("neuro_miner");
+        let mut counter = |name: &str, help: &str| {
+            let counter = Counter::default();
+            registry.register(name, help, counter.clone());
+            counter
+        };
+        Self {
+            requests_served: counter("requests_served", "Requests served and metered"),
+            requests_refused: counter("requests_refused", "Requests refused for payment (401/402)"),
+            requests_failed: counter("requests_failed", "Requests that failed"),
+            prompt_tokens: counter("prompt_tokens", "Prompt tokens metered"),
+            completion_tokens: counter("completion_tokens", "Completion tokens metered"),
+            fees_charged_wei: counter("fees_charged_wei", "Fees charged in NEURO-wei"),
+            batches_submitted: counter("batches_submitted", "Usage batches submitted on chain"),
+            registry,
+        }
+    }
 }
 
 impl Metrics {
-    /// Adds `value` to `counter`.
-    pub fn add(counter: &AtomicU64, value: u64) {
-        counter.fetch_add(value, Ordering::Relaxed);
-    }
-
     /// The exposition text.
     pub fn render(&self) -> String {
-        let rows = [
-            ("neuro_miner_requests_served_total", "Requests served and metered", &self.requests_served),
-            ("neuro_miner_requests_refused_total", "Requests refused for payment (401/402)", &self.requests_refused),
-            ("neuro_miner_requests_failed_total", "Requests that failed", &self.requests_failed),
-            ("neuro_miner_prompt_tokens_total", "Prompt tokens metered", &self.prompt_tokens),
-            ("neuro_miner_completion_tokens_total", "Completion tokens metered", &self.completion_tokens),
-            ("neuro_miner_fees_charged_wei_total", "Fees charged in NEURO-wei", &self.fees_charged_wei),
-            ("neuro_miner_batches_submitted_total", "Usage batches submitted on chain", &self.batches_submitted),
-        ];
-        rows.iter()
-            .map(|(name, help, value)| {
-                format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n", value.load(Ordering::Relaxed))
-            })
-            .collect()
+        let mut out = String::new();
+        // Writing into a String cannot fail; an encoder error would only mean a malformed registration.
+        if let Err(error) = encode(&mut out, &self.registry) {
+            tracing::error!(%error, "metrics encoding failed");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_render_with_the_total_suffix() {
+        let metrics = Metrics::default();
+        metrics.requests_served.inc_by(3);
+        let text = metrics.render();
+        assert!(text.contains("# TYPE neuro_miner_requests_served counter"), "{text}");
+        assert!(text.contains("neuro_miner_requests_served_total 3"), "{text}");
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }

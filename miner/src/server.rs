@@ -104,11 +104,11 @@ fn random_id() -> String {
 fn gate_error(metrics: &Metrics, e: GateError) -> ApiError {
     match e {
         GateError::Unauthorized(m) => {
-            Metrics::add(&metrics.requests_refused, 1);
+            metrics.requests_refused.inc();
             ApiError::unauthorized(m)
         }
         e @ GateError::InsufficientFunds { .. } => {
-            Metrics::add(&metrics.requests_refused, 1);
+            metrics.requests_refused.inc();
             ApiError::payment_required(e.to_string())
         }
         GateError::Chain(e) => ApiError::unavailable(e.to_string()),
@@ -165,10 +165,10 @@ async fn record(
         .await
         .map_err(|e| ApiError::internal(format!("cannot record the receipt, request not charged: {e}")))?;
     let m = &state.metrics;
-    Metrics::add(&m.requests_served, 1);
-    Metrics::add(&m.prompt_tokens, prompt);
-    Metrics::add(&m.completion_tokens, completion);
-    Metrics::add(&m.fees_charged_wei, fee);
+    m.requests_served.inc();
+    m.prompt_tokens.inc_by(prompt);
+    m.completion_tokens.inc_by(completion);
+    m.fees_charged_wei.inc_by(fee);
     Ok(fee)
 }
 
@@ -202,7 +202,7 @@ async fn unary(
 fn respond(state: &AppState, outcome: Result<Response, ApiError>) -> Response {
     outcome.unwrap_or_else(|e| {
         if e.status != StatusCode::UNAUTHORIZED && e.status != StatusCode::PAYMENT_REQUIRED {
-            Metrics::add(&state.metrics.requests_failed, 1);
+            state.metrics.requests_failed.inc();
         }
         e.into_response()
     })
@@ -294,7 +294,7 @@ async fn stream_chat(
         let last = match outcome {
             Ok(()) => Event::default().data("[DONE]"),
             Err(message) => {
-                Metrics::add(&state.metrics.requests_failed, 1);
+                state.metrics.requests_failed.inc();
                 tracing::warn!(%message, "stream failed");
                 Event::default().data(json!({"error": {"message": message, "type": "server_error"}}).to_string())
             }
@@ -358,7 +358,7 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], state.metrics.render()).into_response()
 }
 
 #[cfg(test)]

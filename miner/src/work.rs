@@ -227,7 +227,7 @@ impl EpochWorker {
                 let receipt =
                     self.chain.relayer.send_call::<UsageLedger::UsageLedgerErrors, _, _>("submitUsage", call).await?;
                 self.store.record_submission(ids, record, Some(receipt.transaction_hash)).await?;
-                Metrics::add(&self.metrics.batches_submitted, 1);
+                self.metrics.batches_submitted.inc();
                 tracing::info!(epoch, tokens = batch.total_tokens(), fees = batch.total_fee(), tx = %receipt.transaction_hash, "usage submitted");
                 report.batches += 1;
                 report.tokens += batch.total_tokens();

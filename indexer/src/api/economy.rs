@@ -1,6 +1,6 @@
 //! Chain-wide figures: status, supply, epochs and fees.
 
-use std::{collections::HashMap, sync::atomic::Ordering};
+use std::collections::HashMap;
 
 use alloy::primitives::U256;
 use axum::{
@@ -65,7 +65,7 @@ pub(super) async fn status(State(s): State<AppState>, Query(q): Query<HashMap<St
     let params = Params::new(q, &[])?;
     let block = s.at(&params).await?;
     let m = &s.metrics;
-    let (head, finalized) = (m.chain_head.load(Ordering::Relaxed), m.chain_finalized.load(Ordering::Relaxed));
+    let (head, finalized) = (m.chain_head.get(), m.chain_finalized.get());
     let data = Status {
         chain_id: s.manifest.chain_id,
         indexed_head: block.number,
@@ -73,7 +73,7 @@ pub(super) async fn status(State(s): State<AppState>, Query(q): Query<HashMap<St
         lag: head.saturating_sub(block.number),
         chain_finalized: finalized,
         indexed_finalized: finalized.min(block.number),
-        reorgs: m.reorgs.load(Ordering::Relaxed),
+        reorgs: m.reorgs.get(),
         not_ready: m.not_ready(),
     };
     Ok(Json(Envelope { block, data, next: None }))

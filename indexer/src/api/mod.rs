@@ -10,7 +10,7 @@ mod governance;
 mod params;
 mod participants;
 
-use std::sync::{Arc, atomic::Ordering};
+use std::sync::Arc;
 
 use axum::{
     Json, Router,
@@ -213,7 +213,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    state.metrics.http_requests.fetch_add(1, Ordering::Relaxed);
+    state.metrics.http_requests.inc();
     next.run(request).await
 }
 
@@ -242,5 +242,5 @@ async fn ready(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([("content-type", "text/plain; version=0.0.4")], state.metrics.render())
+    ([("content-type", crate::metrics::CONTENT_TYPE)], state.metrics.render())
 }

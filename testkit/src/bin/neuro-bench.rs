@@ -139,7 +139,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let started = Instant::now();
             let head = ingester.sync().await?;
             let seconds = started.elapsed().as_secs_f64();
-            let events = metrics.events_ingested.load(std::sync::atomic::Ordering::Relaxed);
+            let events = metrics.events_ingested.get();
             println!("| backend | blocks | events | seconds | events/s |\n|---|---:|---:|---:|---:|");
             println!(
                 "| {backend:?} | {} | {events} | {seconds:.2} | {:.0} |",
