@@ -2,6 +2,7 @@
 //! them in SQLite or PostgreSQL and serves them over a REST API whose every figure names the block it reflects.
 //!
 //! - [`catalog`]: ABI-driven decoding of our contracts' logs.
+//! - [`schema`]: every contract, event and argument name read, checked against the exported ABIs.
 //! - [`reduce`]: lookup columns and block-versioned running totals.
 //! - [`store`]: the schema and atomic writes on both database engines.
 //! - [`rpc`] and [`ingest`]: adaptive backfill, head following and reorg rollback.
@@ -19,6 +20,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod reduce;
 pub mod rpc;
+pub mod schema;
 pub mod service;
 pub mod store;
 pub mod verify;

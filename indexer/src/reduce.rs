@@ -9,7 +9,10 @@ use std::collections::{BTreeMap, HashMap};
 use alloy::primitives::{Address, U256};
 use neuro_protocol::Manifest;
 
-use crate::catalog::DecodedEvent;
+use crate::{
+    catalog::DecodedEvent,
+    schema::{self, Emissions, FeeVault, NeuroToken, Payments, StakingVault},
+};
 
 /// Running-total keys. Per-account keys append `.<lowercase address>` or `.<model id>`.
 pub mod keys {
@@ -90,11 +93,10 @@ pub struct Lookup {
 
 /// Lookup columns of `event`.
 pub fn lookup(event: &DecodedEvent) -> Lookup {
-    const ACCOUNT_ARGS: [&str; 7] = ["miner", "account", "operator", "voter", "user", "proposer", "owner"];
     Lookup {
-        epoch: event.arg("epoch").and_then(|e| e.parse().ok()),
-        account: ACCOUNT_ARGS.iter().find_map(|name| event.arg(name)).map(str::to_ascii_lowercase),
-        subject: event.arg("modelId").or_else(|| event.arg("proposalId")).map(str::to_owned),
+        epoch: event.arg(schema::LOOKUP_EPOCH).and_then(|e| e.parse().ok()),
+        account: schema::LOOKUP_ACCOUNT.iter().find_map(|name| event.arg(name)).map(str::to_ascii_lowercase),
+        subject: schema::LOOKUP_SUBJECT.iter().find_map(|name| event.arg(name)).map(str::to_owned),
     }
 }
 
@@ -149,8 +151,12 @@ impl Totals {
             })
         };
         match (event.contract, event.name.as_str()) {
-            ("NeuroToken", "Transfer") => {
-                let (from, to, value) = (account("from")?, account("to")?, amount("value")?);
+            (NeuroToken::CONTRACT, NeuroToken::Transfer::NAME) => {
+                let (from, to, value) = (
+                    account(NeuroToken::Transfer::from)?,
+                    account(NeuroToken::Transfer::to)?,
+                    amount(NeuroToken::Transfer::value)?,
+                );
                 let zero = address_key(&Address::ZERO);
                 if from == zero {
                     self.add(keys::SUPPLY_TOTAL, block, value);
@@ -166,26 +172,42 @@ impl Totals {
                     self.add(&key, block, value);
                 }
             }
-            ("NeuroToken", "EmissionMinted") => self.add(keys::EMITTED, block, amount("amount")?),
-            ("Emissions", "EpochFinalized") => {
-                self.add(keys::FORGONE, block, amount("forgone")?);
+            (NeuroToken::CONTRACT, NeuroToken::EmissionMinted::NAME) => {
+                self.add(keys::EMITTED, block, amount(NeuroToken::EmissionMinted::amount)?)
             }
-            ("Emissions", "WorkRecorded") => self.add(keys::WORK, block, amount("units")?),
-            ("Emissions", "MinerRewardClaimed") => {
-                let value = amount("amount")?;
-                self.add(keys::FORGONE, block, amount("forgone")?);
+            (Emissions::CONTRACT, Emissions::EpochFinalized::NAME) => {
+                self.add(keys::FORGONE, block, amount(Emissions::EpochFinalized::forgone)?);
+            }
+            (Emissions::CONTRACT, Emissions::WorkRecorded::NAME) => {
+                self.add(keys::WORK, block, amount(Emissions::WorkRecorded::units)?)
+            }
+            (Emissions::CONTRACT, Emissions::MinerRewardClaimed::NAME) => {
+                let value = amount(Emissions::MinerRewardClaimed::amount)?;
+                self.add(keys::FORGONE, block, amount(Emissions::MinerRewardClaimed::forgone)?);
                 self.add(keys::CLAIMED, block, value);
-                self.add(&format!("{}{}", keys::MINER_REWARDS, account("miner")?), block, value);
+                self.add(
+                    &format!("{}{}", keys::MINER_REWARDS, account(Emissions::MinerRewardClaimed::miner)?),
+                    block,
+                    value,
+                );
             }
-            ("Emissions", "ModelRewardClaimed") => {
-                let value = amount("amount")?;
-                self.add(keys::FORGONE, block, amount("forgone")?);
+            (Emissions::CONTRACT, Emissions::ModelRewardClaimed::NAME) => {
+                let value = amount(Emissions::ModelRewardClaimed::amount)?;
+                self.add(keys::FORGONE, block, amount(Emissions::ModelRewardClaimed::forgone)?);
                 self.add(keys::CLAIMED, block, value);
-                self.add(&format!("{}{}", keys::MODEL_REWARDS, account("modelId")?), block, value);
+                self.add(
+                    &format!("{}{}", keys::MODEL_REWARDS, account(Emissions::ModelRewardClaimed::modelId)?),
+                    block,
+                    value,
+                );
             }
-            ("StakingVault", "Transfer") => {
+            (StakingVault::CONTRACT, StakingVault::Transfer::NAME) => {
                 // stNEURO is minted on stake and burned on unbonding and slashing: its balances are bonded stake.
-                let (from, to, value) = (account("from")?, account("to")?, amount("value")?);
+                let (from, to, value) = (
+                    account(StakingVault::Transfer::from)?,
+                    account(StakingVault::Transfer::to)?,
+                    amount(StakingVault::Transfer::value)?,
+                );
                 let zero = address_key(&Address::ZERO);
                 if from == zero {
                     self.add(keys::STAKE_TOTAL, block, value);
@@ -198,26 +220,34 @@ impl Totals {
                     self.add(&format!("{}{to}", keys::STAKE_BONDED), block, value);
                 }
             }
-            ("StakingVault", "UnbondingStarted") => {
-                let key = format!("{}{}", keys::STAKE_UNBONDING, account("account")?);
-                self.set(key, block, amount("totalUnbonding")?);
+            (StakingVault::CONTRACT, StakingVault::UnbondingStarted::NAME) => {
+                let key = format!("{}{}", keys::STAKE_UNBONDING, account(StakingVault::UnbondingStarted::account)?);
+                self.set(key, block, amount(StakingVault::UnbondingStarted::totalUnbonding)?);
             }
-            ("StakingVault", "Withdrawn") => {
-                self.set(format!("{}{}", keys::STAKE_UNBONDING, account("account")?), block, U256::ZERO);
+            (StakingVault::CONTRACT, StakingVault::Withdrawn::NAME) => {
+                self.set(
+                    format!("{}{}", keys::STAKE_UNBONDING, account(StakingVault::Withdrawn::account)?),
+                    block,
+                    U256::ZERO,
+                );
             }
-            ("StakingVault", "Slashed") => {
-                let who = account("account")?;
-                self.sub(&format!("{}{who}", keys::STAKE_UNBONDING), block, amount("fromUnbonding")?)?;
-                self.add(keys::SLASH_BURNED, block, amount("burned")?);
-                self.add(keys::SLASH_TO_TREASURY, block, amount("toTreasury")?);
+            (StakingVault::CONTRACT, StakingVault::Slashed::NAME) => {
+                let who = account(StakingVault::Slashed::account)?;
+                self.sub(
+                    &format!("{}{who}", keys::STAKE_UNBONDING),
+                    block,
+                    amount(StakingVault::Slashed::fromUnbonding)?,
+                )?;
+                self.add(keys::SLASH_BURNED, block, amount(StakingVault::Slashed::burned)?);
+                self.add(keys::SLASH_TO_TREASURY, block, amount(StakingVault::Slashed::toTreasury)?);
             }
-            ("Payments", "Redeemed") => {
-                self.add(keys::FEES_REDEEMED, block, amount("amount")?);
-                self.add(keys::FEES_BURN_BOOKED, block, amount("burned")?);
+            (Payments::CONTRACT, Payments::Redeemed::NAME) => {
+                self.add(keys::FEES_REDEEMED, block, amount(Payments::Redeemed::amount)?);
+                self.add(keys::FEES_BURN_BOOKED, block, amount(Payments::Redeemed::burned)?);
             }
-            ("FeeVault", "FeesFlushed") => {
-                self.add(keys::FEES_BURNED, block, amount("burned")?);
-                self.add(keys::FEES_TO_TREASURY, block, amount("toTreasury")?);
+            (FeeVault::CONTRACT, FeeVault::FeesFlushed::NAME) => {
+                self.add(keys::FEES_BURNED, block, amount(FeeVault::FeesFlushed::burned)?);
+                self.add(keys::FEES_TO_TREASURY, block, amount(FeeVault::FeesFlushed::toTreasury)?);
             }
             _ => {}
         }

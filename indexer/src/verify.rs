@@ -15,6 +15,10 @@ use neuro_protocol::{
 
 use crate::{
     reduce::{address_key, keys},
+    schema::{
+        self,
+        Emissions::{EpochFinalized, MinerRewardClaimed, WorkRecorded},
+    },
     store::{EventFilter, Store, StoreError},
 };
 
@@ -158,8 +162,8 @@ pub async fn verify(
 
     // Work per (epoch, miner) and the rewards still claimable, from the stored events.
     let filter = EventFilter {
-        contract: Some("Emissions".into()),
-        names: vec!["WorkRecorded".into(), "EpochFinalized".into(), "MinerRewardClaimed".into()],
+        contract: Some(schema::Emissions::CONTRACT.into()),
+        names: vec![WorkRecorded::NAME.into(), EpochFinalized::NAME.into(), MinerRewardClaimed::NAME.into()],
         ..Default::default()
     };
     let events = store.events(&filter, block, None).await?.events;
@@ -168,18 +172,18 @@ pub async fn verify(
     let mut pools: BTreeMap<u64, (U256, U256, u64)> = BTreeMap::new();
     let mut claimed: Vec<(String, u64)> = Vec::new();
     for e in &events {
-        let epoch = e.amount("epoch").saturating_to::<u64>();
+        let epoch = e.amount(WorkRecorded::epoch).saturating_to::<u64>();
         match e.event.as_str() {
-            "WorkRecorded" => {
-                let entry = work.entry((e.arg("miner").to_ascii_lowercase(), epoch)).or_default();
-                entry.0 += e.amount("units");
-                entry.1 += e.amount("burnedFees");
+            WorkRecorded::NAME => {
+                let entry = work.entry((e.arg(WorkRecorded::miner).to_ascii_lowercase(), epoch)).or_default();
+                entry.0 += e.amount(WorkRecorded::units);
+                entry.1 += e.amount(WorkRecorded::burnedFees);
             }
-            "EpochFinalized" => {
-                let rate = e.amount("minerRewardPerBurnBps").saturating_to::<u64>();
-                pools.insert(epoch, (e.amount("minerPool"), e.amount("totalWork"), rate));
+            EpochFinalized::NAME => {
+                let rate = e.amount(EpochFinalized::minerRewardPerBurnBps).saturating_to::<u64>();
+                pools.insert(epoch, (e.amount(EpochFinalized::minerPool), e.amount(EpochFinalized::totalWork), rate));
             }
-            _ => claimed.push((e.arg("miner").to_ascii_lowercase(), epoch)),
+            _ => claimed.push((e.arg(MinerRewardClaimed::miner).to_ascii_lowercase(), epoch)),
         }
     }
     let mut pending: BTreeMap<String, (Vec<U256>, U256)> = BTreeMap::new();

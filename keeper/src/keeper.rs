@@ -1,9 +1,6 @@
 //! What is due and doing it: finalize every finalizable epoch in order, then flush the fee vault.
 
-use std::{
-    future::IntoFuture,
-    sync::Arc,
-};
+use std::{future::IntoFuture, sync::Arc};
 
 use alloy::{
     eips::BlockId,
@@ -311,9 +308,7 @@ impl Keeper {
     async fn check_balance(&self) {
         match self.relayer.balance().await {
             Ok(balance) => {
-                self.metrics
-                    .signer_balance_gwei
-                    .set((balance / U256::from(1_000_000_000u64)).saturating_to());
+                self.metrics.signer_balance_gwei.set((balance / U256::from(1_000_000_000u64)).saturating_to());
                 if balance < self.min_balance {
                     tracing::error!(signer = %self.relayer.from(), %balance, minimum = %self.min_balance, "keeper signer balance is low: top it up");
                 }

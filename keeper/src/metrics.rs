@@ -64,7 +64,11 @@ impl Metrics {
         let lag_epochs = GaugeU64::default();
         registry.register("lag_epochs", "Finalizable epochs not yet finalized", lag_epochs.clone());
         let fees_burned_wei = Counter::default();
-        registry.register("fees_burned_wei", "Fees burned by this keeper's flushes (NEURO-wei)", fees_burned_wei.clone());
+        registry.register(
+            "fees_burned_wei",
+            "Fees burned by this keeper's flushes (NEURO-wei)",
+            fees_burned_wei.clone(),
+        );
         let flushes = Counter::default();
         registry.register("flushes", "Fee vault flushes sent", flushes.clone());
         let tx_failures = Counter::default();

@@ -14,6 +14,12 @@ use utoipa::ToSchema;
 use super::{ApiError, ApiResult, AppState, Envelope, ErrorBody, params::Params};
 use crate::{
     reduce::{address_key, keys},
+    schema::{
+        Emissions::{self, EpochFinalized, MinerRewardClaimed, ModelRewardClaimed, WorkRecorded},
+        FeeVault::FeesFlushed,
+        Payments::Redeemed,
+        UsageLedger::UsageSubmitted,
+    },
     store::{EventFilter, EventRow},
 };
 
@@ -141,13 +147,14 @@ pub(super) async fn supply(State(s): State<AppState>, Query(q): Query<HashMap<St
     let vesting = balance(c.team_vesting).await? + balance(c.investor_vesting).await?;
     let unclaimed = balance(c.emissions).await?;
     let filter = EventFilter {
-        contract: Some("Emissions".into()),
-        names: vec!["EpochFinalized".into()],
+        contract: Some(Emissions::CONTRACT.into()),
+        names: vec![EpochFinalized::NAME.into()],
         descending: true,
         ..Default::default()
     };
     let latest = s.store.events(&filter, at, Some(1)).await?;
-    let epochs_finalized = latest.events.first().map_or(0, |e| e.amount("epoch").saturating_to::<u64>() + 1);
+    let epochs_finalized =
+        latest.events.first().map_or(0, |e| e.amount(EpochFinalized::epoch).saturating_to::<u64>() + 1);
     // Epochs are finalized in any order; auditors get the schedule up to the newest finalized one.
     let scheduled = schedule::scheduled_supply_at(s.manifest.epoch_length, epochs_finalized);
     let burn_booked = total(keys::FEES_BURN_BOOKED.into()).await?;
@@ -200,14 +207,14 @@ pub(super) struct EpochSummary {
 
 fn summary(e: &EventRow) -> EpochSummary {
     EpochSummary {
-        epoch: e.amount("epoch").saturating_to(),
-        emission: e.arg("emission").into(),
-        forgone: e.arg("forgone").into(),
-        miner_reward_per_burn_bps: e.arg("minerRewardPerBurnBps").into(),
-        model_reward_per_burn_bps: e.arg("modelRewardPerBurnBps").into(),
-        total_work: e.arg("totalWork").into(),
-        miner_pool: e.arg("minerPool").into(),
-        model_pool: e.arg("modelPool").into(),
+        epoch: e.amount(EpochFinalized::epoch).saturating_to(),
+        emission: e.arg(EpochFinalized::emission).into(),
+        forgone: e.arg(EpochFinalized::forgone).into(),
+        miner_reward_per_burn_bps: e.arg(EpochFinalized::minerRewardPerBurnBps).into(),
+        model_reward_per_burn_bps: e.arg(EpochFinalized::modelRewardPerBurnBps).into(),
+        total_work: e.arg(EpochFinalized::totalWork).into(),
+        miner_pool: e.arg(EpochFinalized::minerPool).into(),
+        model_pool: e.arg(EpochFinalized::modelPool).into(),
         finalized: e.into(),
     }
 }
@@ -221,7 +228,7 @@ pub(super) async fn epochs(
 ) -> ApiResult<Vec<EpochSummary>> {
     let params = Params::new(q, &["cursor", "limit"])?;
     let block = s.at(&params).await?;
-    let (events, next) = s.newest_events(&params, block.number, "Emissions", "EpochFinalized").await?;
+    let (events, next) = s.newest_events(&params, block.number, Emissions::CONTRACT, EpochFinalized::NAME).await?;
     Ok(Json(Envelope { block, data: events.iter().map(summary).collect(), next }))
 }
 
@@ -303,11 +310,13 @@ pub(super) async fn epoch(
     if events.is_empty() {
         return Err(ApiError::NotFound(format!("epoch {epoch} has no events at block {}", block.number)));
     }
-    let finalized = events.iter().find(|e| e.event == "EpochFinalized");
-    let (miner_pool, model_pool) =
-        finalized.map_or((U256::ZERO, U256::ZERO), |f| (f.amount("minerPool"), f.amount("modelPool")));
+    let finalized = events.iter().find(|e| e.event == EpochFinalized::NAME);
+    let (miner_pool, model_pool) = finalized.map_or((U256::ZERO, U256::ZERO), |f| {
+        (f.amount(EpochFinalized::minerPool), f.amount(EpochFinalized::modelPool))
+    });
     let rate = |arg: &str| finalized.map_or(0, |f| f.amount(arg).saturating_to::<u64>());
-    let (miner_rate, model_rate) = (rate("minerRewardPerBurnBps"), rate("modelRewardPerBurnBps"));
+    let (miner_rate, model_rate) =
+        (rate(EpochFinalized::minerRewardPerBurnBps), rate(EpochFinalized::modelRewardPerBurnBps));
     let mut miners: Vec<Credit> = Vec::new();
     let mut models: Vec<Credit> = Vec::new();
     let mut total_work = U256::ZERO;
@@ -317,18 +326,18 @@ pub(super) async fn epoch(
     let mut submissions = 0;
     for e in &events {
         match e.event.as_str() {
-            "WorkRecorded" => {
-                let (units, burned) = (e.amount("units"), e.amount("burnedFees"));
+            WorkRecorded::NAME => {
+                let (units, burned) = (e.amount(WorkRecorded::units), e.amount(WorkRecorded::burnedFees));
                 total_work += units;
                 total_burned += burned;
-                add_to(&mut miners, e.arg("miner"), units, burned);
-                add_to(&mut models, e.arg("modelId"), units, burned);
+                add_to(&mut miners, e.arg(WorkRecorded::miner), units, burned);
+                add_to(&mut models, e.arg(WorkRecorded::modelId), units, burned);
             }
-            "UsageSubmitted" => {
+            UsageSubmitted::NAME => {
                 submissions += 1;
-                tokens += e.amount("tokens");
+                tokens += e.amount(UsageSubmitted::tokens);
             }
-            "Redeemed" => fees_redeemed += e.amount("amount"),
+            Redeemed::NAME => fees_redeemed += e.amount(Redeemed::amount),
             _ => {}
         }
     }
@@ -360,21 +369,21 @@ pub(super) async fn epoch(
         miners: miners
             .into_iter()
             .map(|m| {
-                let claim = claim_of("MinerRewardClaimed", "miner", &m.id);
+                let claim = claim_of(MinerRewardClaimed::NAME, MinerRewardClaimed::miner, &m.id);
                 share(miner_pool, miner_rate, m, claim)
             })
             .collect(),
         models: models
             .into_iter()
             .map(|m| {
-                let claim = claim_of("ModelRewardClaimed", "modelId", &m.id);
+                let claim = claim_of(ModelRewardClaimed::NAME, ModelRewardClaimed::modelId, &m.id);
                 share(model_pool, model_rate, m, claim)
             })
             .collect(),
         submissions,
         tokens: tokens.to_string(),
         fees_redeemed: fees_redeemed.to_string(),
-        fees_flushed: events.iter().find(|e| e.event == "FeesFlushed").map(flush),
+        fees_flushed: events.iter().find(|e| e.event == FeesFlushed::NAME).map(flush),
     };
     Ok(Json(Envelope { block, data, next: None }))
 }
@@ -397,7 +406,11 @@ fn add_to(list: &mut Vec<Credit>, id: &str, units: U256, burned: U256) {
 }
 
 fn flush(e: &EventRow) -> FeeFlush {
-    FeeFlush { burned: e.arg("burned").into(), to_treasury: e.arg("toTreasury").into(), tx: e.into() }
+    FeeFlush {
+        burned: e.arg(FeesFlushed::burned).into(),
+        to_treasury: e.arg(FeesFlushed::toTreasury).into(),
+        tx: e.into(),
+    }
 }
 
 /// Fees of one epoch.
@@ -432,26 +445,31 @@ pub(super) async fn fees(
     let params = Params::new(q, &["cursor", "limit"])?;
     let block = s.at(&params).await?;
     let limit = params.limit()?;
-    let epochs = s.store.epochs(&["Redeemed", "FeesFlushed"], block.number, params.u64("cursor")?, limit).await?;
+    let epochs =
+        s.store.epochs(&[Redeemed::NAME, FeesFlushed::NAME], block.number, params.u64("cursor")?, limit).await?;
     let mut data = Vec::with_capacity(epochs.len());
     for &epoch in &epochs {
         let filter = EventFilter {
             epoch: Some(epoch),
-            names: vec!["Redeemed".into(), "FeesFlushed".into()],
+            names: vec![Redeemed::NAME.into(), FeesFlushed::NAME.into()],
             ..Default::default()
         };
         let events = s.store.events(&filter, block.number, None).await?.events;
         let sum = |arg: &str| {
-            events.iter().filter(|e| e.event == "Redeemed").fold(U256::ZERO, |acc, e| acc + e.amount(arg)).to_string()
+            events
+                .iter()
+                .filter(|e| e.event == Redeemed::NAME)
+                .fold(U256::ZERO, |acc, e| acc + e.amount(arg))
+                .to_string()
         };
         data.push(EpochFees {
             epoch,
-            redeemed: sum("amount"),
-            to_miners: sum("toMiner"),
-            treasury_share: sum("toTreasury"),
-            burn_share: sum("burned"),
-            redemptions: events.iter().filter(|e| e.event == "Redeemed").count() as u64,
-            flushed: events.iter().find(|e| e.event == "FeesFlushed").map(flush),
+            redeemed: sum(Redeemed::amount),
+            to_miners: sum(Redeemed::toMiner),
+            treasury_share: sum(Redeemed::toTreasury),
+            burn_share: sum(Redeemed::burned),
+            redemptions: events.iter().filter(|e| e.event == Redeemed::NAME).count() as u64,
+            flushed: events.iter().find(|e| e.event == FeesFlushed::NAME).map(flush),
         });
     }
     let next = (epochs.len() == limit as usize).then(|| epochs.last().map(u64::to_string)).flatten();

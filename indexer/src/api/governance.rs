@@ -12,7 +12,12 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{ApiError, ApiResult, AppState, Envelope, ErrorBody, economy::TxRef, params::Params};
-use crate::store::{EventFilter, EventRow};
+use crate::{
+    schema::NeuroGovernor::{
+        self, ProposalCanceled, ProposalCreated, ProposalExecuted, ProposalQueued, VoteCast, VoteCastWithParams,
+    },
+    store::{EventFilter, EventRow},
+};
 
 /// One call a proposal makes through the timelock.
 #[derive(Debug, Serialize, ToSchema)]
@@ -97,25 +102,25 @@ fn proposal_of(created: &EventRow, events: &[EventRow], now: u64) -> Proposal {
     let mut timeline = Timeline { created: created.into(), queued: None, eta: None, executed: None, canceled: None };
     for e in events {
         match e.event.as_str() {
-            "VoteCast" | "VoteCastWithParams" => {
+            VoteCast::NAME | VoteCastWithParams::NAME => {
                 voters += 1;
-                let weight = e.amount("weight");
-                match e.arg("support") {
+                let weight = e.amount(VoteCast::weight);
+                match e.arg(VoteCast::support) {
                     "0" => against += weight,
                     "1" => for_votes += weight,
                     _ => abstain += weight,
                 }
             }
-            "ProposalQueued" => {
+            ProposalQueued::NAME => {
                 timeline.queued = Some(e.into());
-                timeline.eta = Some(e.arg("etaSeconds").into());
+                timeline.eta = Some(e.arg(ProposalQueued::etaSeconds).into());
             }
-            "ProposalExecuted" => timeline.executed = Some(e.into()),
-            "ProposalCanceled" => timeline.canceled = Some(e.into()),
+            ProposalExecuted::NAME => timeline.executed = Some(e.into()),
+            ProposalCanceled::NAME => timeline.canceled = Some(e.into()),
             _ => {}
         }
     }
-    let (start, end) = (created.amount("voteStart"), created.amount("voteEnd"));
+    let (start, end) = (created.amount(ProposalCreated::voteStart), created.amount(ProposalCreated::voteEnd));
     let now = U256::from(now);
     let state = if timeline.canceled.is_some() {
         "Canceled"
@@ -133,14 +138,14 @@ fn proposal_of(created: &EventRow, events: &[EventRow], now: u64) -> Proposal {
         "VotingClosed"
     };
     let (targets, values, calldatas) = (
-        strings(created.args.get("targets")),
-        strings(created.args.get("values")),
-        strings(created.args.get("calldatas")),
+        strings(created.args.get(ProposalCreated::targets)),
+        strings(created.args.get(ProposalCreated::values)),
+        strings(created.args.get(ProposalCreated::calldatas)),
     );
     Proposal {
-        id: created.arg("proposalId").into(),
-        proposer: created.arg("proposer").into(),
-        description: created.arg("description").into(),
+        id: created.arg(ProposalCreated::proposalId).into(),
+        proposer: created.arg(ProposalCreated::proposer).into(),
+        description: created.arg(ProposalCreated::description).into(),
         state: state.into(),
         vote_start: start.to_string(),
         vote_end: end.to_string(),
@@ -161,8 +166,11 @@ fn proposal_of(created: &EventRow, events: &[EventRow], now: u64) -> Proposal {
 }
 
 async fn load(s: &AppState, id: &str, at: u64) -> Result<Vec<EventRow>, ApiError> {
-    let filter =
-        EventFilter { contract: Some("NeuroGovernor".into()), subject: Some(id.to_owned()), ..Default::default() };
+    let filter = EventFilter {
+        contract: Some(NeuroGovernor::CONTRACT.into()),
+        subject: Some(id.to_owned()),
+        ..Default::default()
+    };
     Ok(s.store.events(&filter, at, None).await?.events)
 }
 
@@ -184,11 +192,11 @@ pub(super) async fn proposals(
 ) -> ApiResult<Vec<Proposal>> {
     let params = Params::new(q, &["cursor", "limit"])?;
     let block = s.at(&params).await?;
-    let (events, next) = s.newest_events(&params, block.number, "NeuroGovernor", "ProposalCreated").await?;
+    let (events, next) = s.newest_events(&params, block.number, NeuroGovernor::CONTRACT, ProposalCreated::NAME).await?;
     let now = now(&s, &block).await?;
     let mut data = Vec::with_capacity(events.len());
     for created in &events {
-        let events = load(&s, created.arg("proposalId"), block.number).await?;
+        let events = load(&s, created.arg(ProposalCreated::proposalId), block.number).await?;
         data.push(proposal_of(created, &events, now));
     }
     Ok(Json(Envelope { block, data, next }))
@@ -209,7 +217,7 @@ pub(super) async fn proposal(
     let events = load(&s, &id.to_string(), block.number).await?;
     let created = events
         .iter()
-        .find(|e| e.event == "ProposalCreated")
+        .find(|e| e.event == ProposalCreated::NAME)
         .ok_or_else(|| ApiError::NotFound(format!("no proposal {id} at block {}", block.number)))?;
     let data = proposal_of(created, &events, now(&s, &block).await?);
     Ok(Json(Envelope { block, data, next: None }))

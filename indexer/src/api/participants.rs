@@ -17,6 +17,13 @@ use super::{
 };
 use crate::{
     reduce::keys,
+    schema::{
+        Emissions::{MinerRewardClaimed, ModelRewardClaimed, WorkRecorded},
+        ModelRegistry::{self, ModelOwnershipTransferred, ModelProposed, ModelStatusChanged, ModelUpdated},
+        NodeRegistry::{self, NodeDeregistered, NodeModelsSet, NodeRegistered, NodeUpdated},
+        StakingVault::{self, Slashed},
+        UsageLedger::UsageSubmitted,
+    },
     store::{Column, EventFilter, EventRow},
 };
 
@@ -58,7 +65,7 @@ pub(super) async fn miners(
     let limit = params.limit()?;
     let addresses = s
         .store
-        .distinct(Column::Account, "NodeRegistry", "NodeRegistered", block.number, after.as_deref(), limit)
+        .distinct(Column::Account, NodeRegistry::CONTRACT, NodeRegistered::NAME, block.number, after.as_deref(), limit)
         .await?;
     let next = (addresses.len() == limit as usize).then(|| addresses.last().cloned()).flatten();
     let mut data = Vec::with_capacity(addresses.len());
@@ -141,12 +148,12 @@ pub(super) struct Slash {
 
 fn slash(e: &EventRow) -> Slash {
     Slash {
-        account: e.arg("account").into(),
-        reason_hash: e.arg("reasonHash").into(),
-        from_bonded: e.arg("fromBonded").into(),
-        from_unbonding: e.arg("fromUnbonding").into(),
-        burned: e.arg("burned").into(),
-        to_treasury: e.arg("toTreasury").into(),
+        account: e.arg(Slashed::account).into(),
+        reason_hash: e.arg(Slashed::reasonHash).into(),
+        from_bonded: e.arg(Slashed::fromBonded).into(),
+        from_unbonding: e.arg(Slashed::fromUnbonding).into(),
+        burned: e.arg(Slashed::burned).into(),
+        to_treasury: e.arg(Slashed::toTreasury).into(),
         tx: e.into(),
     }
 }
@@ -186,28 +193,29 @@ pub(super) async fn miner(
     if events.is_empty() {
         return Err(ApiError::NotFound(format!("no events of miner {address} at block {}", block.number)));
     }
-    let node = events.iter().find(|e| e.contract == "NodeRegistry").map(|latest| {
-        let registration = events.iter().find(|e| e.event == "NodeRegistered");
-        let endpoint_of = events.iter().find(|e| matches!(e.event.as_str(), "NodeRegistered" | "NodeUpdated"));
-        let models_of = events.iter().find(|e| matches!(e.event.as_str(), "NodeRegistered" | "NodeModelsSet"));
+    let node = events.iter().find(|e| e.contract == NodeRegistry::CONTRACT).map(|latest| {
+        let registration = events.iter().find(|e| e.event == NodeRegistered::NAME);
+        let endpoint_of = events.iter().find(|e| [NodeRegistered::NAME, NodeUpdated::NAME].contains(&e.event.as_str()));
+        let models_of = events.iter().find(|e| [NodeRegistered::NAME, NodeModelsSet::NAME].contains(&e.event.as_str()));
         Node {
-            endpoint: endpoint_of.map(|e| e.arg("endpoint").to_owned()).unwrap_or_default(),
-            receipt_signer: endpoint_of.map(|e| e.arg("receiptSigner").to_owned()).unwrap_or_default(),
+            endpoint: endpoint_of.map(|e| e.arg(NodeUpdated::endpoint).to_owned()).unwrap_or_default(),
+            receipt_signer: endpoint_of.map(|e| e.arg(NodeUpdated::receiptSigner).to_owned()).unwrap_or_default(),
             models: models_of
-                .and_then(|e| e.args.get("models"))
+                .and_then(|e| e.args.get(NodeModelsSet::models))
                 .and_then(|m| serde_json::from_value(m.clone()).ok())
                 .unwrap_or_default(),
-            registered: registration.is_some() && latest.event != "NodeDeregistered",
+            registered: registration.is_some() && latest.event != NodeDeregistered::NAME,
             updated: latest.into(),
         }
     });
     let mut epochs: BTreeMap<u64, MinerEpoch> = BTreeMap::new();
     for e in &events {
-        let Some(epoch) = e.args.get("epoch").and_then(|v| v.as_str()).and_then(|v| v.parse::<u64>().ok()) else {
+        let Some(epoch) = e.args.get(WorkRecorded::epoch).and_then(|v| v.as_str()).and_then(|v| v.parse::<u64>().ok())
+        else {
             continue;
         };
         if before.is_some_and(|b| epoch >= b)
-            || !matches!(e.event.as_str(), "WorkRecorded" | "MinerRewardClaimed" | "UsageSubmitted")
+            || ![WorkRecorded::NAME, MinerRewardClaimed::NAME, UsageSubmitted::NAME].contains(&e.event.as_str())
         {
             continue;
         }
@@ -219,19 +227,20 @@ pub(super) async fn miner(
             submissions: Vec::new(),
         });
         match e.event.as_str() {
-            "WorkRecorded" => {
-                entry.work = (entry.work.parse::<U256>().unwrap_or_default() + e.amount("units")).to_string();
+            WorkRecorded::NAME => {
+                entry.work =
+                    (entry.work.parse::<U256>().unwrap_or_default() + e.amount(WorkRecorded::units)).to_string();
             }
-            "MinerRewardClaimed" => {
-                entry.reward_claimed = e.arg("amount").into();
+            MinerRewardClaimed::NAME => {
+                entry.reward_claimed = e.arg(MinerRewardClaimed::amount).into();
                 entry.claim = Some(e.into());
             }
             _ => entry.submissions.push(Submission {
-                model_id: e.arg("modelId").into(),
-                batch_root: e.arg("batchRoot").into(),
-                batch_size: e.arg("batchSize").into(),
-                tokens: e.arg("tokens").into(),
-                fees: e.arg("fees").into(),
+                model_id: e.arg(UsageSubmitted::modelId).into(),
+                batch_root: e.arg(UsageSubmitted::batchRoot).into(),
+                batch_size: e.arg(UsageSubmitted::batchSize).into(),
+                tokens: e.arg(UsageSubmitted::tokens).into(),
+                fees: e.arg(UsageSubmitted::fees).into(),
                 tx: e.into(),
             }),
         }
@@ -243,7 +252,7 @@ pub(super) async fn miner(
         summary: miner_summary(&s, address, block.number).await?,
         node,
         epochs,
-        slashes: events.iter().filter(|e| e.event == "Slashed").map(slash).collect(),
+        slashes: events.iter().filter(|e| e.event == Slashed::NAME).map(slash).collect(),
     };
     Ok(Json(Envelope { block, data, next }))
 }
@@ -303,28 +312,28 @@ async fn model_events(s: &AppState, id: &str, at: u64) -> Result<Vec<EventRow>, 
 }
 
 fn model_of(id: &str, events: &[EventRow], rewards: U256) -> Option<Model> {
-    let proposal = events.iter().find(|e| e.event == "ModelProposed")?;
+    let proposal = events.iter().find(|e| e.event == ModelProposed::NAME)?;
     let mut model = Model {
         id: id.to_owned(),
-        name: proposal.arg("name").into(),
-        owner: proposal.arg("owner").into(),
+        name: proposal.arg(ModelProposed::name).into(),
+        owner: proposal.arg(ModelProposed::owner).into(),
         status: "Proposed".into(),
-        metadata_uri: proposal.arg("metadataURI").into(),
-        min_price_per_m_tok: proposal.arg("minPricePerMTok").into(),
+        metadata_uri: proposal.arg(ModelProposed::metadataURI).into(),
+        min_price_per_m_tok: proposal.arg(ModelProposed::minPricePerMTok).into(),
         rewards_claimed: rewards.to_string(),
         proposed: proposal.into(),
     };
-    for e in events.iter().filter(|e| e.contract == "ModelRegistry") {
+    for e in events.iter().filter(|e| e.contract == ModelRegistry::CONTRACT) {
         match e.event.as_str() {
-            "ModelStatusChanged" => {
-                let code: usize = e.arg("status").parse().unwrap_or(0);
+            ModelStatusChanged::NAME => {
+                let code: usize = e.arg(ModelStatusChanged::status).parse().unwrap_or(0);
                 model.status = STATUS.get(code).copied().unwrap_or("Unknown").into();
             }
-            "ModelUpdated" => {
-                model.metadata_uri = e.arg("metadataURI").into();
-                model.min_price_per_m_tok = e.arg("minPricePerMTok").into();
+            ModelUpdated::NAME => {
+                model.metadata_uri = e.arg(ModelUpdated::metadataURI).into();
+                model.min_price_per_m_tok = e.arg(ModelUpdated::minPricePerMTok).into();
             }
-            "ModelOwnershipTransferred" => model.owner = e.arg("newOwner").into(),
+            ModelOwnershipTransferred::NAME => model.owner = e.arg(ModelOwnershipTransferred::newOwner).into(),
             _ => {}
         }
     }
@@ -345,7 +354,7 @@ pub(super) async fn models(
     let limit = params.limit()?;
     let ids = s
         .store
-        .distinct(Column::Subject, "ModelRegistry", "ModelProposed", block.number, after.as_deref(), limit)
+        .distinct(Column::Subject, ModelRegistry::CONTRACT, ModelProposed::NAME, block.number, after.as_deref(), limit)
         .await?;
     let next = (ids.len() == limit as usize).then(|| ids.last().cloned()).flatten();
     let mut data = Vec::with_capacity(ids.len());
@@ -375,10 +384,10 @@ pub(super) async fn model(
         .ok_or_else(|| ApiError::NotFound(format!("no model {id} at block {}", block.number)))?;
     let mut epochs: BTreeMap<u64, (U256, U256)> = BTreeMap::new();
     for e in &events {
-        let epoch = e.amount("epoch").saturating_to::<u64>();
+        let epoch = e.amount(WorkRecorded::epoch).saturating_to::<u64>();
         match e.event.as_str() {
-            "WorkRecorded" => epochs.entry(epoch).or_default().0 += e.amount("units"),
-            "ModelRewardClaimed" => epochs.entry(epoch).or_default().1 += e.amount("amount"),
+            WorkRecorded::NAME => epochs.entry(epoch).or_default().0 += e.amount(WorkRecorded::units),
+            ModelRewardClaimed::NAME => epochs.entry(epoch).or_default().1 += e.amount(ModelRewardClaimed::amount),
             _ => {}
         }
     }
@@ -393,7 +402,7 @@ pub(super) async fn model(
                 reward_claimed: reward.to_string(),
             })
             .collect(),
-        history: events.into_iter().filter(|e| e.contract == "ModelRegistry").collect(),
+        history: events.into_iter().filter(|e| e.contract == ModelRegistry::CONTRACT).collect(),
     };
     Ok(Json(Envelope { block, data, next: None }))
 }
@@ -407,6 +416,6 @@ pub(super) async fn slashes(
 ) -> ApiResult<Vec<Slash>> {
     let params = Params::new(q, &["cursor", "limit"])?;
     let block = s.at(&params).await?;
-    let (events, next) = s.newest_events(&params, block.number, "StakingVault", "Slashed").await?;
+    let (events, next) = s.newest_events(&params, block.number, StakingVault::CONTRACT, Slashed::NAME).await?;
     Ok(Json(Envelope { block, data: events.iter().map(slash).collect(), next }))
 }
