@@ -1,12 +1,16 @@
 //! Prometheus metrics of the serving path, through `prometheus-client` (one registry per node, so several
 //! nodes in one process, as in the tests, keep their own counts).
 
-use prometheus_client::{encoding::text::encode, metrics::counter::Counter, registry::Registry};
+use prometheus_client::{
+    encoding::text::encode,
+    metrics::{counter::Counter, gauge::Gauge},
+    registry::Registry,
+};
 
 /// The `Content-Type` of [`Metrics::render`]: OpenMetrics text, which Prometheus scrapes natively.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Counters exported at `GET /metrics` (each rendered with the `_total` suffix).
+/// Counters (rendered with the `_total` suffix) and gauges exported at `GET /metrics`.
 #[derive(Debug)]
 pub struct Metrics {
     /// Requests served and metered.
@@ -23,6 +27,8 @@ pub struct Metrics {
     pub fees_charged_wei: Counter,
     /// Batches submitted on chain.
     pub batches_submitted: Counter,
+    /// Usage proofs being computed right now.
+    pub proofs_in_progress: Gauge,
     registry: Registry,
 }
 
@@ -42,6 +48,11 @@ impl Default for Metrics {
             completion_tokens: counter("completion_tokens", "Completion tokens metered"),
             fees_charged_wei: counter("fees_charged_wei", "Fees charged in NEURO-wei"),
             batches_submitted: counter("batches_submitted", "Usage batches submitted on chain"),
+            proofs_in_progress: {
+                let gauge = Gauge::default();
+                registry.register("proofs_in_progress", "Usage proofs being computed", gauge.clone());
+                gauge
+            },
             registry,
         }
     }

@@ -14,6 +14,7 @@ use neuro_protocol::{
     voucher::SignedAllowance,
 };
 use neuro_prover::{Batch, field, keys::KeyPaths, proof};
+use prometheus_client::metrics::gauge::Gauge;
 use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 use tokio::sync::Mutex;
 
@@ -211,9 +212,12 @@ impl EpochWorker {
                 let pk = self.proving_key().await?;
                 let miner = self.chain.operator.into_array();
                 let proving_batch = batch.clone();
-                let usage = tokio::task::spawn_blocking(move || prove_isolated(&pk, &proving_batch, miner, epoch))
-                    .await
-                    .map_err(WorkError::Task)??;
+                let usage = {
+                    let _proving = InProgress::start(&self.metrics.proofs_in_progress);
+                    tokio::task::spawn_blocking(move || prove_isolated(&pk, &proving_batch, miner, epoch))
+                        .await
+                        .map_err(WorkError::Task)??
+                };
                 let words = proof::to_solidity(&usage.proof).map(|w| U256::from_be_bytes(w));
                 let call = ledger.submitUsage(
                     U256::from(epoch),
@@ -234,5 +238,21 @@ impl EpochWorker {
             }
         }
         Ok(())
+    }
+}
+
+/// Counts one unit of work in a gauge for as long as it lives, on every exit path.
+struct InProgress<'a>(&'a Gauge);
+
+impl<'a> InProgress<'a> {
+    fn start(gauge: &'a Gauge) -> Self {
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for InProgress<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }

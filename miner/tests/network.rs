@@ -312,3 +312,61 @@ async fn rpc_failures_are_never_taken_as_answers() -> TestResult {
     let _ = std::fs::remove_dir_all(&n.dir);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_during_proving_submits_the_batch_once() -> TestResult {
+    use std::time::Duration;
+
+    use neuro_miner::node::epoch_loop;
+    use tokio_util::sync::CancellationToken;
+
+    let n = start_network("prove-drain").await?;
+    let http = reqwest::Client::new();
+    let now = n.chain.now().await?;
+    let key = n.api_key(n.chain.operator, neuro(10), now + 30 * 86_400, &n.user).await?;
+    let r =
+        http.post(format!("{}/v1/chat/completions", n.url)).bearer_auth(&key).json(&chat_body(false)).send().await?;
+    assert_eq!(r.status(), 200);
+    let epoch = n.chain.epoch_at(n.chain.now().await?);
+    // The node's own loop ticks every 30 s: stop it and run a fast one, as a restarted node would.
+    n.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(30), n.node).await???;
+    let emissions = Emissions::new(n.devnet.manifest().contracts.emissions, n.chain.provider.clone());
+    let next_start = emissions.epochStart(U256::from(epoch + 1)).call().await?.to::<u64>();
+    devnet::warp(&n.plain, next_start - n.chain.now().await? + 1).await?;
+
+    let metrics = Arc::new(Metrics::default());
+    let worker = Arc::new(EpochWorker::new(
+        n.chain.clone(),
+        n.store.clone(),
+        n.config.proving_keys.clone(),
+        64,
+        metrics.clone(),
+    ));
+    let shutdown = CancellationToken::new();
+    let node_loop =
+        tokio::spawn(epoch_loop(worker.clone(), n.chain.clone(), Duration::from_millis(50), shutdown.clone()));
+    tokio::time::timeout(Duration::from_secs(120), async {
+        while metrics.proofs_in_progress.get() == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .map_err(|_| "proving never started")?;
+    // SIGTERM while the proof is being computed: the loop finishes the proof, submits it and records it.
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(180), node_loop).await??;
+    assert_eq!(metrics.proofs_in_progress.get(), 0);
+    assert_eq!(metrics.batches_submitted.get(), 1, "the proof under way was submitted");
+    assert!(n.store.unbatched_receipts(epoch).await?.is_empty(), "its receipts are recorded as batched");
+    let ledger = UsageLedger::new(n.devnet.manifest().contracts.usage_ledger, n.chain.provider.clone());
+    let (_, _, batches) = n.store.counts().await?;
+    assert_eq!(batches, 1);
+    // Started again, the node has nothing left to submit for the epoch: no double submission.
+    let again = worker.run(epoch).await?;
+    assert_eq!((again.batches, again.redemptions), (0, 0), "{again:?}");
+    let used = ledger.feesUsed(n.chain.operator, U256::from(epoch), n.model_id.into()).call().await?;
+    assert!(used.gross > 0, "the submitted batch is on chain");
+    let _ = std::fs::remove_dir_all(&n.dir);
+    Ok(())
+}
