@@ -1,7 +1,7 @@
 //! The miner's view of the chain: the deployment, its clock, the payment state of users, and the relayer every
 //! transaction of the operator goes through (`neuro-chain`: timeouts, read retries, fee caps, bumps).
 
-use std::sync::Arc;
+use std::{future::IntoFuture, sync::Arc};
 
 use alloy::{
     eips::BlockId,
@@ -71,14 +71,19 @@ impl Chain {
         Emissions::new(self.manifest.contracts.emissions, self.provider.clone())
     }
 
-    /// What `user` can still be charged by this miner's allowance `digest`: its deposit minus any pending
-    /// withdrawal, and what was already redeemed on chain under `digest`.
-    pub async fn user_funds(&self, user: Address, digest: B256) -> Result<(U256, U256), ChainError> {
+    /// What `user` can still be charged at this node, read at one block so the figures agree: its deposit minus
+    /// any pending withdrawal, and what was already redeemed on chain under each of `digests`.
+    pub async fn user_funds(&self, user: Address, digests: &[B256]) -> Result<(U256, Vec<U256>), ChainError> {
+        let block = BlockId::number(self.provider.get_block_number().await?);
         let payments = self.payments();
-        let deposit = payments.deposits(user).call().await?;
-        let pending = payments.pendingWithdrawal(user).call().await?;
-        let redeemed = payments.redeemed(digest).call().await?;
-        let pending_amount = U256::from(pending.amount);
-        Ok((deposit.saturating_sub(pending_amount), redeemed))
+        let deposit = payments.deposits(user).block(block);
+        let pending = payments.pendingWithdrawal(user).block(block);
+        let (deposit, pending) = futures::try_join!(deposit.call().into_future(), pending.call().into_future())?;
+        let redeemed = futures::future::try_join_all(digests.iter().map(|digest| {
+            let call = payments.redeemed(*digest).block(block);
+            async move { call.call().await }
+        }))
+        .await?;
+        Ok((deposit.saturating_sub(U256::from(pending.amount)), redeemed))
     }
 }

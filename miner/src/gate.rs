@@ -1,11 +1,23 @@
-//! Payment checks before serving: a bearer API key must carry a valid allowance for this miner, on this chain,
-//! not about to expire, with enough cap and deposit left for the request's worst-case fee.
+//! Payment checks before serving: a bearer API key must carry a canonically signed allowance for this miner, on
+//! this chain, not about to expire, with enough cap and deposit left for the request's worst-case fee.
 //!
-//! Invariant: the sum of worst-case fees of requests in flight under one allowance plus what it was already
-//! charged never exceeds what the allowance and the user's deposit still cover, so concurrent requests cannot
-//! overdraw it.
+//! Who could abuse it and how, and what stops it:
+//! - a user who flips `s` to its high twin (or sends an odd `v`) to get a key the gate admits but `Payments`
+//!   rejects on chain: keys are refused unless their signature is exactly what `Payments` accepts
+//!   ([`SignedAllowance::from_api_key`]);
+//! - a user who deposits D and signs k allowances for this node, each with cap D: exposure is counted per *user*
+//!   across all its allowances here (charged and not yet redeemed, plus in flight), against one deposit;
+//! - concurrent requests racing a settlement: a user's authorizations and settlements are serialized by one
+//!   per-user lock, so the charged total and the in-flight total are read and changed together;
+//! - a client that hangs up: a [`Reservation`] is a guard, released when dropped on every path.
+//!
+//! Not covered here: the same deposit promised to several miners at once, which needs funds locked per miner
+//! on chain (see `docs/miner.md`, "Paid requests under attack").
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex as SyncMutex},
+};
 
 use alloy::{
     primitives::{Address, B256, U256},
@@ -34,11 +46,38 @@ pub enum GateError {
         available: U256,
     },
     /// The chain could not be read (503).
-    #[error("cannot check payment on chain: {0}")]
+    #[error("cannot check payment on chain")]
     Chain(#[from] ChainError),
     /// The receipt store failed (500).
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Worst-case fees of requests in flight, per user and per allowance.
+#[derive(Debug, Default)]
+struct InFlight {
+    by_user: HashMap<Address, U256>,
+    by_allowance: HashMap<B256, U256>,
+}
+
+impl InFlight {
+    fn add(&mut self, user: Address, digest: B256, amount: U256) {
+        *self.by_user.entry(user).or_default() += amount;
+        *self.by_allowance.entry(digest).or_default() += amount;
+    }
+
+    fn remove(&mut self, user: Address, digest: B256, amount: U256) {
+        fn sub<K: std::hash::Hash + Eq>(map: &mut HashMap<K, U256>, key: K, amount: U256) {
+            if let Some(value) = map.get_mut(&key) {
+                *value = value.saturating_sub(amount);
+                if value.is_zero() {
+                    map.remove(&key);
+                }
+            }
+        }
+        sub(&mut self.by_user, user, amount);
+        sub(&mut self.by_allowance, digest, amount);
+    }
 }
 
 /// Checks allowances and reserves worst-case fees.
@@ -49,18 +88,47 @@ pub struct PaymentGate {
     domain: Eip712Domain,
     /// Seconds an allowance must stay valid after a request, so the miner can redeem it after the epoch.
     min_validity: u64,
-    reserved: Mutex<HashMap<B256, U256>>,
+    in_flight: SyncMutex<InFlight>,
+    /// One lock per user: an authorization and a settlement of the same user never interleave.
+    user_locks: SyncMutex<HashMap<Address, Arc<Mutex<()>>>>,
 }
 
-/// A reservation held while a request runs; release it with [`PaymentGate::release`].
+/// A checked API key: the allowance and its EIP-712 digest. Obtained before any work is done for a request.
+#[derive(Debug, Clone)]
+pub struct CheckedKey {
+    /// The allowance.
+    pub allowance: SignedAllowance,
+    /// Its EIP-712 digest.
+    pub digest: B256,
+}
+
+/// A worst-case fee held while a request runs. Dropping it releases the hold; [`PaymentGate::settle`] turns it
+/// into a stored receipt and releases it in one step.
 #[derive(Debug)]
 pub struct Reservation {
+    gate: Arc<PaymentGate>,
     /// The allowance.
     pub allowance: SignedAllowance,
     /// Its EIP-712 digest.
     pub digest: B256,
     /// Worst-case fee reserved.
     pub amount: U256,
+    released: bool,
+}
+
+impl Reservation {
+    fn release(&mut self) {
+        if !std::mem::replace(&mut self.released, true) {
+            let user = self.allowance.allowance.user;
+            self.gate.in_flight().remove(user, self.digest, self.amount);
+        }
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.release();
+    }
 }
 
 impl PaymentGate {
@@ -70,7 +138,14 @@ impl PaymentGate {
         let domain = payments_domain(m.chain_id, m.contracts.payments);
         // An allowance must outlive the current epoch plus the redemption window: two epochs is a safe bound.
         let min_validity = 2 * m.epoch_length;
-        Arc::new(Self { chain, store, domain, min_validity, reserved: Mutex::new(HashMap::new()) })
+        Arc::new(Self {
+            chain,
+            store,
+            domain,
+            min_validity,
+            in_flight: SyncMutex::default(),
+            user_locks: SyncMutex::default(),
+        })
     }
 
     /// The miner this gate serves.
@@ -78,8 +153,27 @@ impl PaymentGate {
         self.chain.operator
     }
 
-    /// Parses and checks `api_key`, then reserves `worst_fee` against what the allowance still covers.
-    pub async fn authorize(&self, api_key: &str, worst_fee: U256, now: u64) -> Result<Reservation, GateError> {
+    /// Worst-case fees currently reserved for `user`.
+    pub fn in_flight_for(&self, user: Address) -> U256 {
+        self.in_flight().by_user.get(&user).copied().unwrap_or_default()
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, InFlight> {
+        // The critical sections only do arithmetic on maps: a poisoned lock still holds consistent data.
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn user_lock(&self, user: Address) -> Arc<Mutex<()>> {
+        let mut locks = self.user_locks.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget locks nobody holds, so the map stays as small as the set of active users.
+        if locks.len() > 4096 {
+            locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        }
+        locks.entry(user).or_default().clone()
+    }
+
+    /// Parses and checks `api_key` without touching the chain or the engine: signature, chain, miner, expiry.
+    pub fn check_key(&self, api_key: &str, now: u64) -> Result<CheckedKey, GateError> {
         let allowance = SignedAllowance::from_api_key(api_key)
             .map_err(|e| GateError::Unauthorized(format!("invalid API key: {e}")))?;
         allowance.verify(&self.domain).map_err(|e| {
@@ -100,30 +194,54 @@ impl PaymentGate {
             )));
         }
         let digest = allowance.allowance.digest(&self.domain);
-        let (deposit, redeemed) = self.chain.user_funds(a.user, digest).await?;
-        let charged = self.store.charged(digest).await?;
-        let unredeemed = charged.saturating_sub(redeemed);
+        Ok(CheckedKey { allowance, digest })
+    }
 
-        let mut reserved = self.reserved.lock().await;
-        let in_flight = reserved.get(&digest).copied().unwrap_or_default();
-        let cap_left = a.cap.saturating_sub(charged).saturating_sub(in_flight);
-        let deposit_left = deposit.saturating_sub(unredeemed).saturating_sub(in_flight);
+    /// Reserves `worst_fee` against what the allowance's cap and the user's deposit still cover at this node.
+    pub async fn reserve(self: &Arc<Self>, key: CheckedKey, worst_fee: U256) -> Result<Reservation, GateError> {
+        let CheckedKey { allowance, digest } = key;
+        let user = allowance.allowance.user;
+        let lock = self.user_lock(user);
+        let _serialized = lock.lock().await;
+
+        // Everything this node charged the user, per allowance, and what of it was redeemed on chain.
+        let mut charged = self.store.charged_by_user(user).await?;
+        if !charged.iter().any(|(d, _)| *d == digest) {
+            charged.push((digest, U256::ZERO));
+        }
+        let digests: Vec<B256> = charged.iter().map(|(d, _)| *d).collect();
+        let (deposit, redeemed) = self.chain.user_funds(user, &digests).await?;
+        let unredeemed = charged
+            .iter()
+            .zip(&redeemed)
+            .fold(U256::ZERO, |sum, ((_, charged), redeemed)| sum.saturating_add(charged.saturating_sub(*redeemed)));
+        let charged_here = charged.iter().find(|(d, _)| *d == digest).map(|(_, c)| *c).unwrap_or_default();
+
+        let mut in_flight = self.in_flight();
+        let user_in_flight = in_flight.by_user.get(&user).copied().unwrap_or_default();
+        let allowance_in_flight = in_flight.by_allowance.get(&digest).copied().unwrap_or_default();
+        let cap_left = allowance.allowance.cap.saturating_sub(charged_here).saturating_sub(allowance_in_flight);
+        let deposit_left = deposit.saturating_sub(unredeemed).saturating_sub(user_in_flight);
         let available = cap_left.min(deposit_left);
         if worst_fee > available {
             return Err(GateError::InsufficientFunds { needed: worst_fee, available });
         }
-        *reserved.entry(digest).or_default() += worst_fee;
-        Ok(Reservation { allowance, digest, amount: worst_fee })
+        in_flight.add(user, digest, worst_fee);
+        drop(in_flight);
+        Ok(Reservation { gate: self.clone(), allowance, digest, amount: worst_fee, released: false })
     }
 
-    /// Returns a reservation (after its receipt was stored, or on failure).
-    pub async fn release(&self, reservation: &Reservation) {
-        let mut reserved = self.reserved.lock().await;
-        if let Some(amount) = reserved.get_mut(&reservation.digest) {
-            *amount = amount.saturating_sub(reservation.amount);
-            if amount.is_zero() {
-                reserved.remove(&reservation.digest);
-            }
-        }
+    /// Runs `record` (which stores the request's receipt) and releases `reservation`, with no authorization of
+    /// the same user in between, so the charge and the release are seen together.
+    pub async fn settle<T, E>(
+        &self,
+        mut reservation: Reservation,
+        record: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let lock = self.user_lock(reservation.allowance.allowance.user);
+        let _serialized = lock.lock().await;
+        let result = record.await;
+        reservation.release();
+        result
     }
 }

@@ -26,7 +26,7 @@ use crate::{
     api::{ApiError, ChatRequest, CompletionRequest},
     chain::Chain,
     engine::Engine,
-    gate::{GateError, PaymentGate, Reservation},
+    gate::{CheckedKey, GateError, PaymentGate, Reservation},
     metrics::Metrics,
     store::Store,
 };
@@ -111,7 +111,11 @@ fn gate_error(metrics: &Metrics, e: GateError) -> ApiError {
             metrics.requests_refused.inc();
             ApiError::payment_required(e.to_string())
         }
-        GateError::Chain(e) => ApiError::unavailable(e.to_string()),
+        GateError::Chain(e) => {
+            // The error can carry the RPC URL, which often embeds the provider's API key: log it, never send it.
+            tracing::warn!(error = %e, cause = ?std::error::Error::source(&e), "payment check could not read the chain");
+            ApiError::unavailable("cannot check payment on chain right now; retry shortly")
+        }
         GateError::Store(e) => ApiError::internal(e.to_string()),
     }
 }
@@ -124,44 +128,62 @@ struct Admitted {
     now: u64,
 }
 
+/// A request whose API key was checked (before any engine work) at chain time `now`.
+struct Authenticated {
+    key: CheckedKey,
+    now: u64,
+}
+
+/// Checks the bearer API key: run before the prompt is tokenized or anything else costs the node work.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authenticated, ApiError> {
+    let key = bearer(headers).inspect_err(|_| {
+        state.metrics.requests_refused.inc();
+    })?;
+    let now = state.chain.now().await.map_err(|e| {
+        tracing::warn!(error = %e, "cannot read the chain clock");
+        ApiError::unavailable("cannot read the chain right now; retry shortly")
+    })?;
+    let key = state.gate.check_key(key, now).map_err(|e| gate_error(&state.metrics, e))?;
+    Ok(Authenticated { key, now })
+}
+
 async fn admit(
     state: &AppState,
-    headers: &HeaderMap,
+    auth: Authenticated,
     model: &str,
     prompt_tokens: usize,
     max_tokens: usize,
 ) -> Result<Admitted, ApiError> {
     let served = state.models.get(model).cloned().ok_or_else(|| ApiError::model_not_found(model))?;
-    let key = bearer(headers)?;
-    let now = state.chain.now().await.map_err(|e| ApiError::unavailable(e.to_string()))?;
     let worst = fee((prompt_tokens + max_tokens) as u64, served.price_per_mtok)?;
     let reservation =
-        state.gate.authorize(key, U256::from(worst), now).await.map_err(|e| gate_error(&state.metrics, e))?;
-    Ok(Admitted { served, reservation, epoch: state.chain.epoch_at(now), now })
+        state.gate.reserve(auth.key, U256::from(worst)).await.map_err(|e| gate_error(&state.metrics, e))?;
+    Ok(Admitted { served, reservation, epoch: state.chain.epoch_at(auth.now), now: auth.now })
 }
 
-/// Meters and durably records one served request; returns its fee.
+/// Meters and durably records one served request, releasing its reservation in the same step; returns its fee.
 async fn record(
     state: &AppState,
-    admitted: &Admitted,
+    admitted: Admitted,
     body: &[u8],
     response: &[u8],
     prompt: u64,
     completion: u64,
 ) -> Result<u64, ApiError> {
     let fee = fee(prompt + completion, admitted.served.price_per_mtok)?;
-    let allowance = &admitted.reservation.allowance;
+    let Admitted { served, reservation, epoch, now } = admitted;
+    let (allowance, digest) = (reservation.allowance.clone(), reservation.digest);
     let receipt = Receipt {
         request_hash: request_hash(body, response),
-        model_id: admitted.served.model_id,
+        model_id: served.model_id,
         prompt_tokens: prompt,
         completion_tokens: completion,
         fee,
         user: allowance.allowance.user.into_array(),
     };
     state
-        .store
-        .insert_receipt(allowance, admitted.reservation.digest, receipt, admitted.epoch, admitted.now)
+        .gate
+        .settle(reservation, state.store.insert_receipt(&allowance, digest, receipt, epoch, now))
         .await
         .map_err(|e| ApiError::internal(format!("cannot record the receipt, request not charged: {e}")))?;
     let m = &state.metrics;
@@ -180,22 +202,17 @@ fn engine_for(state: &AppState, model: &str) -> Result<Arc<Engine>, ApiError> {
     state.models.get(model).map(|m| m.engine.clone()).ok_or_else(|| ApiError::model_not_found(model))
 }
 
-/// Runs a non-streaming generation, records its receipt, and releases the reservation whatever happens.
+/// Runs a non-streaming generation and records its receipt; the reservation is released whatever happens.
 /// `generate` returns the response body and its (prompt, completion) token counts.
 async fn unary(
     state: &AppState,
-    admitted: &Admitted,
+    admitted: Admitted,
     body: &[u8],
     generate: impl Future<Output = Result<(Vec<u8>, u64, u64), ApiError>>,
 ) -> Result<Response, ApiError> {
-    let result = async {
-        let (bytes, prompt, completion) = generate.await?;
-        record(state, admitted, body, &bytes, prompt, completion).await?;
-        Ok(json_response(bytes))
-    }
-    .await;
-    state.gate.release(&admitted.reservation).await;
-    result
+    let (bytes, prompt, completion) = generate.await?;
+    record(state, admitted, body, &bytes, prompt, completion).await?;
+    Ok(json_response(bytes))
 }
 
 /// Turns a handler's outcome into a response, counting failures other than payment refusals.
@@ -208,9 +225,22 @@ fn respond(state: &AppState, outcome: Result<Response, ApiError>) -> Response {
     })
 }
 
+/// Runs a request's work in its own task: a client that hangs up drops the HTTP future but not the engine's
+/// work, so the engine never sees a dropped receiver mid-request, and what was generated is still metered and
+/// its reservation released (see `docs/miner.md`, "Paid requests under attack").
+async fn detached<F>(state: &Arc<AppState>, work: F) -> Response
+where
+    F: Future<Output = Result<Response, ApiError>> + Send + 'static,
+{
+    let outcome = tokio::spawn(work).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "request task failed");
+        Err(ApiError::internal("the request failed on this node"))
+    });
+    respond(state, outcome)
+}
+
 async fn chat_completions(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let outcome = chat_inner(state.clone(), headers, body).await;
-    respond(&state, outcome)
+    detached(&state, chat_inner(state.clone(), headers, body)).await
 }
 
 async fn chat_inner(state: Arc<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
@@ -219,17 +249,19 @@ async fn chat_inner(state: Arc<AppState>, headers: HeaderMap, body: Bytes) -> Re
     let sampling = request.sampling()?;
     let messages = request.messages()?;
     let engine = engine_for(&state, &request.model)?;
+    let auth = authenticate(&state, &headers).await?;
     let prompt_tokens =
         engine.count_chat_tokens(&messages).await.map_err(|e| ApiError::invalid(e.to_string(), "messages"))?;
-    let admitted = admit(&state, &headers, &request.model, prompt_tokens, sampling.max_tokens).await?;
+    let admitted = admit(&state, auth, &request.model, prompt_tokens, sampling.max_tokens).await?;
 
     if request.stream {
         return stream_chat(state, admitted, body, messages, sampling).await;
     }
-    unary(&state, &admitted, &body, async {
+    let name = admitted.served.name.clone();
+    unary(&state, admitted, &body, async {
         let mut response = engine.chat(&messages, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
         response.id = format!("chatcmpl-{}", random_id());
-        response.model = admitted.served.name.clone();
+        response.model = name;
         let bytes = serde_json::to_vec(&response).map_err(|e| ApiError::internal(e.to_string()))?;
         Ok((bytes, response.usage.prompt_tokens as u64, response.usage.completion_tokens as u64))
     })
@@ -244,13 +276,8 @@ async fn stream_chat(
     sampling: crate::engine::Sampling,
 ) -> Result<Response, ApiError> {
     let engine = admitted.served.engine.clone();
-    let mut chunks = match engine.chat_stream(&messages, &sampling).await {
-        Ok(rx) => rx,
-        Err(e) => {
-            state.gate.release(&admitted.reservation).await;
-            return Err(ApiError::internal(e.to_string()));
-        }
-    };
+    // On an error the reservation is dropped, which releases it.
+    let mut chunks = engine.chat_stream(&messages, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
     tokio::spawn(async move {
         let id = format!("chatcmpl-{}", random_id());
@@ -261,7 +288,7 @@ async fn stream_chat(
             match chunk {
                 mistralrs::Response::Chunk(mut c) => {
                     c.id = id.clone();
-                    c.model = admitted.served.name.clone();
+                    c.model.clone_from(&admitted.served.name);
                     if let Some(u) = &c.usage {
                         usage = Some((u.prompt_tokens as u64, u.completion_tokens as u64));
                     }
@@ -286,11 +313,10 @@ async fn stream_chat(
         let outcome = match (failed, usage) {
             (Some(message), _) => Err(message),
             (None, Some((prompt, completion))) => {
-                record(&state, &admitted, &body, &payloads, prompt, completion).await.map(|_| ()).map_err(|e| e.message)
+                record(&state, admitted, &body, &payloads, prompt, completion).await.map(|_| ()).map_err(|e| e.message)
             }
             (None, None) => Err("the engine ended the stream without usage".to_string()),
         };
-        state.gate.release(&admitted.reservation).await;
         let last = match outcome {
             Ok(()) => Event::default().data("[DONE]"),
             Err(message) => {
@@ -310,23 +336,24 @@ fn sse<S: Stream<Item = Result<Event, Infallible>> + Send + 'static>(stream: S) 
 }
 
 async fn completions(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let outcome = completion_inner(&state, &headers, &body).await;
-    respond(&state, outcome)
+    detached(&state, completion_inner(state.clone(), headers, body)).await
 }
 
-async fn completion_inner(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<Response, ApiError> {
+async fn completion_inner(state: Arc<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let mut request: CompletionRequest =
-        serde_json::from_slice(body).map_err(|e| ApiError::malformed(format!("invalid request body: {e}")))?;
+        serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("invalid request body: {e}")))?;
     let sampling = request.sampling()?;
-    let engine = engine_for(state, &request.model)?;
+    let engine = engine_for(&state, &request.model)?;
+    let auth = authenticate(&state, &headers).await?;
     let prompt_tokens =
         engine.count_text_tokens(&request.prompt).await.map_err(|e| ApiError::invalid(e.to_string(), "prompt"))?;
-    let admitted = admit(state, headers, &request.model, prompt_tokens, sampling.max_tokens).await?;
-    unary(state, &admitted, body, async {
+    let admitted = admit(&state, auth, &request.model, prompt_tokens, sampling.max_tokens).await?;
+    let name = admitted.served.name.clone();
+    unary(&state, admitted, &body, async {
         let mut response =
             engine.complete(&request.prompt, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
         response.id = format!("cmpl-{}", random_id());
-        response.model = admitted.served.name.clone();
+        response.model = name;
         let bytes = serde_json::to_vec(&response).map_err(|e| ApiError::internal(e.to_string()))?;
         Ok((bytes, response.usage.prompt_tokens as u64, response.usage.completion_tokens as u64))
     })
@@ -352,8 +379,11 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
     match state.chain.now().await {
         Ok(now) => Json(json!({"status": "ok", "miner": miner, "chain_time": now, "epoch": state.chain.epoch_at(now)}))
             .into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "degraded", "reason": e.to_string()})))
-            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health: cannot read the chain");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "degraded", "reason": "cannot read the chain"})))
+                .into_response()
+        }
     }
 }
 

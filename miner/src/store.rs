@@ -7,7 +7,7 @@
 
 use std::{path::Path, sync::Arc};
 
-use alloy::primitives::{B256, U256};
+use alloy::primitives::{Address, B256, U256};
 use neuro_protocol::voucher::SignedAllowance;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::Mutex;
@@ -84,6 +84,9 @@ CREATE TABLE IF NOT EXISTS receipts (
     unpaid INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS receipts_epoch ON receipts(epoch, model_id);
+-- The payment gate sums a user's charges per allowance on every request: never a full scan.
+CREATE INDEX IF NOT EXISTS receipts_user ON receipts(user, allowance);
+CREATE INDEX IF NOT EXISTS receipts_allowance ON receipts(allowance, epoch);
 CREATE TABLE IF NOT EXISTS submissions (
     batch_root BLOB PRIMARY KEY,
     epoch INTEGER NOT NULL,
@@ -171,6 +174,27 @@ impl Store {
                 |r| r.get(0),
             )?;
             Ok(U256::from(total as u64))
+        })
+        .await
+    }
+
+    /// Fees charged to `user` at this node, per allowance digest.
+    pub async fn charged_by_user(&self, user: Address) -> Result<Vec<(B256, U256)>, StoreError> {
+        self.with(move |conn| {
+            let mut stmt = conn
+                .prepare("SELECT allowance, COALESCE(SUM(fee), 0) FROM receipts WHERE user = ?1 GROUP BY allowance")?;
+            let rows = stmt.query_map(params![user.as_slice()], |r| {
+                let digest: Vec<u8> = r.get(0)?;
+                let total: i64 = r.get(1)?;
+                Ok((digest, total))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (digest, total) = row?;
+                let digest = B256::try_from(digest.as_slice()).map_err(|_| StoreError::Corrupt("allowance digest"))?;
+                out.push((digest, U256::from(u64::try_from(total).map_err(|_| StoreError::Corrupt("fee"))?)));
+            }
+            Ok(out)
         })
         .await
     }

@@ -370,3 +370,108 @@ async fn shutdown_during_proving_submits_the_batch_once() -> TestResult {
     let _ = std::fs::remove_dir_all(&n.dir);
     Ok(())
 }
+
+/// A hostile user with nothing but HTTP and its own keys: hang-ups with large bodies, a high-s twin of its key,
+/// and several allowances over one small deposit. None of it gets inference the user does not pay for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_users_get_no_free_inference() -> TestResult {
+    use std::time::Duration;
+
+    use alloy::providers::ProviderBuilder;
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use neuro_protocol::{bindings::Payments, voucher::SECP256K1N_HALF};
+
+    let n = start_network("hostile").await?;
+    let http = reqwest::Client::new();
+    let now = n.chain.now().await?;
+    let key = n.api_key(n.chain.operator, neuro(100), now + 30 * 86_400, &n.user).await?;
+    let user = n.user.address();
+    let charged = || async {
+        let rows = n.store.charged_by_user(user).await?;
+        Ok::<U256, neuro_miner::store::StoreError>(rows.iter().map(|(_, fee)| *fee).sum())
+    };
+
+    // 1. Twenty clients send a large prompt and hang up at once. The engine keeps serving, and whatever was
+    //    generated is billed: no request runs free and no reservation outlives its request.
+    let long_prompt = "tell me more about this ".repeat(40);
+    let hang_ups = (0..20).map(|_| {
+        let body = json!({"model": "tiny", "messages": [{"role": "user", "content": long_prompt}], "max_tokens": 64});
+        let request = http
+            .post(format!("{}/v1/chat/completions", n.url))
+            .bearer_auth(&key)
+            .json(&body)
+            .timeout(Duration::from_millis(150));
+        async move { request.send().await.map(|r| r.status()) }
+    });
+    let outcomes = futures::future::join_all(hang_ups).await;
+    let answered = outcomes.iter().filter(|r| r.is_ok()).count();
+    // Let the detached work finish: the receipt count stops moving.
+    let mut last = (u64::MAX, 0);
+    for _ in 0..120 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (total, ..) = n.store.counts().await?;
+        if total == last.0 {
+            last.1 += 1;
+            if last.1 >= 4 {
+                break;
+            }
+        } else {
+            last = (total, 0);
+        }
+    }
+    let r =
+        http.post(format!("{}/v1/chat/completions", n.url)).bearer_auth(&key).json(&chat_body(false)).send().await?;
+    assert_eq!(r.status(), 200, "the engine still serves after {} hang-ups ({answered} answered)", 20 - answered);
+    let (billed, ..) = n.store.counts().await?;
+    // Hung-up requests that reached the engine ran to the end and were billed (before, the dropped handler
+    // left them unbilled and their reservations held).
+    assert!((2..=21).contains(&billed), "{billed} receipts for 20 hang-ups and one request");
+
+    // 2. The high-s twin of a valid key recovers to the same user off chain; Payments would reject it, so the
+    //    node refuses it before doing any work.
+    let mut raw = URL_SAFE_NO_PAD.decode(key.strip_prefix("nk1_").ok_or("prefix")?)?;
+    let order = SECP256K1N_HALF * U256::from(2) + U256::from(1);
+    let s = U256::from_be_slice(&raw[192..224]);
+    raw[192..224].copy_from_slice(&(order - s).to_be_bytes::<32>());
+    raw[224] = if raw[224] == 27 { 28 } else { 27 };
+    let twin = format!("nk1_{}", URL_SAFE_NO_PAD.encode(&raw));
+    let r =
+        http.post(format!("{}/v1/chat/completions", n.url)).bearer_auth(&twin).json(&chat_body(false)).send().await?;
+    assert_eq!(r.status(), 401, "{}", r.text().await?);
+
+    // 3. The user leaves only `budget` available (everything else is being withdrawn or already owed here), then
+    //    signs three allowances for this node, each with the whole budget as its cap.
+    let budget = U256::from(200_000_000_000_000u64); // 0.0002 NEURO: a handful of small requests
+    let owed = charged().await?;
+    let as_user = ProviderBuilder::new().wallet(n.user.clone()).connect_http(n.devnet.endpoint().parse()?);
+    let payments = Payments::new(n.devnet.manifest().contracts.payments, &as_user);
+    payments.requestWithdrawal(neuro(100) - owed - budget).send().await?.get_receipt().await?;
+    let keys = [
+        n.api_key(n.chain.operator, budget, now + 31 * 86_400, &n.user).await?,
+        n.api_key(n.chain.operator, budget, now + 32 * 86_400, &n.user).await?,
+        n.api_key(n.chain.operator, budget, now + 33 * 86_400, &n.user).await?,
+    ];
+    let mut served = 0;
+    for key in &keys {
+        for _ in 0..20 {
+            let r = http
+                .post(format!("{}/v1/chat/completions", n.url))
+                .bearer_auth(key)
+                .json(&chat_body(false))
+                .send()
+                .await?;
+            match r.status().as_u16() {
+                200 => served += 1,
+                402 => break,
+                other => return Err(format!("unexpected {other}: {}", r.text().await?).into()),
+            }
+        }
+    }
+    let spent = charged().await? - owed;
+    assert!(spent <= budget, "served {served} requests worth {spent} against a budget of {budget}");
+    // No reservation leaked from the hang-ups: the budget was usable down to less than one request's worst case.
+    let worst = U256::from(2_000_000_000_000u64) * U256::from(64); // 2 NEURO per Mtok, < 64 tokens per request
+    assert!(served >= 1 && spent + worst >= budget, "only {served} requests ({spent}) served of {budget}");
+    let _ = std::fs::remove_dir_all(&n.dir);
+    Ok(())
+}

@@ -48,6 +48,10 @@ pub enum VoucherError {
     },
 }
 
+/// Half the order of secp256k1: the largest `s` a canonical (EIP-2) signature may have.
+pub const SECP256K1N_HALF: U256 =
+    alloy::primitives::uint!(0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0_U256);
+
 /// The EIP-712 domain of the `Payments` contract at `payments` on `chain_id`.
 pub fn payments_domain(chain_id: u64, payments: Address) -> Eip712Domain {
     eip712_domain! {
@@ -107,8 +111,17 @@ impl SignedAllowance {
             return Err(VoucherError::MalformedKey("wrong length"));
         }
         let allowance = Allowance::abi_decode(&bytes[..160]).map_err(|_| VoucherError::MalformedKey("bad fields"))?;
-        let signature =
-            Signature::try_from(&bytes[160..]).map_err(|_| VoucherError::MalformedKey("bad signature encoding"))?;
+        let raw = &bytes[160..];
+        // Exactly the signatures `Payments.redeem` accepts (OpenZeppelin ECDSA): `v` of 27 or 28 and `s` in the
+        // lower half of the curve order. A high-s twin recovers to the same signer off chain but reverts on chain,
+        // so admitting it would serve requests that can never be paid.
+        if !matches!(raw[64], 27 | 28) {
+            return Err(VoucherError::MalformedKey("signature v must be 27 or 28"));
+        }
+        if U256::from_be_slice(&raw[32..64]) > SECP256K1N_HALF {
+            return Err(VoucherError::MalformedKey("non-canonical signature (high s), which Payments rejects"));
+        }
+        let signature = Signature::try_from(raw).map_err(|_| VoucherError::MalformedKey("bad signature encoding"))?;
         Ok(Self { allowance, signature })
     }
 
@@ -152,6 +165,37 @@ mod tests {
             expiry: U256::from(2_000_000_000u64),
             nonce: U256::from(7u64),
         }
+    }
+
+    #[tokio::test]
+    async fn high_s_twins_and_odd_v_are_refused() -> Result<(), VoucherError> {
+        let signer = PrivateKeySigner::random();
+        let domain = payments_domain(31337, Address::repeat_byte(0x22));
+        let signed = sample(signer.address()).sign(&signer, &domain).await?;
+        let key = signed.to_api_key();
+        let mut bytes =
+            URL_SAFE_NO_PAD.decode(key.strip_prefix(API_KEY_PREFIX).unwrap_or_default()).unwrap_or_default();
+        // The twin (r, n - s, flipped v) is a valid signature by the same key off chain...
+        let order = SECP256K1N_HALF * U256::from(2) + U256::from(1);
+        let s = U256::from_be_slice(&bytes[192..224]);
+        bytes[192..224].copy_from_slice(&(order - s).to_be_bytes::<32>());
+        bytes[224] = if bytes[224] == 27 { 28 } else { 27 };
+        let twin = Signature::try_from(&bytes[160..])?;
+        assert_eq!(twin.recover_address_from_prehash(&signed.allowance.digest(&domain))?, signer.address());
+        // ...but the gate refuses it, as Payments would.
+        let twin_key = format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(&bytes));
+        assert!(
+            matches!(SignedAllowance::from_api_key(&twin_key), Err(VoucherError::MalformedKey(m)) if m.contains("high s"))
+        );
+        // v in {0, 1} (which alloy would also accept) is refused too.
+        let mut odd_v =
+            URL_SAFE_NO_PAD.decode(key.strip_prefix(API_KEY_PREFIX).unwrap_or_default()).unwrap_or_default();
+        odd_v[224] -= 27;
+        let odd_key = format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(&odd_v));
+        assert!(
+            matches!(SignedAllowance::from_api_key(&odd_key), Err(VoucherError::MalformedKey(m)) if m.contains("v must"))
+        );
+        Ok(())
     }
 
     #[test]
