@@ -258,7 +258,7 @@ send --private-key "$miner_key" "$models_registry" "propose(bytes32,address,stri
 "$bin/cast" rpc --rpc-url "$rpc" anvil_setBalance "$timelock" 0x56BC75E2D63100000 >/dev/null
 send --unlocked --from "$timelock" "$models_registry" "approve(bytes32)" "$model_id"
 miner_cli stake 10000 >/dev/null
-miner_cli register >/dev/null
+miner_cli register --insecure >/dev/null
 NEURO_MINER_CONFIG=$miner_dir/config.toml "$target/neuro-miner" serve >"$state/miner-$port.log" 2>&1 &
 pids+=($!)
 NEURO_KEEPER_PRIVATE_KEY=$keeper_key "$target/neuro-keeper" --rpc-url "$rpc" --manifest "$manifest" \

@@ -36,6 +36,46 @@ pub enum ActionError {
     /// The receipt store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The endpoint to register is not a URL users can safely reach.
+    #[error("public endpoint {endpoint:?}: {reason}")]
+    Endpoint {
+        /// What was given.
+        endpoint: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+}
+
+/// The URL users reach this node at, as registered on chain. API keys travel in its requests' headers, so it
+/// must be `https://` unless the operator explicitly allows plain `http://` (a loopback devnet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicEndpoint(url::Url);
+
+impl PublicEndpoint {
+    /// Parses `text`; plain `http://` only with `allow_insecure`.
+    pub fn parse(text: &str, allow_insecure: bool) -> Result<Self, ActionError> {
+        let refuse = |reason| ActionError::Endpoint { endpoint: text.to_owned(), reason };
+        let url = url::Url::parse(text).map_err(|_| refuse("not a URL"))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if allow_insecure => {}
+            "http" => {
+                return Err(refuse(
+                    "plain http would expose users' API keys on the network: use https (or --insecure on a devnet)",
+                ));
+            }
+            _ => return Err(refuse("the scheme must be https")),
+        }
+        if url.host().is_none() || !url.username().is_empty() || url.password().is_some() {
+            return Err(refuse("it needs a host and no credentials"));
+        }
+        Ok(Self(url))
+    }
+
+    /// The URL as registered.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
 }
 
 impl From<alloy::contract::Error> for ActionError {
@@ -106,7 +146,7 @@ pub async fn withdraw(chain: &Chain) -> Result<Sent, ActionError> {
 }
 
 /// Registers the node (receipt signer: the operator itself) for approved `models`.
-pub async fn register(chain: &Chain, endpoint: &str, models: &[ModelId]) -> Result<Sent, ActionError> {
+pub async fn register(chain: &Chain, endpoint: &PublicEndpoint, models: &[ModelId]) -> Result<Sent, ActionError> {
     let c = &chain.manifest.contracts;
     let registry = ModelRegistry::new(c.model_registry, chain.provider.clone());
     for id in models {
@@ -124,7 +164,8 @@ pub async fn register(chain: &Chain, endpoint: &str, models: &[ModelId]) -> Resu
     }
     let ids: Vec<FixedBytes<32>> = models.iter().map(|m| m.0).collect();
     let nodes = NodeRegistry::new(c.node_registry, chain.provider.clone());
-    send::<NodeRegistryErrors, _>(chain, "register", nodes.register(endpoint.to_string(), chain.operator, ids)).await
+    send::<NodeRegistryErrors, _>(chain, "register", nodes.register(endpoint.as_str().to_owned(), chain.operator, ids))
+        .await
 }
 
 /// Deregisters the node.
@@ -214,4 +255,19 @@ pub async fn status(chain: &Chain, store: &Store) -> Result<Status, ActionError>
         submitted_epochs: store.submitted_epochs().await?,
         claimable,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_endpoints_need_an_explicit_opt_in() {
+        assert!(PublicEndpoint::parse("https://node.example:8443", false).is_ok());
+        assert!(matches!(PublicEndpoint::parse("http://node.example", false), Err(ActionError::Endpoint { .. })));
+        assert!(PublicEndpoint::parse("http://127.0.0.1:8080", true).is_ok());
+        for bad in ["node.example", "ftp://node.example", "https://user:pw@node.example", "https://"] {
+            assert!(PublicEndpoint::parse(bad, true).is_err(), "{bad}");
+        }
+    }
 }

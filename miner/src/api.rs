@@ -185,6 +185,28 @@ impl ApiError {
         }
     }
 
+    /// 400 for a prompt that, with `max_tokens`, does not fit the model's context.
+    pub fn context_length_exceeded(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+            kind: "invalid_request_error",
+            param: Some("messages"),
+            code: "context_length_exceeded",
+        }
+    }
+
+    /// 429 when a user already has as many requests running here as the node allows.
+    pub fn too_many_requests(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: message.into(),
+            kind: "rate_limit_error",
+            param: None,
+            code: "rate_limit_exceeded",
+        }
+    }
+
     /// 400 for an unparsable body.
     pub fn malformed(message: impl Into<String>) -> Self {
         Self {

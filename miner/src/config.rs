@@ -66,6 +66,27 @@ pub struct Config {
     /// Models.
     #[serde(default)]
     pub models: Vec<ModelConfig>,
+    /// Limits that keep one client or one user from taking the node.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Serving limits (`[limits]` in the config file; every field optional).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Paid requests running at once on this node; more get 503 with `Retry-After`.
+    pub max_concurrent_requests: usize,
+    /// Paid requests one user may have running at once here; more get 429.
+    pub max_requests_per_user: usize,
+    /// Largest request body accepted, in bytes; larger get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_concurrent_requests: 64, max_requests_per_user: 8, max_body_bytes: 1 << 20 }
+    }
 }
 
 impl Config {
@@ -116,6 +137,7 @@ mod tests {
             batch_size: 64,
             proving_keys: "keys".into(),
             models: vec![model.clone()],
+            limits: Limits::default(),
         };
         config.save(&path)?;
         assert_eq!(Config::load(&path)?, config);

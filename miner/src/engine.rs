@@ -115,6 +115,7 @@ fn role(name: &str) -> TextMessageRole {
 pub struct Engine {
     model: Model,
     source: ModelSource,
+    context_length: Option<usize>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -144,7 +145,14 @@ impl Engine {
                 builder.build().await.map_err(load_error)?
             }
         };
-        Ok(Self { model, source })
+        // The engine's own limit on prompt + generated tokens; unknown for some model kinds.
+        let context_length = model.config().ok().and_then(|c| c.max_seq_len);
+        Ok(Self { model, source, context_length })
+    }
+
+    /// Most tokens (prompt and completion together) one sequence may hold, when the engine knows it.
+    pub fn context_length(&self) -> Option<usize> {
+        self.context_length
     }
 
     /// Where the model was loaded from.

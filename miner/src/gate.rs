@@ -9,7 +9,8 @@
 //!   across all its allowances here (charged and not yet redeemed, plus in flight), against one deposit;
 //! - concurrent requests racing a settlement: a user's authorizations and settlements are serialized by one
 //!   per-user lock, so the charged total and the in-flight total are read and changed together;
-//! - a client that hangs up: a [`Reservation`] is a guard, released when dropped on every path.
+//! - a client that hangs up: a [`Reservation`] is a guard, released when dropped on every path;
+//! - one user flooding the node: at most `max_requests_per_user` of its requests run at once (429 beyond).
 //!
 //! Not covered here: the same deposit promised to several miners at once, which needs funds locked per miner
 //! on chain (see `docs/miner.md`, "Paid requests under attack").
@@ -37,6 +38,9 @@ pub enum GateError {
     /// No usable API key (401).
     #[error("{0}")]
     Unauthorized(String),
+    /// The user already has as many requests running here as the node allows (429).
+    #[error("this user already has {0} requests running on this node; wait for one to finish")]
+    TooManyRequests(usize),
     /// Not enough cap or deposit left (402).
     #[error("insufficient funds: this request may cost up to {needed} NEURO-wei but only {available} is left")]
     InsufficientFunds {
@@ -58,12 +62,14 @@ pub enum GateError {
 struct InFlight {
     by_user: HashMap<Address, U256>,
     by_allowance: HashMap<B256, U256>,
+    requests_by_user: HashMap<Address, usize>,
 }
 
 impl InFlight {
     fn add(&mut self, user: Address, digest: B256, amount: U256) {
         *self.by_user.entry(user).or_default() += amount;
         *self.by_allowance.entry(digest).or_default() += amount;
+        *self.requests_by_user.entry(user).or_default() += 1;
     }
 
     fn remove(&mut self, user: Address, digest: B256, amount: U256) {
@@ -77,6 +83,12 @@ impl InFlight {
         }
         sub(&mut self.by_user, user, amount);
         sub(&mut self.by_allowance, digest, amount);
+        if let Some(count) = self.requests_by_user.get_mut(&user) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.requests_by_user.remove(&user);
+            }
+        }
     }
 }
 
@@ -88,6 +100,8 @@ pub struct PaymentGate {
     domain: Eip712Domain,
     /// Seconds an allowance must stay valid after a request, so the miner can redeem it after the epoch.
     min_validity: u64,
+    /// Requests one user may have running at once.
+    max_requests_per_user: usize,
     in_flight: SyncMutex<InFlight>,
     /// One lock per user: an authorization and a settlement of the same user never interleave.
     user_locks: SyncMutex<HashMap<Address, Arc<Mutex<()>>>>,
@@ -132,8 +146,8 @@ impl Drop for Reservation {
 }
 
 impl PaymentGate {
-    /// A gate for `chain`'s Payments contract.
-    pub fn new(chain: Chain, store: Store) -> Arc<Self> {
+    /// A gate for `chain`'s Payments contract that lets one user run at most `max_requests_per_user` at once.
+    pub fn new(chain: Chain, store: Store, max_requests_per_user: usize) -> Arc<Self> {
         let m = &chain.manifest;
         let domain = payments_domain(m.chain_id, m.contracts.payments);
         // An allowance must outlive the current epoch plus the redemption window: two epochs is a safe bound.
@@ -143,6 +157,7 @@ impl PaymentGate {
             store,
             domain,
             min_validity,
+            max_requests_per_user,
             in_flight: SyncMutex::default(),
             user_locks: SyncMutex::default(),
         })
@@ -201,6 +216,10 @@ impl PaymentGate {
     pub async fn reserve(self: &Arc<Self>, key: CheckedKey, worst_fee: U256) -> Result<Reservation, GateError> {
         let CheckedKey { allowance, digest } = key;
         let user = allowance.allowance.user;
+        let running = self.in_flight().requests_by_user.get(&user).copied().unwrap_or_default();
+        if running >= self.max_requests_per_user {
+            return Err(GateError::TooManyRequests(running));
+        }
         let lock = self.user_lock(user);
         let _serialized = lock.lock().await;
 
@@ -218,6 +237,9 @@ impl PaymentGate {
         let charged_here = charged.iter().find(|(d, _)| *d == digest).map(|(_, c)| *c).unwrap_or_default();
 
         let mut in_flight = self.in_flight();
+        if in_flight.requests_by_user.get(&user).copied().unwrap_or_default() >= self.max_requests_per_user {
+            return Err(GateError::TooManyRequests(self.max_requests_per_user));
+        }
         let user_in_flight = in_flight.by_user.get(&user).copied().unwrap_or_default();
         let allowance_in_flight = in_flight.by_allowance.get(&digest).copied().unwrap_or_default();
         let cap_left = allowance.allowance.cap.saturating_sub(charged_here).saturating_sub(allowance_in_flight);

@@ -84,8 +84,12 @@ enum Command {
     },
     /// Withdraws released unbonding stake.
     Withdraw,
-    /// Registers this node on chain for the configured models.
-    Register,
+    /// Registers this node on chain for the configured models, at the config's `public_endpoint`.
+    Register {
+        /// Allow a plain `http://` endpoint (a loopback devnet): users' API keys would cross the network in clear.
+        #[arg(long)]
+        insecure: bool,
+    },
     /// Removes this node from the registry.
     Deregister,
     /// Serves the configured models and does each epoch's redemption, proving and submission.
@@ -189,6 +193,7 @@ async fn main() -> Result<()> {
                 batch_size,
                 proving_keys,
                 models: vec![],
+                limits: Default::default(),
             };
             config.save(&cli.config)?;
             println!("operator   {}", signer.address());
@@ -243,14 +248,16 @@ async fn main() -> Result<()> {
             let chain = connect(&Config::load(&cli.config)?).await?;
             print_sent(&actions::withdraw(&chain).await?);
         }
-        Command::Register => {
+        Command::Register { insecure } => {
             let config = Config::load(&cli.config)?;
             if config.models.is_empty() {
                 bail!("no models configured: run `neuro-miner model add <path>` first");
             }
             let ids: Vec<ModelId> = config.models.iter().map(|m| m.id).collect();
+            // Refuse a bad endpoint before unlocking the keystore or touching the chain.
+            let endpoint = actions::PublicEndpoint::parse(&config.public_endpoint, insecure)?;
             let chain = connect(&config).await?;
-            print_sent(&actions::register(&chain, &config.public_endpoint, &ids).await?);
+            print_sent(&actions::register(&chain, &endpoint, &ids).await?);
         }
         Command::Deregister => {
             let chain = connect(&Config::load(&cli.config)?).await?;

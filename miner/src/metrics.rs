@@ -29,6 +29,8 @@ pub struct Metrics {
     pub batches_submitted: Counter,
     /// Usage proofs being computed right now.
     pub proofs_in_progress: Gauge,
+    /// Paid requests running right now (including those whose client hung up).
+    pub requests_in_flight: Gauge,
     registry: Registry,
 }
 
@@ -53,6 +55,11 @@ impl Default for Metrics {
                 registry.register("proofs_in_progress", "Usage proofs being computed", gauge.clone());
                 gauge
             },
+            requests_in_flight: {
+                let gauge = Gauge::default();
+                registry.register("requests_in_flight", "Paid requests running", gauge.clone());
+                gauge
+            },
             registry,
         }
     }
@@ -67,6 +74,24 @@ impl Metrics {
             tracing::error!(%error, "metrics encoding failed");
         }
         out
+    }
+}
+
+/// Counts one unit of work in a gauge for as long as it lives, on every exit path.
+#[derive(Debug)]
+pub struct InProgress(Gauge);
+
+impl InProgress {
+    /// Adds one to `gauge` until dropped.
+    pub fn start(gauge: &Gauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 

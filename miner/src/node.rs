@@ -161,7 +161,8 @@ pub async fn serve(
 ) -> Result<(), NodeError> {
     let models = load_models(config, &chain).await?;
     let metrics = Arc::new(Metrics::default());
-    let gate = PaymentGate::new(chain.clone(), store.clone());
+    let limits = config.limits;
+    let gate = PaymentGate::new(chain.clone(), store.clone(), limits.max_requests_per_user.max(1));
     let worker = Arc::new(EpochWorker::new(
         chain.clone(),
         store.clone(),
@@ -171,7 +172,15 @@ pub async fn serve(
     ));
     let tick = Duration::from_secs((chain.manifest.epoch_length / 20).clamp(1, 30));
     let epochs = tokio::spawn(epoch_loop(worker, chain.clone(), tick, shutdown.clone()));
-    let state = Arc::new(AppState { models, gate, store, chain, metrics });
+    let state = Arc::new(AppState {
+        models,
+        gate,
+        store,
+        chain,
+        metrics,
+        capacity: Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent_requests.max(1))),
+        max_body_bytes: limits.max_body_bytes,
+    });
     let addr = listener.local_addr().map_err(|source| NodeError::Listen { addr: config.listen.clone(), source })?;
     tracing::info!(%addr, "serving the OpenAI-compatible API");
     let result = axum::serve(listener, router(state))

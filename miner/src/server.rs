@@ -5,21 +5,24 @@
 //! counts, priced at the node's price, and recorded as a receipt in SQLite *before* the response completes
 //! (for a stream: before the final `[DONE]` event).
 
-use std::{collections::HashMap, convert::Infallible, sync::Arc};
+use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration};
 
 use alloy::primitives::{Address, U256};
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::State,
+    extract::{DefaultBodyLimit, State},
     http::{HeaderMap, StatusCode, header},
-    response::{IntoResponse, Response, sse::Event, sse::Sse},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
     routing::{get, post},
 };
 use futures::Stream;
 use neuro_prover::{Receipt, receipt::request_hash};
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::{
@@ -27,7 +30,7 @@ use crate::{
     chain::Chain,
     engine::Engine,
     gate::{CheckedKey, GateError, PaymentGate, Reservation},
-    metrics::Metrics,
+    metrics::{InProgress, Metrics},
     store::Store,
 };
 
@@ -57,16 +60,22 @@ pub struct AppState {
     pub chain: Chain,
     /// Counters.
     pub metrics: Arc<Metrics>,
+    /// One permit per paid request running; none left means 503.
+    pub capacity: Arc<Semaphore>,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
 }
 
 /// The router.
 pub fn router(state: Arc<AppState>) -> Router {
+    let max_body = state.max_body_bytes;
     Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         .route("/v1/completions", post(completions))
         .route("/v1/models", get(list_models))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }
 
@@ -116,6 +125,10 @@ fn gate_error(metrics: &Metrics, e: GateError) -> ApiError {
             tracing::warn!(error = %e, cause = ?std::error::Error::source(&e), "payment check could not read the chain");
             ApiError::unavailable("cannot check payment on chain right now; retry shortly")
         }
+        e @ GateError::TooManyRequests(_) => {
+            metrics.requests_refused.inc();
+            ApiError::too_many_requests(e.to_string())
+        }
         GateError::Store(e) => ApiError::internal(e.to_string()),
     }
 }
@@ -155,6 +168,14 @@ async fn admit(
     max_tokens: usize,
 ) -> Result<Admitted, ApiError> {
     let served = state.models.get(model).cloned().ok_or_else(|| ApiError::model_not_found(model))?;
+    if let Some(context) = served.engine.context_length()
+        && prompt_tokens + max_tokens > context
+    {
+        return Err(ApiError::context_length_exceeded(format!(
+            "this model's context is {context} tokens; the prompt has {prompt_tokens} and max_tokens is \
+             {max_tokens}: shorten the prompt or lower max_tokens"
+        )));
+    }
     let worst = fee((prompt_tokens + max_tokens) as u64, served.price_per_mtok)?;
     let reservation =
         state.gate.reserve(auth.key, U256::from(worst)).await.map_err(|e| gate_error(&state.metrics, e))?;
@@ -232,7 +253,21 @@ async fn detached<F>(state: &Arc<AppState>, work: F) -> Response
 where
     F: Future<Output = Result<Response, ApiError>> + Send + 'static,
 {
-    let outcome = tokio::spawn(work).await.unwrap_or_else(|e| {
+    // The permit travels with the work, so a request whose client hung up still counts until it is done.
+    let Ok(permit) = state.capacity.clone().try_acquire_owned() else {
+        state.metrics.requests_failed.inc();
+        let mut response = ApiError::unavailable("this node is at capacity; retry shortly").into_response();
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return response;
+    };
+    let running = InProgress::start(&state.metrics.requests_in_flight);
+    let outcome = tokio::spawn(async move {
+        let outcome = work.await;
+        drop((permit, running));
+        outcome
+    })
+    .await
+    .unwrap_or_else(|e| {
         tracing::error!(error = %e, "request task failed");
         Err(ApiError::internal("the request failed on this node"))
     });
@@ -280,6 +315,7 @@ async fn stream_chat(
     let mut chunks = engine.chat_stream(&messages, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
     tokio::spawn(async move {
+        let mut client = Some(tx);
         let id = format!("chatcmpl-{}", random_id());
         let mut payloads = Vec::new();
         let mut usage = None;
@@ -294,8 +330,10 @@ async fn stream_chat(
                     }
                     let data = serde_json::to_string(&c).unwrap_or_default();
                     payloads.extend_from_slice(data.as_bytes());
-                    // A client that went away does not stop metering: the tokens were generated.
-                    let _ = tx.send(Ok(Event::default().data(data))).await;
+                    // A client that went away or stopped reading does not stop metering (the tokens were
+                    // generated), and never blocks this loop for long: mistral.rs awaits its send to us inside
+                    // the engine step, so a stalled forwarder would freeze every sequence on the model.
+                    client = forward(client, Event::default().data(data)).await;
                     if c.choices.iter().any(|ch| ch.finish_reason.is_some()) && usage.is_some() {
                         break;
                     }
@@ -325,14 +363,35 @@ async fn stream_chat(
                 Event::default().data(json!({"error": {"message": message, "type": "server_error"}}).to_string())
             }
         };
-        let _ = tx.send(Ok(last)).await;
+        let _ = forward(client, last).await;
     });
     let stream: ReceiverStream<Result<Event, Infallible>> = ReceiverStream::new(rx);
     Ok(sse(stream).into_response())
 }
 
-fn sse<S: Stream<Item = Result<Event, Infallible>> + Send + 'static>(stream: S) -> Sse<S> {
-    Sse::new(stream)
+/// How long a stream's client may leave its buffer full before the node stops writing to it.
+const CLIENT_WRITE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Sends `event` to a stream's client unless it is gone; gives up on a client that does not take it within
+/// [`CLIENT_WRITE_TIMEOUT`]. Returns the client for the next event, or `None` once it is gone.
+async fn forward(
+    client: Option<mpsc::Sender<Result<Event, Infallible>>>,
+    event: Event,
+) -> Option<mpsc::Sender<Result<Event, Infallible>>> {
+    let tx = client?;
+    match tokio::time::timeout(CLIENT_WRITE_TIMEOUT, tx.send(Ok(event))).await {
+        Ok(Ok(())) => Some(tx),
+        Ok(Err(_)) => None,
+        Err(_) => {
+            tracing::info!("dropping a stream whose client stopped reading");
+            None
+        }
+    }
+}
+
+fn sse<S: Stream<Item = Result<Event, Infallible>> + Send + 'static>(stream: S) -> impl IntoResponse {
+    // Comments every 15 s keep proxies from closing a stream that is slow to start.
+    Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
 async fn completions(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {

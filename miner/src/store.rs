@@ -24,6 +24,15 @@ pub enum StoreError {
     /// The blocking task failed.
     #[error("receipt database task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    /// The database file's permissions could not be restricted.
+    #[error("cannot restrict the permissions of {path}")]
+    Permissions {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A stored receipt.
@@ -103,9 +112,17 @@ fn blob<const N: usize>(bytes: Vec<u8>, what: &'static str) -> Result<[u8; N], S
 }
 
 impl Store {
-    /// Opens (creating if needed) `path`.
+    /// Opens (creating if needed) `path`, readable by its owner only: it holds users' API keys (the signed
+    /// allowances this node must present to redeem), which anyone could spend here. SQLite gives its `-wal` and
+    /// `-shm` files the database file's permissions.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|source| StoreError::Permissions { path: path.to_path_buf(), source })?;
+        }
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;

@@ -14,13 +14,12 @@ use neuro_protocol::{
     voucher::SignedAllowance,
 };
 use neuro_prover::{Batch, field, keys::KeyPaths, proof};
-use prometheus_client::metrics::gauge::Gauge;
 use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 use tokio::sync::Mutex;
 
 use crate::{
     chain::{Chain, ChainError},
-    metrics::Metrics,
+    metrics::{InProgress, Metrics},
     store::{Store, StoreError, SubmittedBatch},
 };
 
@@ -238,21 +237,5 @@ impl EpochWorker {
             }
         }
         Ok(())
-    }
-}
-
-/// Counts one unit of work in a gauge for as long as it lives, on every exit path.
-struct InProgress<'a>(&'a Gauge);
-
-impl<'a> InProgress<'a> {
-    fn start(gauge: &'a Gauge) -> Self {
-        gauge.inc();
-        Self(gauge)
-    }
-}
-
-impl Drop for InProgress<'_> {
-    fn drop(&mut self) {
-        self.0.dec();
     }
 }

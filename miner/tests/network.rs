@@ -207,6 +207,12 @@ async fn receipts_survive_a_restart() -> TestResult {
         assert_eq!(r.status(), 200);
     }
     let path = n.dir.join("receipts.sqlite");
+    // It holds users' API keys: readable by the operator only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
+    }
     drop(n.store);
     // A second handle (as a restarted process would open) sees both acknowledged receipts, once each.
     let reopened = Store::open(&path)?;
@@ -405,20 +411,17 @@ async fn hostile_users_get_no_free_inference() -> TestResult {
     });
     let outcomes = futures::future::join_all(hang_ups).await;
     let answered = outcomes.iter().filter(|r| r.is_ok()).count();
-    // Let the detached work finish: the receipt count stops moving.
-    let mut last = (u64::MAX, 0);
-    for _ in 0..120 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let (total, ..) = n.store.counts().await?;
-        if total == last.0 {
-            last.1 += 1;
-            if last.1 >= 4 {
-                break;
+    // Let the detached work finish: the node reports no paid request running.
+    let idle = async {
+        loop {
+            let metrics = http.get(format!("{}/metrics", n.url)).send().await?.text().await?;
+            if metrics.contains("neuro_miner_requests_in_flight 0\n") {
+                return Ok::<_, reqwest::Error>(());
             }
-        } else {
-            last = (total, 0);
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
-    }
+    };
+    tokio::time::timeout(Duration::from_secs(120), idle).await.map_err(|_| "hung-up requests never finished")??;
     let r =
         http.post(format!("{}/v1/chat/completions", n.url)).bearer_auth(&key).json(&chat_body(false)).send().await?;
     assert_eq!(r.status(), 200, "the engine still serves after {} hang-ups ({answered} answered)", 20 - answered);
@@ -472,6 +475,52 @@ async fn hostile_users_get_no_free_inference() -> TestResult {
     // No reservation leaked from the hang-ups: the budget was usable down to less than one request's worst case.
     let worst = U256::from(2_000_000_000_000u64) * U256::from(64); // 2 NEURO per Mtok, < 64 tokens per request
     assert!(served >= 1 && spent + worst >= budget, "only {served} requests ({spent}) served of {budget}");
+    let _ = std::fs::remove_dir_all(&n.dir);
+    Ok(())
+}
+
+/// Floods and oversize requests get clear, early refusals: a body over the limit (413), a prompt that cannot fit
+/// the model's context with its `max_tokens` (400 `context_length_exceeded`, instead of a 500 from the engine),
+/// and more concurrent requests from one user than the node allows (429), while that user's other requests run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn floods_and_oversize_requests_get_clear_refusals() -> TestResult {
+    let n = start_network("limits").await?;
+    let http = reqwest::Client::new();
+    let now = n.chain.now().await?;
+    let key = n.api_key(n.chain.operator, neuro(10), now + 30 * 86_400, &n.user).await?;
+    let url = format!("{}/v1/chat/completions", n.url);
+
+    let huge = "x".repeat(2 << 20);
+    let body = json!({"model": "tiny", "messages": [{"role": "user", "content": huge}]});
+    let r = http.post(&url).bearer_auth(&key).json(&body).send().await?;
+    assert_eq!(r.status(), 413);
+
+    let long = "word ".repeat(3000);
+    let body = json!({"model": "tiny", "messages": [{"role": "user", "content": long}], "max_tokens": 16});
+    let r = http.post(&url).bearer_auth(&key).json(&body).send().await?;
+    assert_eq!(r.status(), 400);
+    let error: Value = r.json().await?;
+    assert_eq!(error["error"]["code"], "context_length_exceeded", "{error}");
+
+    let body = json!({"model": "tiny", "messages": [{"role": "user", "content": "Tell a long story"}],
+                      "max_tokens": 400, "stream": true});
+    let flood = (0..12).map(|_| {
+        let request = http.post(&url).bearer_auth(&key).json(&body);
+        async move {
+            let r = request.send().await?;
+            let status = r.status().as_u16();
+            r.bytes().await?;
+            Ok::<u16, reqwest::Error>(status)
+        }
+    });
+    let statuses = futures::future::try_join_all(flood).await?;
+    let served = statuses.iter().filter(|s| **s == 200).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(served + limited, 12, "{statuses:?}");
+    assert!((1..=8).contains(&served) && limited >= 4, "{statuses:?}");
+    // The limit counts running requests, not a quota: once they finish the user is served again.
+    let r = http.post(&url).bearer_auth(&key).json(&chat_body(false)).send().await?;
+    assert_eq!(r.status(), 200);
     let _ = std::fs::remove_dir_all(&n.dir);
     Ok(())
 }

@@ -107,7 +107,8 @@ pub async fn start(model_path: PathBuf, keys_dir: PathBuf, scratch: PathBuf) -> 
     let approve = ModelRegistry::approveCall { modelId: model_id.into() }.abi_encode();
     as_timelock(&plain, c.timelock, c.model_registry, approve.into()).await?;
     actions::stake(&chain, neuro(10_000)).await?;
-    actions::register(&chain, "http://127.0.0.1:1", &[model_id.into()]).await?;
+    let endpoint = actions::PublicEndpoint::parse("http://127.0.0.1:1", true)?;
+    actions::register(&chain, &endpoint, &[model_id.into()]).await?;
 
     let as_user = ProviderBuilder::new().wallet(user.clone()).connect_http(url);
     NeuroToken::new(c.token, &as_user).approve(c.payments, neuro(100)).send().await?.get_receipt().await?;
@@ -134,6 +135,7 @@ pub async fn start(model_path: PathBuf, keys_dir: PathBuf, scratch: PathBuf) -> 
             id: model_id.into(),
             price_per_mtok: neuro(2),
         }],
+        limits: Default::default(),
     };
     let store = Store::open(&scratch.join("receipts.sqlite"))?;
     let listener = node::bind(&config).await?;
