@@ -4,7 +4,11 @@
 //! Idempotent across restarts and retries: a redemption asks the chain what was already redeemed and redeems
 //! only up to the receipts' cumulative total; a batch whose root the ledger already has is recorded, not resent.
 
-use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashSet},
+    path::PathBuf,
+    sync::Arc,
+};
 
 use alloy::primitives::{B256, U256};
 use ark_bn254::Bn254;
@@ -84,6 +88,8 @@ pub struct EpochReport {
     pub batches: usize,
     /// Tokens credited.
     pub tokens: u128,
+    /// Allowances or batches whose work failed this round (to be retried).
+    pub failures: usize,
 }
 
 /// Runs epoch work for one node.
@@ -115,127 +121,162 @@ impl EpochWorker {
     }
 
     /// Redeems, proves and submits everything of `epoch`.
+    ///
+    /// One allowance or batch that fails (an RPC outage on its call, a proof that cannot be made) does not hold
+    /// the others back: the rest of the epoch's work goes on, receipts of allowances not redeemed this round stay
+    /// out of the batches (their fees are not yet booked to this miner), and the first failure is returned
+    /// afterwards so the caller retries; what was done is not done twice.
     pub async fn run(&self, epoch: u64) -> Result<EpochReport, WorkError> {
         let mut report = EpochReport::default();
-        self.redeem(epoch, &mut report).await?;
-        self.submit(epoch, &mut report).await?;
-        Ok(report)
+        let mut first_failure = None;
+        let mut not_redeemed = HashSet::new();
+        for (digest, api_key) in self.store.allowances_in_epoch(epoch).await? {
+            if let Err(e) = self.redeem(epoch, digest, &api_key, &mut report).await {
+                tracing::warn!(%digest, epoch, error = %e, "redemption failed; the epoch's other work goes on");
+                report.failures += 1;
+                not_redeemed.insert(digest);
+                first_failure.get_or_insert(e);
+            }
+        }
+        if let Err(e) = self.submit(epoch, &not_redeemed, &mut report, &mut first_failure).await {
+            first_failure.get_or_insert(e);
+        }
+        match first_failure {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
     }
 
-    async fn redeem(&self, epoch: u64, report: &mut EpochReport) -> Result<(), WorkError> {
+    async fn redeem(&self, epoch: u64, digest: B256, api_key: &str, report: &mut EpochReport) -> Result<(), WorkError> {
         let payments = self.chain.payments();
-        for (digest, api_key) in self.store.allowances_in_epoch(epoch).await? {
-            let Ok(signed) = SignedAllowance::from_api_key(&api_key) else {
-                self.store.drop_unpaid(digest, epoch).await?;
-                continue;
-            };
-            let target = self.store.charged_through(digest, epoch).await?;
-            let mut already = payments.redeemed(digest).call().await?;
-            if already >= target {
+        let Ok(signed) = SignedAllowance::from_api_key(api_key) else {
+            self.store.drop_unpaid(digest, epoch).await?;
+            return Ok(());
+        };
+        let target = self.store.charged_through(digest, epoch).await?;
+        let mut already = payments.redeemed(digest).call().await?;
+        if already >= target {
+            return Ok(());
+        }
+        // Payments books fees per model (fees for one model cannot back work on another): one cumulative
+        // step per model, in model id order. Charges of earlier epochs not yet redeemed go with the first.
+        let by_model = self.store.charges_by_model(digest, epoch).await?;
+        let this_epoch = by_model.iter().fold(U256::ZERO, |acc, (_, fee)| acc + *fee);
+        let mut step = target.saturating_sub(this_epoch);
+        for (model, fee) in by_model {
+            step += fee;
+            if step <= already {
                 continue;
             }
-            // Payments books fees per model (fees for one model cannot back work on another): one cumulative
-            // step per model, in model id order. Charges of earlier epochs not yet redeemed go with the first.
-            let by_model = self.store.charges_by_model(digest, epoch).await?;
-            let this_epoch = by_model.iter().fold(U256::ZERO, |acc, (_, fee)| acc + *fee);
-            let mut step = target.saturating_sub(this_epoch);
-            for (model, fee) in by_model {
-                step += fee;
-                if step <= already {
+            let call =
+                payments.redeem(signed.to_call_arg(), signed.signature_bytes(), step, U256::from(epoch), model.into());
+            // Simulate first: a revert (user withdrew, allowance expired) marks the receipts unpaid instead of
+            // failing the whole epoch. Only a revert: an RPC failure says nothing about the allowance and is
+            // retried on the next tick, not taken as "unpaid".
+            let receipt = match self.chain.relayer.send_call::<Payments::PaymentsErrors, _, _>("redeem", call).await {
+                Ok(receipt) => receipt,
+                // Already redeemed meanwhile (our own earlier copy mined late, or before a restart): the
+                // chain has the money; read what it booked and go on, never write the receipts off.
+                Err(ChainError::Reverted { revert, .. }) if revert.is::<Payments::NothingToRedeem>() => {
+                    tracing::info!(%digest, epoch, "already redeemed up to this step");
+                    already = payments.redeemed(digest).call().await?.max(already);
                     continue;
                 }
-                let call = payments.redeem(
-                    signed.to_call_arg(),
-                    signed.signature_bytes(),
-                    step,
-                    U256::from(epoch),
-                    model.into(),
-                );
-                // Simulate first: a revert (user withdrew, allowance expired) marks the receipts unpaid instead of
-                // failing the whole epoch. Only a revert: an RPC failure says nothing about the allowance and is
-                // retried on the next tick, not taken as "unpaid".
-                let receipt = match self.chain.relayer.send_call::<Payments::PaymentsErrors, _, _>("redeem", call).await
-                {
-                    Ok(receipt) => receipt,
-                    // Already redeemed meanwhile (our own earlier copy mined late, or before a restart): the
-                    // chain has the money; read what it booked and go on, never write the receipts off.
-                    Err(ChainError::Reverted { revert, .. }) if revert.is::<Payments::NothingToRedeem>() => {
-                        tracing::info!(%digest, epoch, "already redeemed up to this step");
-                        already = payments.redeemed(digest).call().await?.max(already);
-                        continue;
-                    }
-                    Err(ChainError::Reverted { revert, .. }) => {
-                        tracing::warn!(%digest, %revert, epoch, "allowance cannot be redeemed; its receipts stay unpaid");
-                        self.store.drop_unpaid(digest, epoch).await?;
-                        report.unpaid_allowances += 1;
-                        break;
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                tracing::info!(%digest, model = %B256::from(model), amount = %(step - already), tx = %receipt.transaction_hash, epoch, "redeemed");
-                report.redemptions += 1;
-                report.redeemed += step - already;
-                already = step;
+                Err(ChainError::Reverted { revert, .. }) => {
+                    tracing::warn!(%digest, %revert, epoch, "allowance cannot be redeemed; its receipts stay unpaid");
+                    self.store.drop_unpaid(digest, epoch).await?;
+                    report.unpaid_allowances += 1;
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            tracing::info!(%digest, model = %B256::from(model), amount = %(step - already), tx = %receipt.transaction_hash, epoch, "redeemed");
+            report.redemptions += 1;
+            report.redeemed += step - already;
+            already = step;
+        }
+        Ok(())
+    }
+
+    /// Proves and submits the epoch's unbatched receipts, leaving out those of `not_redeemed` allowances. A
+    /// batch that fails is reported in `first_failure` and the next one is tried.
+    async fn submit(
+        &self,
+        epoch: u64,
+        not_redeemed: &HashSet<B256>,
+        report: &mut EpochReport,
+        first_failure: &mut Option<WorkError>,
+    ) -> Result<(), WorkError> {
+        let mut by_model: BTreeMap<[u8; 32], Vec<crate::store::StoredReceipt>> = BTreeMap::new();
+        for r in self.store.unbatched_receipts(epoch).await? {
+            if !not_redeemed.contains(&r.allowance) {
+                by_model.entry(r.receipt.model_id).or_default().push(r);
+            }
+        }
+        for (model, receipts) in by_model {
+            for chunk in receipts.chunks(self.batch_size) {
+                if let Err(e) = self.submit_batch(epoch, model, chunk, report).await {
+                    tracing::warn!(epoch, model = %B256::from(model), error = %e, "batch failed; the others go on");
+                    report.failures += 1;
+                    first_failure.get_or_insert(e);
+                }
             }
         }
         Ok(())
     }
 
-    async fn submit(&self, epoch: u64, report: &mut EpochReport) -> Result<(), WorkError> {
+    async fn submit_batch(
+        &self,
+        epoch: u64,
+        model: [u8; 32],
+        chunk: &[crate::store::StoredReceipt],
+        report: &mut EpochReport,
+    ) -> Result<(), WorkError> {
         let ledger = UsageLedger::new(self.chain.manifest.contracts.usage_ledger, self.chain.provider.clone());
-        let mut by_model: BTreeMap<[u8; 32], Vec<crate::store::StoredReceipt>> = BTreeMap::new();
-        for r in self.store.unbatched_receipts(epoch).await? {
-            by_model.entry(r.receipt.model_id).or_default().push(r);
+        let list: Vec<_> = chunk.iter().map(|r| r.receipt).collect();
+        let batch = Batch::new(self.batch_size, model, &list).map_err(WorkError::Batch)?;
+        if batch.total_tokens() == 0 {
+            return Ok(());
         }
-        for (model, receipts) in by_model {
-            for chunk in receipts.chunks(self.batch_size) {
-                let list: Vec<_> = chunk.iter().map(|r| r.receipt).collect();
-                let batch = Batch::new(self.batch_size, model, &list).map_err(WorkError::Batch)?;
-                if batch.total_tokens() == 0 {
-                    continue;
-                }
-                let root = B256::from(field::to_bytes32(&batch.root()));
-                let ids: Vec<i64> = chunk.iter().map(|r| r.id).collect();
-                let record = SubmittedBatch {
-                    root,
-                    epoch,
-                    model_id: model,
-                    batch_size: self.batch_size,
-                    tokens: batch.total_tokens(),
-                    fees: batch.total_fee(),
-                };
-                if ledger.rootUsed(root.into()).call().await? {
-                    self.store.record_submission(ids, record, None).await?;
-                    continue;
-                }
-                let pk = self.proving_key().await?;
-                let miner = self.chain.operator.into_array();
-                let proving_batch = batch.clone();
-                let usage = {
-                    let _proving = InProgress::start(&self.metrics.proofs_in_progress);
-                    tokio::task::spawn_blocking(move || prove_isolated(&pk, &proving_batch, miner, epoch))
-                        .await
-                        .map_err(WorkError::Task)??
-                };
-                let words = proof::to_solidity(&usage.proof).map(|w| U256::from_be_bytes(w));
-                let call = ledger.submitUsage(
-                    U256::from(epoch),
-                    model.into(),
-                    U256::from(batch.total_tokens()),
-                    U256::from(batch.total_fee()),
-                    root.into(),
-                    U256::from(self.batch_size),
-                    words,
-                );
-                let receipt =
-                    self.chain.relayer.send_call::<UsageLedger::UsageLedgerErrors, _, _>("submitUsage", call).await?;
-                self.store.record_submission(ids, record, Some(receipt.transaction_hash)).await?;
-                self.metrics.batches_submitted.inc();
-                tracing::info!(epoch, tokens = batch.total_tokens(), fees = batch.total_fee(), tx = %receipt.transaction_hash, "usage submitted");
-                report.batches += 1;
-                report.tokens += batch.total_tokens();
-            }
+        let root = B256::from(field::to_bytes32(&batch.root()));
+        let ids: Vec<i64> = chunk.iter().map(|r| r.id).collect();
+        let record = SubmittedBatch {
+            root,
+            epoch,
+            model_id: model,
+            batch_size: self.batch_size,
+            tokens: batch.total_tokens(),
+            fees: batch.total_fee(),
+        };
+        if ledger.rootUsed(root.into()).call().await? {
+            self.store.record_submission(ids, record, None).await?;
+            return Ok(());
         }
+        let pk = self.proving_key().await?;
+        let miner = self.chain.operator.into_array();
+        let proving_batch = batch.clone();
+        let usage = {
+            let _proving = InProgress::start(&self.metrics.proofs_in_progress);
+            tokio::task::spawn_blocking(move || prove_isolated(&pk, &proving_batch, miner, epoch))
+                .await
+                .map_err(WorkError::Task)??
+        };
+        let words = proof::to_solidity(&usage.proof).map(|w| U256::from_be_bytes(w));
+        let call = ledger.submitUsage(
+            U256::from(epoch),
+            model.into(),
+            U256::from(batch.total_tokens()),
+            U256::from(batch.total_fee()),
+            root.into(),
+            U256::from(self.batch_size),
+            words,
+        );
+        let receipt = self.chain.relayer.send_call::<UsageLedger::UsageLedgerErrors, _, _>("submitUsage", call).await?;
+        self.store.record_submission(ids, record, Some(receipt.transaction_hash)).await?;
+        self.metrics.batches_submitted.inc();
+        tracing::info!(epoch, tokens = batch.total_tokens(), fees = batch.total_fee(), tx = %receipt.transaction_hash, "usage submitted");
+        report.batches += 1;
+        report.tokens += batch.total_tokens();
         Ok(())
     }
 }

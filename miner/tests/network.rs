@@ -524,3 +524,101 @@ async fn floods_and_oversize_requests_get_clear_refusals() -> TestResult {
     let _ = std::fs::remove_dir_all(&n.dir);
     Ok(())
 }
+
+/// One user's allowance that cannot be redeemed right now (its calls fail at the RPC endpoint) does not hold
+/// back the rest of the epoch: the other user's fees are redeemed and its receipts proven and submitted; the
+/// failing one is retried later and nothing is done twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_allowance_does_not_block_the_epoch() -> TestResult {
+    use alloy::providers::ProviderBuilder;
+    use neuro_chain::{RelayConfig, RpcConfig};
+    use neuro_miner::chain::Chain;
+    use neuro_protocol::{
+        bindings::Payments,
+        voucher::{Allowance, payments_domain},
+    };
+    use neuro_testkit::proxy::{Fault, FaultyProxy};
+
+    let n = start_network("partial").await?;
+    let m = n.devnet.manifest().clone();
+    let http = reqwest::Client::new();
+    let now = n.chain.now().await?;
+    // A second user with its own deposit.
+    let other = n.devnet.signer(3).ok_or("key 3")?;
+    let url: alloy::transports::http::reqwest::Url = n.devnet.endpoint().parse()?;
+    let as_deployer = ProviderBuilder::new().wallet(n.devnet.signer(0).ok_or("key 0")?).connect_http(url.clone());
+    NeuroToken::new(m.contracts.token, &as_deployer)
+        .transfer(other.address(), neuro(100))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let as_other = ProviderBuilder::new().wallet(other.clone()).connect_http(url);
+    NeuroToken::new(m.contracts.token, &as_other)
+        .approve(m.contracts.payments, neuro(50))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    Payments::new(m.contracts.payments, &as_other).deposit(neuro(50)).send().await?.get_receipt().await?;
+    let other_key = Allowance {
+        user: other.address(),
+        miner: n.chain.operator,
+        cap: neuro(10),
+        expiry: U256::from(now + 30 * 86_400),
+        nonce: U256::from(1),
+    }
+    .sign(&other, &payments_domain(m.chain_id, m.contracts.payments))
+    .await?
+    .to_api_key();
+    let key = n.api_key(n.chain.operator, neuro(10), now + 30 * 86_400, &n.user).await?;
+    for key in [&key, &other_key] {
+        let r =
+            http.post(format!("{}/v1/chat/completions", n.url)).bearer_auth(key).json(&chat_body(false)).send().await?;
+        assert_eq!(r.status(), 200);
+    }
+    let epoch = n.chain.epoch_at(n.chain.now().await?);
+    n.shutdown.cancel();
+    let emissions = Emissions::new(m.contracts.emissions, n.chain.provider.clone());
+    let next_start = emissions.epochStart(U256::from(epoch + 1)).call().await?.to::<u64>();
+    devnet::warp(&n.plain, next_start - n.chain.now().await? + 1).await?;
+
+    // Every call that would redeem the first user's allowance is lost on the way.
+    let first_user = hex::encode(n.user.address());
+    let proxy = FaultyProxy::start(
+        n.devnet.endpoint(),
+        Arc::new(
+            move |_, body: &str| {
+                if body.to_ascii_lowercase().contains(&first_user) { Fault::Drop } else { Fault::Forward }
+            },
+        ),
+    )
+    .await?;
+    let rpc = RpcConfig {
+        connect_timeout: std::time::Duration::from_millis(500),
+        request_timeout: std::time::Duration::from_secs(2),
+        read_retries: 1,
+        retry_backoff_ms: 20,
+    };
+    let operator = n.devnet.signer(2).ok_or("operator key")?;
+    let faulty = Chain::connect_with(&proxy.url, m.clone(), operator, rpc, RelayConfig::default()).await?;
+    let worker = |chain: Chain| {
+        EpochWorker::new(chain, n.store.clone(), n.config.proving_keys.clone(), 64, Arc::new(Metrics::default()))
+    };
+    let err = worker(faulty).run(epoch).await.expect_err("the first user's redemption cannot go through");
+    assert!(matches!(&err, neuro_miner::work::WorkError::Chain(e) if e.is_transient()), "{err:?}");
+    // The other user's work went on: its receipt is proven and submitted; the first user's waits.
+    let waiting = n.store.unbatched_receipts(epoch).await?;
+    assert_eq!(waiting.len(), 1, "only the failing allowance's receipt is left");
+    assert_eq!(Address::from(waiting[0].receipt.user), n.user.address());
+    let ledger = UsageLedger::new(m.contracts.usage_ledger, n.chain.provider.clone());
+    let used = ledger.feesUsed(n.chain.operator, U256::from(epoch), n.model_id.into()).call().await?;
+    assert!(used.gross > 0, "the other user's batch is on chain");
+
+    // Retried with a working endpoint, the rest is done, once.
+    let report = worker(n.chain.clone()).run(epoch).await?;
+    assert_eq!((report.redemptions, report.batches, report.failures), (1, 1, 0), "{report:?}");
+    assert!(n.store.unbatched_receipts(epoch).await?.is_empty());
+    let _ = std::fs::remove_dir_all(&n.dir);
+    Ok(())
+}
