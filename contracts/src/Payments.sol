@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
@@ -231,7 +232,7 @@ contract Payments is AccessControl, EIP712 {
         if (cumulative > allowance.cap) revert OverCap(cumulative, allowance.cap);
         _checkEpoch(epoch);
         bytes32 digest = allowanceDigest(allowance);
-        if (!SignatureChecker.isValidSignatureNow(allowance.user, digest, signature)) revert InvalidSignature();
+        if (!_signedByUser(allowance.user, digest, signature)) revert InvalidSignature();
         uint256 already = redeemed[digest];
         if (cumulative <= already) revert NothingToRedeem(cumulative, already);
 
@@ -254,6 +255,16 @@ contract Payments is AccessControl, EIP712 {
     {
         FeeBook memory book = _fees[miner][epoch][modelId];
         return (book.gross, book.burned);
+    }
+
+    /// @dev The user's own key always counts (canonical ECDSA: low `s`, `v` of 27 or 28), even when the user's
+    /// account has code (an EIP-7702 delegation): otherwise a user could delegate to a contract that rejects
+    /// everything after being served and turn its signed allowances unredeemable. A contract wallet (a Safe) is
+    /// checked through ERC-1271.
+    function _signedByUser(address user, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        (address recovered, ECDSA.RecoverError recoverError,) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (recoverError == ECDSA.RecoverError.NoError && recovered == user) return true;
+        return SignatureChecker.isValidERC1271SignatureNowCalldata(user, digest, signature);
     }
 
     /// @notice The EIP-712 digest a user signs for `allowance` (on this chain and contract).

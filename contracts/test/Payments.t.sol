@@ -235,6 +235,18 @@ contract PaymentsTest is PaymentsFixture {
         assertEq(d.payments.deposits(address(wallet)), 5 ether);
     }
 
+    /// @dev Attack: after being served, the user delegates its account (EIP-7702) to code that rejects every
+    /// signature, hoping the miner's redemption fails. The user's own key still counts.
+    function test_redeem_userDelegatingToRejectingCodeStillPays() public {
+        depositAs(user, 10 ether);
+        Payments.Allowance memory a = allowance(5 ether, 1);
+        bytes memory sig = sign(userKey, a);
+        (address stranger,) = makeAddrAndKey("stranger");
+        vm.etch(user, address(new TestWallet(stranger)).code);
+        assertEq(redeemAs(miner, a, sig, 5 ether), 5 ether);
+        assertEq(d.payments.deposits(user), 5 ether);
+    }
+
     function test_independentAllowancesByNonce() public {
         depositAs(user, 100 ether);
         Payments.Allowance memory a1 = allowance(10 ether, 1);

@@ -29,7 +29,7 @@ use tokio::sync::Mutex;
 
 use crate::{
     chain::{Chain, ChainError},
-    store::{Store, StoreError},
+    store::{Store, StoreError, UserCharges},
 };
 
 /// Why a request is refused.
@@ -69,7 +69,6 @@ impl InFlight {
     fn add(&mut self, user: Address, digest: B256, amount: U256) {
         *self.by_user.entry(user).or_default() += amount;
         *self.by_allowance.entry(digest).or_default() += amount;
-        *self.requests_by_user.entry(user).or_default() += 1;
     }
 
     fn remove(&mut self, user: Address, digest: B256, amount: U256) {
@@ -83,12 +82,6 @@ impl InFlight {
         }
         sub(&mut self.by_user, user, amount);
         sub(&mut self.by_allowance, digest, amount);
-        if let Some(count) = self.requests_by_user.get_mut(&user) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                self.requests_by_user.remove(&user);
-            }
-        }
     }
 }
 
@@ -107,13 +100,34 @@ pub struct PaymentGate {
     user_locks: SyncMutex<HashMap<Address, Arc<Mutex<()>>>>,
 }
 
-/// A checked API key: the allowance and its EIP-712 digest. Obtained before any work is done for a request.
-#[derive(Debug, Clone)]
+/// A checked API key: the allowance and its EIP-712 digest, holding one of its user's request slots until
+/// dropped. Obtained before any work is done for a request.
+#[derive(Debug)]
 pub struct CheckedKey {
     /// The allowance.
     pub allowance: SignedAllowance,
     /// Its EIP-712 digest.
     pub digest: B256,
+    slot: UserSlot,
+}
+
+/// One of a user's request slots (at most `max_requests_per_user` at once), released when dropped.
+#[derive(Debug)]
+pub struct UserSlot {
+    gate: Arc<PaymentGate>,
+    user: Address,
+}
+
+impl Drop for UserSlot {
+    fn drop(&mut self) {
+        let mut in_flight = self.gate.in_flight();
+        if let Some(count) = in_flight.requests_by_user.get_mut(&self.user) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                in_flight.requests_by_user.remove(&self.user);
+            }
+        }
+    }
 }
 
 /// A worst-case fee held while a request runs. Dropping it releases the hold; [`PaymentGate::settle`] turns it
@@ -121,6 +135,8 @@ pub struct CheckedKey {
 #[derive(Debug)]
 pub struct Reservation {
     gate: Arc<PaymentGate>,
+    /// The user's request slot, held as long as the reservation.
+    _slot: UserSlot,
     /// The allowance.
     pub allowance: SignedAllowance,
     /// Its EIP-712 digest.
@@ -187,8 +203,10 @@ impl PaymentGate {
         locks.entry(user).or_default().clone()
     }
 
-    /// Parses and checks `api_key` without touching the chain or the engine: signature, chain, miner, expiry.
-    pub fn check_key(&self, api_key: &str, now: u64) -> Result<CheckedKey, GateError> {
+    /// Parses and checks `api_key` without touching the chain or the engine (signature, chain, miner, expiry),
+    /// and takes one of the user's request slots: a user flooding the node, funded or not, is refused (429)
+    /// before its prompts cost any tokenization or chain reads.
+    pub fn check_key(self: &Arc<Self>, api_key: &str, now: u64) -> Result<CheckedKey, GateError> {
         let allowance = SignedAllowance::from_api_key(api_key)
             .map_err(|e| GateError::Unauthorized(format!("invalid API key: {e}")))?;
         allowance.verify(&self.domain).map_err(|e| {
@@ -209,40 +227,51 @@ impl PaymentGate {
             )));
         }
         let digest = allowance.allowance.digest(&self.domain);
-        Ok(CheckedKey { allowance, digest })
+        let user = allowance.allowance.user;
+        {
+            let mut in_flight = self.in_flight();
+            let running = in_flight.requests_by_user.entry(user).or_default();
+            if *running >= self.max_requests_per_user {
+                return Err(GateError::TooManyRequests(*running));
+            }
+            *running += 1;
+        }
+        let slot = UserSlot { gate: self.clone(), user };
+        Ok(CheckedKey { allowance, digest, slot })
     }
 
     /// Reserves `worst_fee` against what the allowance's cap and the user's deposit still cover at this node.
     pub async fn reserve(self: &Arc<Self>, key: CheckedKey, worst_fee: U256) -> Result<Reservation, GateError> {
-        let CheckedKey { allowance, digest } = key;
+        let CheckedKey { allowance, digest, slot } = key;
         let user = allowance.allowance.user;
-        let running = self.in_flight().requests_by_user.get(&user).copied().unwrap_or_default();
-        if running >= self.max_requests_per_user {
-            return Err(GateError::TooManyRequests(running));
-        }
         let lock = self.user_lock(user);
         let _serialized = lock.lock().await;
 
         // Everything this node charged the user, per allowance, and what of it was redeemed on chain.
-        let mut charged = self.store.charged_by_user(user).await?;
-        if !charged.iter().any(|(d, _)| *d == digest) {
-            charged.push((digest, U256::ZERO));
+        let mut charges = self.store.charged_by_user(user).await?;
+        if !charges.iter().any(|c| c.digest == digest) {
+            charges.push(UserCharges { digest, charged: U256::ZERO, payable: U256::ZERO });
         }
-        let digests: Vec<B256> = charged.iter().map(|(d, _)| *d).collect();
+        let digests: Vec<B256> = charges.iter().map(|c| c.digest).collect();
         let (deposit, redeemed) = self.chain.user_funds(user, &digests).await?;
-        let unredeemed = charged
+        // Charges written off as unpaid will never be redeemed: they are not owed out of the deposit.
+        let unredeemed = charges
             .iter()
             .zip(&redeemed)
-            .fold(U256::ZERO, |sum, ((_, charged), redeemed)| sum.saturating_add(charged.saturating_sub(*redeemed)));
-        let charged_here = charged.iter().find(|(d, _)| *d == digest).map(|(_, c)| *c).unwrap_or_default();
+            .fold(U256::ZERO, |sum, (c, redeemed)| sum.saturating_add(c.payable.saturating_sub(*redeemed)));
+        // The allowance's cap is used by whichever is larger: what this node charged, or what was redeemed on
+        // chain (more, if this node lost its receipt store or another process serves under the same key).
+        let used_here = charges
+            .iter()
+            .zip(&redeemed)
+            .find(|(c, _)| c.digest == digest)
+            .map(|(c, redeemed)| c.charged.max(*redeemed))
+            .unwrap_or_default();
 
         let mut in_flight = self.in_flight();
-        if in_flight.requests_by_user.get(&user).copied().unwrap_or_default() >= self.max_requests_per_user {
-            return Err(GateError::TooManyRequests(self.max_requests_per_user));
-        }
         let user_in_flight = in_flight.by_user.get(&user).copied().unwrap_or_default();
         let allowance_in_flight = in_flight.by_allowance.get(&digest).copied().unwrap_or_default();
-        let cap_left = allowance.allowance.cap.saturating_sub(charged_here).saturating_sub(allowance_in_flight);
+        let cap_left = allowance.allowance.cap.saturating_sub(used_here).saturating_sub(allowance_in_flight);
         let deposit_left = deposit.saturating_sub(unredeemed).saturating_sub(user_in_flight);
         let available = cap_left.min(deposit_left);
         if worst_fee > available {
@@ -250,7 +279,7 @@ impl PaymentGate {
         }
         in_flight.add(user, digest, worst_fee);
         drop(in_flight);
-        Ok(Reservation { gate: self.clone(), allowance, digest, amount: worst_fee, released: false })
+        Ok(Reservation { gate: self.clone(), _slot: slot, allowance, digest, amount: worst_fee, released: false })
     }
 
     /// Runs `record` (which stores the request's receipt) and releases `reservation`, with no authorization of

@@ -22,7 +22,7 @@ use axum::{
 use futures::Stream;
 use neuro_prover::{Receipt, receipt::request_hash};
 use serde_json::json;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::{
@@ -246,11 +246,20 @@ fn respond(state: &AppState, outcome: Result<Response, ApiError>) -> Response {
     })
 }
 
+/// What a paid request holds while it runs, up to its last generated token (for a stream, in the task that
+/// forwards it): a node-wide permit and its place in the `requests_in_flight` gauge.
+#[derive(Debug)]
+struct Running {
+    _permit: OwnedSemaphorePermit,
+    _gauge: InProgress,
+}
+
 /// Runs a request's work in its own task: a client that hangs up drops the HTTP future but not the engine's
 /// work, so the engine never sees a dropped receiver mid-request, and what was generated is still metered and
 /// its reservation released (see `docs/miner.md`, "Paid requests under attack").
-async fn detached<F>(state: &Arc<AppState>, work: F) -> Response
+async fn detached<W, F>(state: &Arc<AppState>, work: W) -> Response
 where
+    W: FnOnce(Running) -> F,
     F: Future<Output = Result<Response, ApiError>> + Send + 'static,
 {
     // The permit travels with the work, so a request whose client hung up still counts until it is done.
@@ -260,14 +269,8 @@ where
         response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         return response;
     };
-    let running = InProgress::start(&state.metrics.requests_in_flight);
-    let outcome = tokio::spawn(async move {
-        let outcome = work.await;
-        drop((permit, running));
-        outcome
-    })
-    .await
-    .unwrap_or_else(|e| {
+    let running = Running { _permit: permit, _gauge: InProgress::start(&state.metrics.requests_in_flight) };
+    let outcome = tokio::spawn(work(running)).await.unwrap_or_else(|e| {
         tracing::error!(error = %e, "request task failed");
         Err(ApiError::internal("the request failed on this node"))
     });
@@ -275,10 +278,15 @@ where
 }
 
 async fn chat_completions(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    detached(&state, chat_inner(state.clone(), headers, body)).await
+    detached(&state, |running| chat_inner(state.clone(), headers, body, running)).await
 }
 
-async fn chat_inner(state: Arc<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn chat_inner(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+    running: Running,
+) -> Result<Response, ApiError> {
     let mut request: ChatRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("invalid request body: {e}")))?;
     let sampling = request.sampling()?;
@@ -290,7 +298,7 @@ async fn chat_inner(state: Arc<AppState>, headers: HeaderMap, body: Bytes) -> Re
     let admitted = admit(&state, auth, &request.model, prompt_tokens, sampling.max_tokens).await?;
 
     if request.stream {
-        return stream_chat(state, admitted, body, messages, sampling).await;
+        return stream_chat(state, admitted, body, messages, sampling, running).await;
     }
     let name = admitted.served.name.clone();
     unary(&state, admitted, &body, async {
@@ -309,12 +317,14 @@ async fn stream_chat(
     body: Bytes,
     messages: Vec<crate::engine::ChatMessage>,
     sampling: crate::engine::Sampling,
+    running: Running,
 ) -> Result<Response, ApiError> {
     let engine = admitted.served.engine.clone();
     // On an error the reservation is dropped, which releases it.
     let mut chunks = engine.chat_stream(&messages, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
     tokio::spawn(async move {
+        let _running = running;
         let mut client = Some(tx);
         let id = format!("chatcmpl-{}", random_id());
         let mut payloads = Vec::new();
@@ -395,10 +405,15 @@ fn sse<S: Stream<Item = Result<Event, Infallible>> + Send + 'static>(stream: S) 
 }
 
 async fn completions(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    detached(&state, completion_inner(state.clone(), headers, body)).await
+    detached(&state, |running| completion_inner(state.clone(), headers, body, running)).await
 }
 
-async fn completion_inner(state: Arc<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn completion_inner(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+    _running: Running,
+) -> Result<Response, ApiError> {
     let mut request: CompletionRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("invalid request body: {e}")))?;
     let sampling = request.sampling()?;

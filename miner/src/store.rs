@@ -48,6 +48,17 @@ pub struct StoredReceipt {
     pub epoch: u64,
 }
 
+/// What one allowance of a user was charged at this node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserCharges {
+    /// The allowance's digest.
+    pub digest: B256,
+    /// Everything charged under it.
+    pub charged: U256,
+    /// What of it is still expected to be paid (not written off as unpaid).
+    pub payable: U256,
+}
+
 /// A batch accepted by the usage ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SubmittedBatch {
@@ -106,6 +117,16 @@ CREATE TABLE IF NOT EXISTS submissions (
     tx_hash BLOB
 );
 ";
+
+/// The sum of `fee` over the selected rows, as two columns that cannot overflow SQLite's 64-bit `SUM` (which
+/// fails past `i64::MAX` wei, about 9.2 NEURO): the gigawei parts and the remainders. Read with [`fee_sum`].
+const FEE_SUM: &str = "COALESCE(SUM(fee / 1000000000), 0), COALESCE(SUM(fee % 1000000000), 0)";
+
+/// The total of the two [`FEE_SUM`] columns starting at `first`.
+fn fee_sum(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<U256> {
+    let (giga, rest): (i64, i64) = (row.get(first)?, row.get(first + 1)?);
+    Ok(U256::from(giga.unsigned_abs()) * U256::from(1_000_000_000u64) + U256::from(rest.unsigned_abs()))
+}
 
 fn blob<const N: usize>(bytes: Vec<u8>, what: &'static str) -> Result<[u8; N], StoreError> {
     bytes.try_into().map_err(|_| StoreError::Corrupt(what))
@@ -185,33 +206,34 @@ impl Store {
     /// Total fees charged to an allowance so far.
     pub async fn charged(&self, digest: B256) -> Result<U256, StoreError> {
         self.with(move |conn| {
-            let total: i64 = conn.query_row(
-                "SELECT COALESCE(SUM(fee), 0) FROM receipts WHERE allowance = ?1",
+            Ok(conn.query_row(
+                &format!("SELECT {FEE_SUM} FROM receipts WHERE allowance = ?1"),
                 params![digest.as_slice()],
-                |r| r.get(0),
-            )?;
-            Ok(U256::from(total as u64))
+                |r| fee_sum(r, 0),
+            )?)
         })
         .await
     }
 
-    /// Fees charged to `user` at this node, per allowance digest.
-    pub async fn charged_by_user(&self, user: Address) -> Result<Vec<(B256, U256)>, StoreError> {
+    /// Fees charged to `user` at this node, per allowance digest: `(digest, all charges, charges not written
+    /// off as unpaid)`.
+    pub async fn charged_by_user(&self, user: Address) -> Result<Vec<UserCharges>, StoreError> {
         self.with(move |conn| {
-            let mut stmt = conn
-                .prepare("SELECT allowance, COALESCE(SUM(fee), 0) FROM receipts WHERE user = ?1 GROUP BY allowance")?;
+            let mut stmt = conn.prepare(&format!(
+                "SELECT allowance, {FEE_SUM},
+                        COALESCE(SUM(CASE WHEN unpaid = 0 THEN fee / 1000000000 END), 0),
+                        COALESCE(SUM(CASE WHEN unpaid = 0 THEN fee % 1000000000 END), 0)
+                 FROM receipts WHERE user = ?1 GROUP BY allowance"
+            ))?;
             let rows = stmt.query_map(params![user.as_slice()], |r| {
-                let digest: Vec<u8> = r.get(0)?;
-                let total: i64 = r.get(1)?;
-                Ok((digest, total))
+                Ok((r.get::<_, Vec<u8>>(0)?, fee_sum(r, 1)?, fee_sum(r, 3)?))
             })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (digest, total) = row?;
+            rows.map(|row| {
+                let (digest, charged, payable) = row?;
                 let digest = B256::try_from(digest.as_slice()).map_err(|_| StoreError::Corrupt("allowance digest"))?;
-                out.push((digest, U256::from(u64::try_from(total).map_err(|_| StoreError::Corrupt("fee"))?)));
-            }
-            Ok(out)
+                Ok(UserCharges { digest, charged, payable })
+            })
+            .collect()
         })
         .await
     }
@@ -219,12 +241,11 @@ impl Store {
     /// Total fees charged to a user (all its allowances) up to and including `epoch`.
     pub async fn charged_through(&self, digest: B256, epoch: u64) -> Result<U256, StoreError> {
         self.with(move |conn| {
-            let total: i64 = conn.query_row(
-                "SELECT COALESCE(SUM(fee), 0) FROM receipts WHERE allowance = ?1 AND epoch <= ?2",
+            Ok(conn.query_row(
+                &format!("SELECT {FEE_SUM} FROM receipts WHERE allowance = ?1 AND epoch <= ?2"),
                 params![digest.as_slice(), epoch as i64],
-                |r| r.get(0),
-            )?;
-            Ok(U256::from(total as u64))
+                |r| fee_sum(r, 0),
+            )?)
         })
         .await
     }
@@ -233,16 +254,16 @@ impl Store {
     /// redeems them in, so that a restart finds the same cumulative steps).
     pub async fn charges_by_model(&self, digest: B256, epoch: u64) -> Result<Vec<([u8; 32], U256)>, StoreError> {
         self.with(move |conn| {
-            let mut stmt = conn.prepare(
-                "SELECT model_id, COALESCE(SUM(fee), 0) FROM receipts WHERE allowance = ?1 AND epoch = ?2
-                 GROUP BY model_id ORDER BY model_id",
-            )?;
+            let mut stmt = conn.prepare(&format!(
+                "SELECT model_id, {FEE_SUM} FROM receipts WHERE allowance = ?1 AND epoch = ?2
+                 GROUP BY model_id ORDER BY model_id"
+            ))?;
             let rows = stmt.query_map(params![digest.as_slice(), epoch as i64], |r| {
-                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+                Ok((r.get::<_, Vec<u8>>(0)?, fee_sum(r, 1)?))
             })?;
             rows.map(|row| {
                 let (model, fee) = row?;
-                Ok((blob::<32>(model, "model id")?, U256::from(fee as u64)))
+                Ok((blob::<32>(model, "model id")?, fee))
             })
             .collect()
         })

@@ -394,7 +394,7 @@ async fn hostile_users_get_no_free_inference() -> TestResult {
     let user = n.user.address();
     let charged = || async {
         let rows = n.store.charged_by_user(user).await?;
-        Ok::<U256, neuro_miner::store::StoreError>(rows.iter().map(|(_, fee)| *fee).sum())
+        Ok::<U256, neuro_miner::store::StoreError>(rows.iter().map(|c| c.charged).sum())
     };
 
     // 1. Twenty clients send a large prompt and hang up at once. The engine keeps serving, and whatever was
