@@ -93,12 +93,14 @@ impl WindowCheck {
     }
 }
 
-/// Polls the chain clock and runs each finished epoch's work once, while its submission window is open.
+/// Polls the chain clock and runs each finished epoch's work while its submission window is open: once, and
+/// again whenever a receipt of that epoch arrives late (a request that straddled the boundary).
 /// Failures are retried on the next tick (with the chain telling what is already done). Stops between steps
 /// when `shutdown` is cancelled; epoch work under way (a proof, a transaction) is finished first, as it is
 /// bounded by the relayer's timeouts and recorded by the store.
 pub async fn epoch_loop(worker: Arc<EpochWorker>, chain: Chain, tick: Duration, shutdown: CancellationToken) {
-    let mut done: Option<u64> = None;
+    // `done`: the epoch whose work last finished; `closed`: the epoch whose window was seen closed.
+    let (mut done, mut closed): (Option<u64>, Option<u64>) = (None, None);
     let mut backoff = tick;
     loop {
         tokio::select! {
@@ -111,13 +113,18 @@ pub async fn epoch_loop(worker: Arc<EpochWorker>, chain: Chain, tick: Duration, 
         };
         let current = chain.epoch_at(now);
         let Some(previous) = current.checked_sub(1) else { continue };
-        if done == Some(previous) {
+        if closed == Some(previous) {
+            continue;
+        }
+        // Once done, the epoch is swept again only if a receipt arrived since: a request admitted before the
+        // boundary that finished after the work ran. (A store error skips one tick, it is not an answer.)
+        if done == Some(previous) && !worker.has_unbatched(previous).await.unwrap_or(false) {
             continue;
         }
         match WindowCheck::of(&chain, previous).await {
             WindowCheck::Open => {}
             WindowCheck::Closed => {
-                done = Some(previous);
+                closed = Some(previous);
                 continue;
             }
             WindowCheck::Unknown => {

@@ -386,6 +386,18 @@ impl Store {
         .await
     }
 
+    /// Whether `epoch` has receipts not yet in a batch and not written off.
+    pub async fn has_unbatched(&self, epoch: u64) -> Result<bool, StoreError> {
+        self.with(move |conn| {
+            Ok(conn.query_row(
+                "SELECT EXISTS(SELECT 1 FROM receipts WHERE epoch = ?1 AND batch_root IS NULL AND unpaid = 0)",
+                params![epoch as i64],
+                |r| r.get::<_, bool>(0),
+            )?)
+        })
+        .await
+    }
+
     /// Epochs with submitted batches, newest first.
     pub async fn submitted_epochs(&self) -> Result<Vec<u64>, StoreError> {
         self.with(|conn| {

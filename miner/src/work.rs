@@ -120,6 +120,12 @@ impl EpochWorker {
         Ok(pk)
     }
 
+    /// Whether `epoch` still has receipts to redeem and prove (a request that straddled the epoch's end and
+    /// finished after its work ran leaves one).
+    pub async fn has_unbatched(&self, epoch: u64) -> Result<bool, WorkError> {
+        Ok(self.store.has_unbatched(epoch).await?)
+    }
+
     /// Redeems, proves and submits everything of `epoch`.
     ///
     /// One allowance or batch that fails (an RPC outage on its call, a proof that cannot be made) does not hold

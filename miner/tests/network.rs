@@ -622,3 +622,73 @@ async fn a_failing_allowance_does_not_block_the_epoch() -> TestResult {
     let _ = std::fs::remove_dir_all(&n.dir);
     Ok(())
 }
+
+/// A request admitted before an epoch ends and finished after that epoch's work ran leaves a receipt of the
+/// finished epoch behind. The node sweeps the epoch again while its window is open: the receipt is redeemed,
+/// proven and submitted instead of being lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_finished_after_the_epoch_work_is_still_proven() -> TestResult {
+    use std::time::Duration;
+
+    use neuro_miner::node::epoch_loop;
+    use neuro_protocol::voucher::payments_domain;
+    use neuro_prover::Receipt;
+    use tokio_util::sync::CancellationToken;
+
+    let n = start_network("straddle").await?;
+    let m = n.devnet.manifest().clone();
+    let http = reqwest::Client::new();
+    let now = n.chain.now().await?;
+    let key = n.api_key(n.chain.operator, neuro(10), now + 30 * 86_400, &n.user).await?;
+    let r =
+        http.post(format!("{}/v1/chat/completions", n.url)).bearer_auth(&key).json(&chat_body(false)).send().await?;
+    assert_eq!(r.status(), 200);
+    let epoch = n.chain.epoch_at(n.chain.now().await?);
+    n.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(30), n.node).await???;
+    let emissions = Emissions::new(m.contracts.emissions, n.chain.provider.clone());
+    let next_start = emissions.epochStart(U256::from(epoch + 1)).call().await?.to::<u64>();
+    devnet::warp(&n.plain, next_start - n.chain.now().await? + 1).await?;
+
+    let metrics = Arc::new(Metrics::default());
+    let worker = Arc::new(EpochWorker::new(
+        n.chain.clone(),
+        n.store.clone(),
+        n.config.proving_keys.clone(),
+        64,
+        metrics.clone(),
+    ));
+    let shutdown = CancellationToken::new();
+    let node_loop =
+        tokio::spawn(epoch_loop(worker.clone(), n.chain.clone(), Duration::from_millis(50), shutdown.clone()));
+    let batches = |count: u64| {
+        let metrics = metrics.clone();
+        async move {
+            while metrics.batches_submitted.get() < count {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), batches(1)).await.map_err(|_| "the epoch's work never ran")?;
+
+    // The straddling request completes now: its receipt belongs to the finished epoch.
+    let signed = SignedAllowance::from_api_key(&key)?;
+    let digest = signed.allowance.digest(&payments_domain(m.chain_id, m.contracts.payments));
+    let receipt = Receipt {
+        request_hash: [7; 32],
+        model_id: n.model_id,
+        prompt_tokens: 9,
+        completion_tokens: 12,
+        fee: 42_000_000_000_000,
+        user: n.user.address().into_array(),
+    };
+    n.store.insert_receipt(&signed, digest, receipt, epoch, n.chain.now().await?).await?;
+    tokio::time::timeout(Duration::from_secs(120), batches(2))
+        .await
+        .map_err(|_| "the late receipt was never proven")?;
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(60), node_loop).await??;
+    assert!(n.store.unbatched_receipts(epoch).await?.is_empty());
+    let _ = std::fs::remove_dir_all(&n.dir);
+    Ok(())
+}
