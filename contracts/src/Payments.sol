@@ -12,12 +12,17 @@ import {FeeVault} from "./FeeVault.sol";
 import {NeuroToken} from "./NeuroToken.sol";
 import {Bounds} from "./libraries/Bounds.sol";
 
-/// @title Inference payments: deposits, signed allowances, cumulative redemptions, fee split
-/// @notice Users deposit NEURO and authorise a miner off-chain with an EIP-712 `Allowance`. The miner redeems
-/// cumulative amounts up to the cap; each redemption pays only the increase, split between the miner, the
-/// treasury and a burn. Withdrawals wait `withdrawalDelay` so that a miner can always redeem what a user
-/// authorised before the deposit leaves.
-/// @dev Invariants: `token.balanceOf(this) == Σ deposits`; for each allowance, `redeemed <= cap`; each redeemed
+/// @title Inference payments: deposits, signed allowances, funds locked per allowance, cumulative redemptions
+/// @notice Users deposit NEURO and authorise a miner with an EIP-712 `Allowance`, which they open on chain:
+/// opening locks the allowance's cap out of the deposit for that miner alone, so the same NEURO can never be
+/// promised to two miners. The miner redeems cumulative amounts up to the cap; each redemption pays only the
+/// increase, split between the miner, the treasury and a burn. A user can revoke an opened allowance: the miner
+/// can still redeem usage of the epoch of the revocation (and earlier) while that epoch's submission window is
+/// open, then the user releases what is left back into the deposit (also after expiry). An allowance that was
+/// never opened is redeemed from the free deposit, first come first served (miners should not rely on it).
+/// Withdrawals wait `withdrawalDelay`.
+/// @dev Invariants: `token.balanceOf(this) == Σ deposits + Σ locked`; for each allowance, `redeemed <= cap`; an
+/// opened allowance is paid only from its own lock; each redeemed
 /// fee splits exactly into miner + treasury + burn shares. Fees are booked per (miner, epoch) for the usage
 /// ledger, together with the part of them that was burned: the burned part is what caps the emission that work
 /// can earn (see `Emissions`). Each redemption names the model it paid for, so fees paid for one model can only
@@ -59,6 +64,18 @@ contract Payments is AccessControl, EIP712 {
         uint128 burned;
     }
 
+    /// @notice The funds locked for one opened allowance.
+    /// @param amount NEURO still locked (the cap minus what was redeemed, until released).
+    /// @param opened Whether the allowance was opened (a digest opens once).
+    /// @param revoked Whether the user revoked it.
+    /// @param revokedEpoch The epoch it was revoked in: usage of later epochs cannot be redeemed.
+    struct Lock {
+        uint128 amount;
+        bool opened;
+        bool revoked;
+        uint64 revokedEpoch;
+    }
+
     /// @notice A pending withdrawal request.
     struct Withdrawal {
         uint192 amount;
@@ -85,6 +102,7 @@ contract Payments is AccessControl, EIP712 {
     mapping(bytes32 allowanceDigest => uint256) public redeemed;
     mapping(address miner => mapping(uint256 epoch => mapping(bytes32 modelId => FeeBook))) private _fees;
     mapping(address user => Withdrawal) private _withdrawals;
+    mapping(bytes32 allowanceDigest => Lock) private _locks;
 
     /// @notice `user` deposited `amount`.
     event Deposited(address indexed user, uint256 amount);
@@ -106,6 +124,14 @@ contract Payments is AccessControl, EIP712 {
         uint256 toTreasury,
         uint256 burned
     );
+    /// @notice `user` opened an allowance for `miner`, locking `amount` (what its cap leaves) out of the deposit.
+    event AllowanceOpened(
+        bytes32 indexed allowanceDigest, address indexed user, address indexed miner, uint256 amount, uint256 expiry
+    );
+    /// @notice `user` revoked an allowance in `epoch`: usage up to that epoch stays redeemable in its window.
+    event AllowanceRevoked(bytes32 indexed allowanceDigest, address indexed user, uint256 epoch);
+    /// @notice `user` took the `amount` left in an allowance's lock back into the deposit.
+    event AllowanceReleased(bytes32 indexed allowanceDigest, address indexed user, uint256 amount);
     /// @notice The fee split changed.
     event FeeSplitSet(uint256 minerBps, uint256 treasuryBps, uint256 burnBps);
     /// @notice The withdrawal delay changed.
@@ -136,6 +162,20 @@ contract Payments is AccessControl, EIP712 {
     error EpochNotRedeemable(uint256 epoch, uint256 current);
     /// @notice The model id is zero.
     error InvalidModelId();
+    /// @notice Only the allowance's user may open, revoke or release it.
+    error NotAllowanceUser(address caller, address user);
+    /// @notice The allowance was already opened (a digest opens once).
+    error AlreadyOpened(bytes32 allowanceDigest);
+    /// @notice The allowance was never opened.
+    error NotOpened(bytes32 allowanceDigest);
+    /// @notice The allowance was already revoked.
+    error AlreadyRevoked(bytes32 allowanceDigest);
+    /// @notice The usage is of an epoch after the allowance's revocation.
+    error RevokedBefore(uint256 epoch, uint256 revokedEpoch);
+    /// @notice The lock cannot be released yet: the allowance is live, or its revocation epoch is still open.
+    error NotReleasable(bytes32 allowanceDigest);
+    /// @notice The allowance's lock holds less than the redemption.
+    error InsufficientLock(bytes32 allowanceDigest, uint256 available, uint256 needed);
 
     /// @notice Deploys the payments contract.
     /// @param token_ The NEURO token.
@@ -210,6 +250,71 @@ contract Payments is AccessControl, EIP712 {
         return _withdrawals[user];
     }
 
+    // ---------------------------------------------------------------- allowance locks
+
+    /// @notice Opens `allowance`: locks what its cap leaves out of the caller's deposit for its miner alone, until it is
+    /// redeemed, or released after expiry or revocation.
+    /// @dev Only the user opens its allowances, so opening needs no signature; redemption still does.
+    /// @param allowance The allowance; the caller must be `allowance.user`.
+    /// @return digest The allowance's EIP-712 digest.
+    function openAllowance(Allowance calldata allowance) external returns (bytes32 digest) {
+        if (msg.sender != allowance.user) revert NotAllowanceUser(msg.sender, allowance.user);
+        if (allowance.miner == address(0)) revert ZeroAddress();
+        if (allowance.cap == 0) revert ZeroAmount();
+        if (block.timestamp > allowance.expiry) revert AllowanceExpired(allowance.expiry);
+        digest = allowanceDigest(allowance);
+        Lock storage lock = _locks[digest];
+        if (lock.opened) revert AlreadyOpened(digest);
+        // What is still redeemable under the cap (less than the cap if it was redeemed before being opened).
+        uint256 amount = allowance.cap - redeemed[digest];
+        if (amount == 0) revert ZeroAmount();
+        uint256 available = deposits[msg.sender];
+        if (amount > available) revert InsufficientDeposit(msg.sender, available, amount);
+        deposits[msg.sender] = available - amount;
+        lock.opened = true;
+        lock.amount = SafeCast.toUint128(amount);
+        emit AllowanceOpened(digest, msg.sender, allowance.miner, amount, allowance.expiry);
+    }
+
+    /// @notice Revokes an opened allowance now. Its miner can still redeem usage of the current epoch and
+    /// earlier while the current epoch's submission window is open; then the caller can release the rest.
+    /// @param allowance The allowance; the caller must be `allowance.user`.
+    function revokeAllowance(Allowance calldata allowance) external {
+        if (msg.sender != allowance.user) revert NotAllowanceUser(msg.sender, allowance.user);
+        bytes32 digest = allowanceDigest(allowance);
+        Lock storage lock = _locks[digest];
+        if (!lock.opened) revert NotOpened(digest);
+        if (lock.revoked) revert AlreadyRevoked(digest);
+        uint256 epoch = emissions.currentEpoch();
+        lock.revoked = true;
+        lock.revokedEpoch = SafeCast.toUint64(epoch);
+        emit AllowanceRevoked(digest, msg.sender, epoch);
+    }
+
+    /// @notice Moves what is left in an allowance's lock back into the caller's deposit, once nothing more can be
+    /// redeemed under it: after its expiry, or once the submission window of its revocation epoch has passed.
+    /// @param allowance The allowance; the caller must be `allowance.user`.
+    /// @return amount The amount released.
+    function releaseAllowance(Allowance calldata allowance) external returns (uint256 amount) {
+        if (msg.sender != allowance.user) revert NotAllowanceUser(msg.sender, allowance.user);
+        bytes32 digest = allowanceDigest(allowance);
+        Lock storage lock = _locks[digest];
+        if (!lock.opened) revert NotOpened(digest);
+        bool expired = block.timestamp > allowance.expiry;
+        bool revocationSettled = lock.revoked && !emissions.isOpen(lock.revokedEpoch);
+        if (!expired && !revocationSettled) revert NotReleasable(digest);
+        amount = lock.amount;
+        lock.amount = 0;
+        deposits[msg.sender] += amount;
+        emit AllowanceReleased(digest, msg.sender, amount);
+    }
+
+    /// @notice The lock of the allowance with EIP-712 digest `digest`.
+    /// @param digest The allowance's digest (see `allowanceDigest`).
+    function lockOf(bytes32 digest) external view returns (Lock memory) {
+        return _locks[digest];
+    }
+
     // ---------------------------------------------------------------- redemption
 
     /// @notice Redeems an allowance up to `cumulative` for usage of `modelId` in `epoch`; pays only the increase.
@@ -237,10 +342,19 @@ contract Payments is AccessControl, EIP712 {
         if (cumulative <= already) revert NothingToRedeem(cumulative, already);
 
         amount = cumulative - already;
-        uint256 available = deposits[allowance.user];
-        if (amount > available) revert InsufficientDeposit(allowance.user, available, amount);
+        Lock storage lock = _locks[digest];
+        if (lock.opened) {
+            // Paid from the allowance's own lock, which no other miner can touch.
+            if (lock.revoked && epoch > lock.revokedEpoch) revert RevokedBefore(epoch, lock.revokedEpoch);
+            uint256 locked = lock.amount;
+            if (amount > locked) revert InsufficientLock(digest, locked, amount);
+            lock.amount = uint128(locked - amount);
+        } else {
+            uint256 available = deposits[allowance.user];
+            if (amount > available) revert InsufficientDeposit(allowance.user, available, amount);
+            deposits[allowance.user] = available - amount;
+        }
         redeemed[digest] = cumulative;
-        deposits[allowance.user] = available - amount;
         _settle(digest, allowance.user, epoch, modelId, amount, cumulative);
     }
 
@@ -284,11 +398,14 @@ contract Payments is AccessControl, EIP712 {
         );
     }
 
-    /// @notice What is left to redeem under `allowance`: min(cap − redeemed, the user's deposit).
+    /// @notice What is left to redeem under `allowance`: min(cap − redeemed, its lock) if it was opened,
+    /// min(cap − redeemed, the user's free deposit) otherwise.
     /// @param allowance The allowance.
     function remaining(Allowance calldata allowance) external view returns (uint256) {
-        uint256 left = allowance.cap - redeemed[allowanceDigest(allowance)];
-        uint256 available = deposits[allowance.user];
+        bytes32 digest = allowanceDigest(allowance);
+        uint256 left = allowance.cap - redeemed[digest];
+        Lock memory lock = _locks[digest];
+        uint256 available = lock.opened ? lock.amount : deposits[allowance.user];
         return left < available ? left : available;
     }
 

@@ -247,6 +247,95 @@ contract PaymentsTest is PaymentsFixture {
         assertEq(d.payments.deposits(user), 5 ether);
     }
 
+    // ------------------------------------------------------------ allowance locks
+
+    function openAs(address who, Payments.Allowance memory a) internal {
+        vm.prank(who);
+        d.payments.openAllowance(a);
+    }
+
+    /// @dev Attack: a user deposits D and signs allowances of D for two miners. Only what is locked for a miner
+    /// backs its allowance: the second lock is refused, the opened miner is paid in full even if the other miner
+    /// (unopened allowance) tries first, and a withdrawal cannot take locked funds.
+    function test_lock_sameDepositCannotBePromisedTwice() public {
+        depositAs(user, 10 ether);
+        Payments.Allowance memory a = allowance(10 ether, 1);
+        Payments.Allowance memory b =
+            Payments.Allowance({user: user, miner: makeAddr("other miner"), cap: 10 ether, expiry: a.expiry, nonce: 2});
+        bytes32 digest = d.payments.allowanceDigest(a);
+        vm.expectEmit(address(d.payments));
+        emit Payments.AllowanceOpened(digest, user, miner, 10 ether, a.expiry);
+        openAs(user, a);
+        assertEq(d.payments.deposits(user), 0);
+        vm.expectRevert(abi.encodeWithSelector(Payments.InsufficientDeposit.selector, user, 0, 10 ether));
+        openAs(user, b);
+        bytes memory sigB = sign(userKey, b);
+        uint256 epoch = d.emissions.currentEpoch();
+        vm.prank(b.miner);
+        vm.expectRevert(abi.encodeWithSelector(Payments.InsufficientDeposit.selector, user, 0, 1 ether));
+        d.payments.redeem(b, sigB, 1 ether, epoch, MODEL_A);
+        vm.prank(user);
+        vm.expectRevert(abi.encodeWithSelector(Payments.InsufficientDeposit.selector, user, 0, 1 ether));
+        d.payments.requestWithdrawal(1 ether);
+        assertEq(redeemAs(miner, a, sign(userKey, a), 10 ether), 10 ether);
+        assertEq(d.payments.lockOf(digest).amount, 0);
+        assertEq(d.payments.remaining(a), 0);
+    }
+
+    function test_lock_onlyTheUserOpensOnce() public {
+        depositAs(user, 10 ether);
+        Payments.Allowance memory a = allowance(4 ether, 1);
+        vm.expectRevert(abi.encodeWithSelector(Payments.NotAllowanceUser.selector, miner, user));
+        openAs(miner, a);
+        openAs(user, a);
+        vm.expectRevert(abi.encodeWithSelector(Payments.AlreadyOpened.selector, d.payments.allowanceDigest(a)));
+        openAs(user, a);
+        assertEq(d.payments.deposits(user), 6 ether);
+    }
+
+    /// @dev Attack: a user revokes right after being served, hoping to take the funds back before the miner
+    /// redeems. Usage of the revocation epoch stays redeemable through its submission window; later usage is not;
+    /// the rest comes back to the user only after the window.
+    function test_revoke_keepsServedUsageRedeemableThenReleases() public {
+        depositAs(user, 10 ether);
+        Payments.Allowance memory a = allowance(10 ether, 1);
+        bytes memory sig = sign(userKey, a);
+        openAs(user, a);
+        uint256 epoch = d.emissions.currentEpoch();
+        assertEq(redeemAs(miner, a, sig, 2 ether), 2 ether);
+        vm.prank(user);
+        d.payments.revokeAllowance(a);
+        bytes32 digest = d.payments.allowanceDigest(a);
+        vm.prank(user);
+        vm.expectRevert(abi.encodeWithSelector(Payments.NotReleasable.selector, digest));
+        d.payments.releaseAllowance(a);
+
+        vm.warp(d.emissions.epochStart(epoch + 1) + 1);
+        vm.prank(miner);
+        assertEq(d.payments.redeem(a, sig, 3 ether, epoch, MODEL_A), 1 ether, "served usage is still paid");
+        vm.prank(miner);
+        vm.expectRevert(abi.encodeWithSelector(Payments.RevokedBefore.selector, epoch + 1, epoch));
+        d.payments.redeem(a, sig, 4 ether, epoch + 1, MODEL_A);
+
+        vm.warp(d.emissions.epochStart(epoch + 1) + d.emissions.submissionWindow() + 1);
+        assertFalse(d.emissions.isOpen(epoch));
+        vm.prank(user);
+        assertEq(d.payments.releaseAllowance(a), 7 ether);
+        assertEq(d.payments.deposits(user), 7 ether);
+        vm.prank(user);
+        assertEq(d.payments.releaseAllowance(a), 0, "a lock releases once");
+    }
+
+    function test_release_afterExpiry() public {
+        depositAs(user, 10 ether);
+        Payments.Allowance memory a = allowance(5 ether, 1);
+        openAs(user, a);
+        vm.warp(a.expiry + 1);
+        vm.prank(user);
+        assertEq(d.payments.releaseAllowance(a), 5 ether);
+        assertEq(d.payments.deposits(user), 10 ether);
+    }
+
     function test_independentAllowancesByNonce() public {
         depositAs(user, 100 ether);
         Payments.Allowance memory a1 = allowance(10 ether, 1);

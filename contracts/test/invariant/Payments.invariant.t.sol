@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {Payments} from "../../src/Payments.sol";
 import {NeuroFixture} from "../utils/NeuroFixture.sol";
 import {PaymentsHandler} from "./PaymentsHandler.sol";
 
@@ -17,13 +18,25 @@ contract PaymentsInvariantTest is NeuroFixture {
         targetContract(address(handler));
     }
 
-    function invariant_paymentsHoldsExactlyTheDeposits() public view {
-        uint256 sum;
+    function invariant_paymentsHoldsExactlyTheDepositsAndLocks() public view {
+        uint256 sum = handler.lockedTotal();
         for (uint256 i; i < handler.userCount(); ++i) {
             sum += d.payments.deposits(handler.users(i));
         }
         assertEq(d.token.balanceOf(address(d.payments)), sum);
         assertEq(sum, handler.ghostFunded() - handler.ghostRedeemed() - handler.ghostWithdrawn());
+    }
+
+    /// @dev What a miner can still take under an opened allowance, plus what was redeemed, never exceeds the cap:
+    /// locked funds back one allowance only, and never more than the user signed for.
+    function invariant_aLockNeverBacksMoreThanItsCap() public view {
+        for (uint256 i; i < handler.allowanceCount(); ++i) {
+            Payments.Allowance memory a = handler.allowanceAt(i);
+            bytes32 digest = d.payments.allowanceDigest(a);
+            Payments.Lock memory lock = d.payments.lockOf(digest);
+            assertLe(d.payments.redeemed(digest), a.cap);
+            if (lock.opened) assertLe(uint256(lock.amount) + d.payments.redeemed(digest), a.cap);
+        }
     }
 
     function invariant_everyRedeemedWeiIsAccountedFor() public view {

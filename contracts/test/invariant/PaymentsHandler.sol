@@ -7,7 +7,8 @@ import {FeeVault} from "../../src/FeeVault.sol";
 import {NeuroToken} from "../../src/NeuroToken.sol";
 import {Payments} from "../../src/Payments.sol";
 
-/// @dev Random deposits, withdrawals, redemptions (valid and replayed) and flushes, with ghost totals.
+/// @dev Random deposits, withdrawals, allowances opened, revoked and released, redemptions and flushes, with
+/// ghost totals.
 contract PaymentsHandler is Test {
     NeuroToken internal immutable token;
     Payments internal immutable payments;
@@ -96,6 +97,51 @@ contract PaymentsHandler is Test {
         allowanceSignerKey.push(keys[u]);
     }
 
+    function allowanceCount() external view returns (uint256) {
+        return allowances.length;
+    }
+
+    function allowanceAt(uint256 index) external view returns (Payments.Allowance memory) {
+        return allowances[index];
+    }
+
+    /// @dev Σ of every allowance's lock.
+    function lockedTotal() external view returns (uint256 sum) {
+        for (uint256 i; i < allowances.length; ++i) {
+            sum += payments.lockOf(payments.allowanceDigest(allowances[i])).amount;
+        }
+    }
+
+    function open(uint256 allowanceSeed) external {
+        if (allowances.length == 0) return;
+        Payments.Allowance memory a = allowances[allowanceSeed % allowances.length];
+        bytes32 digest = payments.allowanceDigest(a);
+        if (block.timestamp > a.expiry || payments.lockOf(digest).opened) return;
+        uint256 needed = a.cap - payments.redeemed(digest);
+        if (needed == 0 || needed > payments.deposits(a.user)) return;
+        vm.prank(a.user);
+        payments.openAllowance(a);
+    }
+
+    function revoke(uint256 allowanceSeed) external {
+        if (allowances.length == 0) return;
+        Payments.Allowance memory a = allowances[allowanceSeed % allowances.length];
+        Payments.Lock memory lock = payments.lockOf(payments.allowanceDigest(a));
+        if (!lock.opened || lock.revoked) return;
+        vm.prank(a.user);
+        payments.revokeAllowance(a);
+    }
+
+    function release(uint256 allowanceSeed) external {
+        if (allowances.length == 0) return;
+        Payments.Allowance memory a = allowances[allowanceSeed % allowances.length];
+        Payments.Lock memory lock = payments.lockOf(payments.allowanceDigest(a));
+        bool settled = lock.revoked && !emissions.isOpen(lock.revokedEpoch);
+        if (!lock.opened || (block.timestamp <= a.expiry && !settled)) return;
+        vm.prank(a.user);
+        payments.releaseAllowance(a);
+    }
+
     function redeem(uint256 allowanceSeed, uint256 increase) external {
         if (allowances.length == 0) return;
         uint256 index = allowanceSeed % allowances.length;
@@ -103,7 +149,9 @@ contract PaymentsHandler is Test {
         if (block.timestamp > a.expiry) return;
         uint256 already = payments.redeemed(payments.allowanceDigest(a));
         if (already >= a.cap) return;
-        uint256 available = payments.deposits(a.user);
+        Payments.Lock memory lock = payments.lockOf(payments.allowanceDigest(a));
+        if (lock.revoked && emissions.currentEpoch() > lock.revokedEpoch) return;
+        uint256 available = lock.opened ? lock.amount : payments.deposits(a.user);
         uint256 room = a.cap - already < available ? a.cap - already : available;
         if (room == 0) return;
         uint256 cumulative = already + bound(increase, 1, room);
