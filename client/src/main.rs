@@ -20,7 +20,7 @@ use neuro_protocol::{
     Manifest,
     bindings::{NeuroToken, NodeRegistry, Payments},
     parse_neuro_amount,
-    voucher::{Allowance, payments_domain},
+    voucher::{Allowance, SignedAllowance, payments_domain},
 };
 
 #[derive(Parser)]
@@ -53,7 +53,8 @@ enum Command {
     /// Withdraws a deposit: `request` starts the delay, `complete` pays out after it.
     #[command(subcommand)]
     Withdraw(WithdrawCommand),
-    /// Signs an allowance for one miner and prints it as an API key for any OpenAI client.
+    /// Signs an allowance for one miner, opens it on chain (locking its cap out of your deposit for that miner
+    /// alone, which is what miners require before serving) and prints it as an API key for any OpenAI client.
     ///
     /// Example: neuro allowance --miner 0xabc… --cap 10 --days 7
     Allowance {
@@ -67,6 +68,12 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         days: u64,
     },
+    /// Revokes the allowance in NEURO_API_KEY: its miner stops serving it and can redeem only what it served
+    /// until the end of this epoch's submission window; then `neuro release` returns the rest to your deposit.
+    Revoke,
+    /// Returns what is left in the lock of the allowance in NEURO_API_KEY to your deposit (after its expiry,
+    /// or once its revocation has settled).
+    Release,
     /// Lists active nodes serving a model.
     ///
     /// Example: neuro miners --model 0x1234…
@@ -179,10 +186,10 @@ async fn main() -> Result<()> {
         Command::Allowance { miner, cap, days } => {
             let session = Session::open(&cli).await?;
             let (m, signer) = (&session.manifest, &session.signer);
-            let deposit =
-                Payments::new(m.contracts.payments, session.provider()).deposits(signer.address()).call().await?;
-            if deposit.is_zero() {
-                eprintln!("warning: you have no deposit; the miner will refuse requests until you `neuro deposit`");
+            let payments = Payments::new(m.contracts.payments, session.provider());
+            let deposit = payments.deposits(signer.address()).call().await?;
+            if deposit < *cap {
+                bail!("your free deposit is {deposit} NEURO-wei, less than the cap: `neuro deposit` first");
             }
             let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
             let allowance = Allowance {
@@ -193,10 +200,32 @@ async fn main() -> Result<()> {
                 nonce: U256::from(now),
             };
             let signed = allowance.sign(signer, &payments_domain(m.chain_id, m.contracts.payments)).await?;
+            let sent = session
+                .relayer
+                .send_call::<Payments::PaymentsErrors, _, _>(
+                    "open allowance",
+                    payments.openAllowance(signed.to_call_arg()),
+                )
+                .await?;
+            eprintln!("opened: {cap} NEURO-wei locked for miner {miner} (tx {})", sent.transaction_hash);
             println!("{}", signed.to_api_key());
             eprintln!(
                 "use it as the API key (Authorization: Bearer …) for miner {miner}; it can spend at most {cap} NEURO-wei"
             );
+        }
+        Command::Revoke | Command::Release => {
+            let key = std::env::var("NEURO_API_KEY").context("set NEURO_API_KEY to the allowance's API key")?;
+            let allowance = SignedAllowance::from_api_key(&key)?.to_call_arg();
+            let session = Session::open(&cli).await?;
+            let payments = Payments::new(session.manifest.contracts.payments, session.provider());
+            let (action, sent) = if matches!(cli.command, Command::Revoke) {
+                let call = payments.revokeAllowance(allowance);
+                ("revoke", session.relayer.send_call::<Payments::PaymentsErrors, _, _>("revoke", call).await?)
+            } else {
+                let call = payments.releaseAllowance(allowance);
+                ("release", session.relayer.send_call::<Payments::PaymentsErrors, _, _>("release", call).await?)
+            };
+            print_sent(action, &sent);
         }
         Command::Miners { model } => {
             let manifest = Manifest::load(&cli.manifest)?;

@@ -71,19 +71,13 @@ impl Chain {
         Emissions::new(self.manifest.contracts.emissions, self.provider.clone())
     }
 
-    /// What `user` can still be charged at this node, read at one block so the figures agree: its deposit minus
-    /// any pending withdrawal, and what was already redeemed on chain under each of `digests`.
-    pub async fn user_funds(&self, user: Address, digests: &[B256]) -> Result<(U256, Vec<U256>), ChainError> {
+    /// The on-chain state of the allowance with digest `digest`, read at one block so the figures agree: its
+    /// lock (what the user set aside for this miner) and what was already redeemed under it.
+    pub async fn allowance_funds(&self, digest: B256) -> Result<(Payments::Lock, U256), ChainError> {
         let block = BlockId::number(self.provider.get_block_number().await?);
         let payments = self.payments();
-        let deposit = payments.deposits(user).block(block);
-        let pending = payments.pendingWithdrawal(user).block(block);
-        let (deposit, pending) = futures::try_join!(deposit.call().into_future(), pending.call().into_future())?;
-        let redeemed = futures::future::try_join_all(digests.iter().map(|digest| {
-            let call = payments.redeemed(*digest).block(block);
-            async move { call.call().await }
-        }))
-        .await?;
-        Ok((deposit.saturating_sub(U256::from(pending.amount)), redeemed))
+        let lock = payments.lockOf(digest).block(block);
+        let redeemed = payments.redeemed(digest).block(block);
+        Ok(futures::try_join!(lock.call().into_future(), redeemed.call().into_future())?)
     }
 }

@@ -1,19 +1,22 @@
 //! Payment checks before serving: a bearer API key must carry a canonically signed allowance for this miner, on
-//! this chain, not about to expire, with enough cap and deposit left for the request's worst-case fee.
+//! this chain, not about to expire, opened on chain (its cap locked in `Payments` for this miner alone) and not
+//! revoked, with enough cap and lock left for the request's worst-case fee.
 //!
 //! Who could abuse it and how, and what stops it:
 //! - a user who flips `s` to its high twin (or sends an odd `v`) to get a key the gate admits but `Payments`
 //!   rejects on chain: keys are refused unless their signature is exactly what `Payments` accepts
 //!   ([`SignedAllowance::from_api_key`]);
-//! - a user who deposits D and signs k allowances for this node, each with cap D: exposure is counted per *user*
-//!   across all its allowances here (charged and not yet redeemed, plus in flight), against one deposit;
+//! - a user who promises one deposit to several allowances, at this node or at several: only an opened
+//!   allowance is served, and opening locks its cap out of the deposit, so the same NEURO backs one allowance
+//!   of one miner; what this node charged and has not yet redeemed, plus what is in flight, must fit in the lock;
+//! - a user who revokes after being served: a revoked allowance is not served any more, and `Payments` keeps the
+//!   revocation epoch's usage redeemable through its submission window;
 //! - concurrent requests racing a settlement: a user's authorizations and settlements are serialized by one
 //!   per-user lock, so the charged total and the in-flight total are read and changed together;
 //! - a client that hangs up: a [`Reservation`] is a guard, released when dropped on every path;
 //! - one user flooding the node: at most `max_requests_per_user` of its requests run at once (429 beyond).
 //!
-//! Not covered here: the same deposit promised to several miners at once, which needs funds locked per miner
-//! on chain (see `docs/miner.md`, "Paid requests under attack").
+//! See `docs/miner.md`, "Paid requests under attack".
 
 use std::{
     collections::HashMap,
@@ -29,7 +32,7 @@ use tokio::sync::Mutex;
 
 use crate::{
     chain::{Chain, ChainError},
-    store::{Store, StoreError, UserCharges},
+    store::{Store, StoreError},
 };
 
 /// Why a request is refused.
@@ -38,6 +41,12 @@ pub enum GateError {
     /// No usable API key (401).
     #[error("{0}")]
     Unauthorized(String),
+    /// The allowance is not backed by funds locked for this node (402).
+    #[error(
+        "this allowance is not opened on chain, so no funds are locked for this node: `neuro allowance` signs and \
+         opens one"
+    )]
+    NotOpened,
     /// The user already has as many requests running here as the node allows (429).
     #[error("this user already has {0} requests running on this node; wait for one to finish")]
     TooManyRequests(usize),
@@ -60,28 +69,22 @@ pub enum GateError {
 /// Worst-case fees of requests in flight, per user and per allowance.
 #[derive(Debug, Default)]
 struct InFlight {
-    by_user: HashMap<Address, U256>,
     by_allowance: HashMap<B256, U256>,
     requests_by_user: HashMap<Address, usize>,
 }
 
 impl InFlight {
-    fn add(&mut self, user: Address, digest: B256, amount: U256) {
-        *self.by_user.entry(user).or_default() += amount;
+    fn add(&mut self, digest: B256, amount: U256) {
         *self.by_allowance.entry(digest).or_default() += amount;
     }
 
-    fn remove(&mut self, user: Address, digest: B256, amount: U256) {
-        fn sub<K: std::hash::Hash + Eq>(map: &mut HashMap<K, U256>, key: K, amount: U256) {
-            if let Some(value) = map.get_mut(&key) {
-                *value = value.saturating_sub(amount);
-                if value.is_zero() {
-                    map.remove(&key);
-                }
+    fn remove(&mut self, digest: B256, amount: U256) {
+        if let Some(value) = self.by_allowance.get_mut(&digest) {
+            *value = value.saturating_sub(amount);
+            if value.is_zero() {
+                self.by_allowance.remove(&digest);
             }
         }
-        sub(&mut self.by_user, user, amount);
-        sub(&mut self.by_allowance, digest, amount);
     }
 }
 
@@ -149,8 +152,7 @@ pub struct Reservation {
 impl Reservation {
     fn release(&mut self) {
         if !std::mem::replace(&mut self.released, true) {
-            let user = self.allowance.allowance.user;
-            self.gate.in_flight().remove(user, self.digest, self.amount);
+            self.gate.in_flight().remove(self.digest, self.amount);
         }
     }
 }
@@ -182,11 +184,6 @@ impl PaymentGate {
     /// The miner this gate serves.
     pub fn miner(&self) -> Address {
         self.chain.operator
-    }
-
-    /// Worst-case fees currently reserved for `user`.
-    pub fn in_flight_for(&self, user: Address) -> U256 {
-        self.in_flight().by_user.get(&user).copied().unwrap_or_default()
     }
 
     fn in_flight(&self) -> std::sync::MutexGuard<'_, InFlight> {
@@ -247,37 +244,31 @@ impl PaymentGate {
         let lock = self.user_lock(user);
         let _serialized = lock.lock().await;
 
-        // Everything this node charged the user, per allowance, and what of it was redeemed on chain.
-        let mut charges = self.store.charged_by_user(user).await?;
-        if !charges.iter().any(|c| c.digest == digest) {
-            charges.push(UserCharges { digest, charged: U256::ZERO, payable: U256::ZERO });
+        // What the user locked for this node under this allowance, what was redeemed from it, and what this
+        // node charged under it (all of it, and what is still expected to be paid).
+        let (lock, redeemed) = self.chain.allowance_funds(digest).await?;
+        if !lock.opened {
+            return Err(GateError::NotOpened);
         }
-        let digests: Vec<B256> = charges.iter().map(|c| c.digest).collect();
-        let (deposit, redeemed) = self.chain.user_funds(user, &digests).await?;
-        // Charges written off as unpaid will never be redeemed: they are not owed out of the deposit.
-        let unredeemed = charges
-            .iter()
-            .zip(&redeemed)
-            .fold(U256::ZERO, |sum, (c, redeemed)| sum.saturating_add(c.payable.saturating_sub(*redeemed)));
-        // The allowance's cap is used by whichever is larger: what this node charged, or what was redeemed on
-        // chain (more, if this node lost its receipt store or another process serves under the same key).
-        let used_here = charges
-            .iter()
-            .zip(&redeemed)
-            .find(|(c, _)| c.digest == digest)
-            .map(|(c, redeemed)| c.charged.max(*redeemed))
-            .unwrap_or_default();
+        if lock.revoked {
+            return Err(GateError::Unauthorized("this allowance was revoked by its user".to_owned()));
+        }
+        let (charged, payable) = self.store.charges(digest).await?;
+        // The cap is used by the larger of what this node charged and what was redeemed on chain (more, if this
+        // node lost its receipt store or another process serves under the same key).
+        let used = charged.max(redeemed);
+        // Charged here and not yet redeemed is still owed out of the lock (written-off charges never will be).
+        let owed = payable.saturating_sub(redeemed);
 
         let mut in_flight = self.in_flight();
-        let user_in_flight = in_flight.by_user.get(&user).copied().unwrap_or_default();
-        let allowance_in_flight = in_flight.by_allowance.get(&digest).copied().unwrap_or_default();
-        let cap_left = allowance.allowance.cap.saturating_sub(used_here).saturating_sub(allowance_in_flight);
-        let deposit_left = deposit.saturating_sub(unredeemed).saturating_sub(user_in_flight);
-        let available = cap_left.min(deposit_left);
+        let reserved = in_flight.by_allowance.get(&digest).copied().unwrap_or_default();
+        let cap_left = allowance.allowance.cap.saturating_sub(used).saturating_sub(reserved);
+        let lock_left = U256::from(lock.amount).saturating_sub(owed).saturating_sub(reserved);
+        let available = cap_left.min(lock_left);
         if worst_fee > available {
             return Err(GateError::InsufficientFunds { needed: worst_fee, available });
         }
-        in_flight.add(user, digest, worst_fee);
+        in_flight.add(digest, worst_fee);
         drop(in_flight);
         Ok(Reservation { gate: self.clone(), _slot: slot, allowance, digest, amount: worst_fee, released: false })
     }

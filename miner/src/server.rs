@@ -116,7 +116,7 @@ fn gate_error(metrics: &Metrics, e: GateError) -> ApiError {
             metrics.requests_refused.inc();
             ApiError::unauthorized(m)
         }
-        e @ GateError::InsufficientFunds { .. } => {
+        e @ (GateError::InsufficientFunds { .. } | GateError::NotOpened) => {
             metrics.requests_refused.inc();
             ApiError::payment_required(e.to_string())
         }

@@ -203,13 +203,19 @@ impl Store {
         .await
     }
 
-    /// Total fees charged to an allowance so far.
-    pub async fn charged(&self, digest: B256) -> Result<U256, StoreError> {
+    /// Fees charged under allowance `digest` so far: everything, and what of it is still expected to be paid
+    /// (not written off as unpaid).
+    pub async fn charges(&self, digest: B256) -> Result<(U256, U256), StoreError> {
         self.with(move |conn| {
             Ok(conn.query_row(
-                &format!("SELECT {FEE_SUM} FROM receipts WHERE allowance = ?1"),
+                &format!(
+                    "SELECT {FEE_SUM},
+                            COALESCE(SUM(CASE WHEN unpaid = 0 THEN fee / 1000000000 END), 0),
+                            COALESCE(SUM(CASE WHEN unpaid = 0 THEN fee % 1000000000 END), 0)
+                     FROM receipts WHERE allowance = ?1"
+                ),
                 params![digest.as_slice()],
-                |r| fee_sum(r, 0),
+                |r| Ok((fee_sum(r, 0)?, fee_sum(r, 2)?)),
             )?)
         })
         .await

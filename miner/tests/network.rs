@@ -106,7 +106,7 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
     };
     let status_of = |r: reqwest::Response| r.status().as_u16();
     assert_eq!(status_of(post(None, chat_body(false)).send().await?), 401);
-    let forged = n.api_key(miner, neuro(10), now + 30 * 86_400, &PrivateKeySigner::random()).await?;
+    let forged = n.signed_key(miner, neuro(10), now + 30 * 86_400, &PrivateKeySigner::random()).await?;
     let r = post(Some(forged), chat_body(false)).send().await?;
     assert_eq!(r.status(), 401);
     let err: Value = r.json().await?;
@@ -378,19 +378,18 @@ async fn shutdown_during_proving_submits_the_batch_once() -> TestResult {
 }
 
 /// A hostile user with nothing but HTTP and its own keys: hang-ups with large bodies, a high-s twin of its key,
-/// and several allowances over one small deposit. None of it gets inference the user does not pay for.
+/// and several allowances over one small budget. None of it gets inference the user does not pay for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_users_get_no_free_inference() -> TestResult {
     use std::time::Duration;
 
-    use alloy::providers::ProviderBuilder;
     use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-    use neuro_protocol::{bindings::Payments, voucher::SECP256K1N_HALF};
+    use neuro_protocol::voucher::SECP256K1N_HALF;
 
     let n = start_network("hostile").await?;
     let http = reqwest::Client::new();
     let now = n.chain.now().await?;
-    let key = n.api_key(n.chain.operator, neuro(100), now + 30 * 86_400, &n.user).await?;
+    let key = n.api_key(n.chain.operator, neuro(20), now + 30 * 86_400, &n.user).await?;
     let user = n.user.address();
     let charged = || async {
         let rows = n.store.charged_by_user(user).await?;
@@ -442,20 +441,29 @@ async fn hostile_users_get_no_free_inference() -> TestResult {
         http.post(format!("{}/v1/chat/completions", n.url)).bearer_auth(&twin).json(&chat_body(false)).send().await?;
     assert_eq!(r.status(), 401, "{}", r.text().await?);
 
-    // 3. The user leaves only `budget` available (everything else is being withdrawn or already owed here), then
-    //    signs three allowances for this node, each with the whole budget as its cap.
+    // 3. One deposit promised several times: the user opens one allowance with `budget` locked for this node and
+    //    signs two more with the same cap that it does not (cannot) fund. Only the funded one is served, and only
+    //    up to its lock.
     let budget = U256::from(200_000_000_000_000u64); // 0.0002 NEURO: a handful of small requests
     let owed = charged().await?;
-    let as_user = ProviderBuilder::new().wallet(n.user.clone()).connect_http(n.devnet.endpoint().parse()?);
-    let payments = Payments::new(n.devnet.manifest().contracts.payments, &as_user);
-    payments.requestWithdrawal(neuro(100) - owed - budget).send().await?.get_receipt().await?;
     let keys = [
         n.api_key(n.chain.operator, budget, now + 31 * 86_400, &n.user).await?,
-        n.api_key(n.chain.operator, budget, now + 32 * 86_400, &n.user).await?,
-        n.api_key(n.chain.operator, budget, now + 33 * 86_400, &n.user).await?,
+        n.signed_key(n.chain.operator, budget, now + 32 * 86_400, &n.user).await?,
+        n.signed_key(n.chain.operator, budget, now + 33 * 86_400, &n.user).await?,
     ];
+    for unfunded in &keys[1..] {
+        let r = http
+            .post(format!("{}/v1/chat/completions", n.url))
+            .bearer_auth(unfunded)
+            .json(&chat_body(false))
+            .send()
+            .await?;
+        assert_eq!(r.status(), 402);
+        let error: Value = r.json().await?;
+        assert!(error["error"]["message"].as_str().unwrap_or_default().contains("not opened"), "{error}");
+    }
     let mut served = 0;
-    for key in &keys {
+    for key in &keys[..1] {
         for _ in 0..20 {
             let r = http
                 .post(format!("{}/v1/chat/completions", n.url))
@@ -472,9 +480,25 @@ async fn hostile_users_get_no_free_inference() -> TestResult {
     }
     let spent = charged().await? - owed;
     assert!(spent <= budget, "served {served} requests worth {spent} against a budget of {budget}");
-    // No reservation leaked from the hang-ups: the budget was usable down to less than one request's worst case.
+    // The lock was usable down to less than one request's worst case: nothing else held it.
     let worst = U256::from(2_000_000_000_000u64) * U256::from(64); // 2 NEURO per Mtok, < 64 tokens per request
     assert!(served >= 1 && spent + worst >= budget, "only {served} requests ({spent}) served of {budget}");
+
+    // 4. A user who revokes its allowance after being served is not served under it any more (its usage so far
+    //    stays redeemable on chain through the epoch's window; see the Payments tests).
+    let as_user =
+        alloy::providers::ProviderBuilder::new().wallet(n.user.clone()).connect_http(n.devnet.endpoint().parse()?);
+    let allowance = neuro_protocol::voucher::SignedAllowance::from_api_key(&key)?.to_call_arg();
+    neuro_protocol::bindings::Payments::new(n.devnet.manifest().contracts.payments, &as_user)
+        .revokeAllowance(allowance)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let r =
+        http.post(format!("{}/v1/chat/completions", n.url)).bearer_auth(&key).json(&chat_body(false)).send().await?;
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await?.contains("revoked"));
     let _ = std::fs::remove_dir_all(&n.dir);
     Ok(())
 }
@@ -569,8 +593,14 @@ async fn a_failing_allowance_does_not_block_the_epoch() -> TestResult {
         nonce: U256::from(1),
     }
     .sign(&other, &payments_domain(m.chain_id, m.contracts.payments))
-    .await?
-    .to_api_key();
+    .await?;
+    Payments::new(m.contracts.payments, &as_other)
+        .openAllowance(other_key.to_call_arg())
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let other_key = other_key.to_api_key();
     let key = n.api_key(n.chain.operator, neuro(10), now + 30 * 86_400, &n.user).await?;
     for key in [&key, &other_key] {
         let r =

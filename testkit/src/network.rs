@@ -160,9 +160,33 @@ pub async fn start(model_path: PathBuf, keys_dir: PathBuf, scratch: PathBuf) -> 
     Ok(LocalNetwork { devnet, plain, chain, user, url: base, store, config, model_id, dir: scratch, shutdown, node })
 }
 
+/// Nonces of the keys this process signs.
+static KEY_NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 impl LocalNetwork {
-    /// An API key of the network's user for `miner`, signed by `signer` (the user, or a forger in tests).
+    /// An API key of the network's user for `miner`, signed by `signer` (the user, or a forger in tests), and
+    /// opened on chain by the user: its cap is locked out of the user's deposit (100 NEURO at the start).
     pub async fn api_key(
+        &self,
+        miner: Address,
+        cap: U256,
+        expiry: u64,
+        signer: &PrivateKeySigner,
+    ) -> Result<String, BoxError> {
+        let key = self.signed_key(miner, cap, expiry, signer).await?;
+        let allowance = neuro_protocol::voucher::SignedAllowance::from_api_key(&key)?.to_call_arg();
+        let as_user = ProviderBuilder::new().wallet(self.user.clone()).connect_http(self.devnet.endpoint().parse()?);
+        Payments::new(self.devnet.manifest().contracts.payments, &as_user)
+            .openAllowance(allowance)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        Ok(key)
+    }
+
+    /// An API key like [`Self::api_key`], signed but not opened on chain: no funds are locked for it.
+    pub async fn signed_key(
         &self,
         miner: Address,
         cap: U256,
@@ -176,7 +200,8 @@ impl LocalNetwork {
             miner,
             cap,
             expiry: U256::from(expiry),
-            nonce: U256::from(expiry % 1000),
+            // Unique per key, so two keys with the same terms are two allowances on chain.
+            nonce: U256::from(KEY_NONCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
         };
         Ok(allowance.sign(signer, &domain).await?.to_api_key())
     }
