@@ -3,7 +3,8 @@
 //!
 //! Invariants: a receipt is committed before its response is sent (the server awaits [`Store::insert_receipt`]),
 //! so an acknowledged request is never lost; `request_hash` is unique, so a receipt is never counted twice; a
-//! receipt belongs to at most one submitted batch.
+//! receipt belongs to at most one submitted batch; a batch is staged (its receipts marked with its root) before it
+//! is sent, so a crash between sending and recording finds the same batch again instead of a different one.
 
 use std::{path::Path, sync::Arc};
 
@@ -46,6 +47,8 @@ pub struct StoredReceipt {
     pub allowance: B256,
     /// Epoch it was served in.
     pub epoch: u64,
+    /// Root of the batch it was staged in before that batch was sent, if any (not yet recorded as submitted).
+    pub staged_root: Option<B256>,
 }
 
 /// What one allowance of a user was charged at this node.
@@ -101,7 +104,8 @@ CREATE TABLE IF NOT EXISTS receipts (
     epoch INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     batch_root BLOB,
-    unpaid INTEGER NOT NULL DEFAULT 0
+    unpaid INTEGER NOT NULL DEFAULT 0,
+    staged_root BLOB
 );
 CREATE INDEX IF NOT EXISTS receipts_epoch ON receipts(epoch, model_id);
 -- The payment gate sums a user's charges per allowance on every request: never a full scan.
@@ -128,6 +132,16 @@ fn fee_sum(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<U256> {
     Ok(U256::from(giga.unsigned_abs()) * U256::from(1_000_000_000u64) + U256::from(rest.unsigned_abs()))
 }
 
+/// Brings a database created by an older version up to [`SCHEMA`].
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let has_staged =
+        conn.prepare("SELECT 1 FROM pragma_table_info('receipts') WHERE name = 'staged_root'")?.exists([])?;
+    if !has_staged {
+        conn.execute_batch("ALTER TABLE receipts ADD COLUMN staged_root BLOB")?;
+    }
+    Ok(())
+}
+
 fn blob<const N: usize>(bytes: Vec<u8>, what: &'static str) -> Result<[u8; N], StoreError> {
     bytes.try_into().map_err(|_| StoreError::Corrupt(what))
 }
@@ -148,6 +162,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
@@ -298,7 +313,8 @@ impl Store {
     pub async fn unbatched_receipts(&self, epoch: u64) -> Result<Vec<StoredReceipt>, StoreError> {
         self.with(move |conn| {
             let mut stmt = conn.prepare(
-                "SELECT id, request_hash, allowance, model_id, prompt_tokens, completion_tokens, fee, user, epoch
+                "SELECT id, request_hash, allowance, model_id, prompt_tokens, completion_tokens, fee, user, epoch,
+                        staged_root
                  FROM receipts WHERE epoch = ?1 AND batch_root IS NULL AND unpaid = 0 ORDER BY id",
             )?;
             let rows = stmt.query_map(params![epoch as i64], |r| {
@@ -312,10 +328,11 @@ impl Store {
                     r.get::<_, i64>(6)?,
                     r.get::<_, Vec<u8>>(7)?,
                     r.get::<_, i64>(8)?,
+                    r.get::<_, Option<Vec<u8>>>(9)?,
                 ))
             })?;
             rows.map(|row| {
-                let (id, hash, allowance, model, prompt, completion, fee, user, epoch) = row?;
+                let (id, hash, allowance, model, prompt, completion, fee, user, epoch, staged) = row?;
                 Ok(StoredReceipt {
                     id,
                     receipt: neuro_prover::Receipt {
@@ -328,6 +345,7 @@ impl Store {
                     },
                     allowance: B256::from(blob::<32>(allowance, "allowance")?),
                     epoch: epoch as u64,
+                    staged_root: staged.map(|root| blob::<32>(root, "staged root").map(B256::from)).transpose()?,
                 })
             })
             .collect()
@@ -367,12 +385,43 @@ impl Store {
         .await
     }
 
+    /// Stages receipts `ids` in the batch with `root`, about to be sent: until it is recorded as submitted (or
+    /// unstaged), the epoch work resubmits exactly this batch, which the usage ledger accepts once.
+    pub async fn stage_batch(&self, ids: Vec<i64>, root: B256) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            for id in ids {
+                tx.execute(
+                    "UPDATE receipts SET staged_root = ?1 WHERE id = ?2 AND batch_root IS NULL",
+                    params![root.as_slice(), id],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Releases the receipts staged in `root` (a batch that can no longer be rebuilt and never reached the
+    /// chain) so they are batched afresh.
+    pub async fn unstage(&self, root: B256) -> Result<usize, StoreError> {
+        self.with(move |conn| {
+            Ok(conn.execute(
+                "UPDATE receipts SET staged_root = NULL WHERE staged_root = ?1 AND batch_root IS NULL",
+                params![root.as_slice()],
+            )?)
+        })
+        .await
+    }
+
     /// Marks the receipts of `epoch` charged to `digest` unpaid (their allowance could not be redeemed): they are
     /// kept for the record but never batched.
     pub async fn drop_unpaid(&self, digest: B256, epoch: u64) -> Result<usize, StoreError> {
         self.with(move |conn| {
             Ok(conn.execute(
-                "UPDATE receipts SET unpaid = 1 WHERE allowance = ?1 AND epoch = ?2 AND batch_root IS NULL",
+                // Staged receipts are in a batch that may be on chain already: they keep their place.
+                "UPDATE receipts SET unpaid = 1
+                 WHERE allowance = ?1 AND epoch = ?2 AND batch_root IS NULL AND staged_root IS NULL",
                 params![digest.as_slice(), epoch as i64],
             )?)
         })
@@ -423,5 +472,42 @@ impl Store {
                 .is_some())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A receipt database written before batches were staged opens, gains the column, and keeps its rows.
+    #[test]
+    fn an_older_database_is_migrated_in_place() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = std::env::temp_dir().join(format!("neuro-store-migrate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("receipts.sqlite");
+        let _ = std::fs::remove_file(&path);
+        {
+            let old = Connection::open(&path)?;
+            old.execute_batch(&SCHEMA.replace(",\n    staged_root BLOB", ""))?;
+            old.execute("INSERT INTO allowances VALUES (x'01', x'02', 'key', 0)", [])?;
+            old.execute(
+                "INSERT INTO receipts (request_hash, allowance, model_id, prompt_tokens, completion_tokens, fee, user,
+                 epoch, created_at) VALUES (x'03', x'01', x'04', 1, 2, 3, x'02', 5, 6)",
+                [],
+            )?;
+            let columns: i64 = old.query_row("SELECT COUNT(*) FROM pragma_table_info('receipts')", [], |r| r.get(0))?;
+            assert_eq!(columns, 12, "the old schema has no staged_root");
+        }
+        let store = Store::open(&path)?;
+        let conn = store.conn.blocking_lock();
+        let (count, staged): (i64, Option<Vec<u8>>) =
+            conn.query_row("SELECT COUNT(*), MAX(staged_root) FROM receipts", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        assert_eq!((count, staged), (1, None));
+        drop(conn);
+        drop(store);
+        // Opening again is a no-op.
+        Store::open(&path)?;
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
     }
 }

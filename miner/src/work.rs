@@ -24,7 +24,7 @@ use tokio::sync::Mutex;
 use crate::{
     chain::{Chain, ChainError},
     metrics::{InProgress, Metrics},
-    store::{Store, StoreError, SubmittedBatch},
+    store::{Store, StoreError, StoredReceipt, SubmittedBatch},
 };
 
 /// Proves `batch` on a rayon pool of its own. mistral.rs keeps work in rayon's global pool; a proof queued there
@@ -213,10 +213,22 @@ impl EpochWorker {
         report: &mut EpochReport,
         first_failure: &mut Option<WorkError>,
     ) -> Result<(), WorkError> {
-        let mut by_model: BTreeMap<[u8; 32], Vec<crate::store::StoredReceipt>> = BTreeMap::new();
+        let mut staged: BTreeMap<B256, Vec<StoredReceipt>> = BTreeMap::new();
+        let mut by_model: BTreeMap<[u8; 32], Vec<StoredReceipt>> = BTreeMap::new();
         for r in self.store.unbatched_receipts(epoch).await? {
-            if !not_redeemed.contains(&r.allowance) {
+            if let Some(root) = r.staged_root {
+                staged.entry(root).or_default().push(r);
+            } else if !not_redeemed.contains(&r.allowance) {
                 by_model.entry(r.receipt.model_id).or_default().push(r);
+            }
+        }
+        // Batches staged by an earlier run first: they may be on chain or in the mempool, so exactly the same
+        // batch goes again (the ledger takes a root once), never a different mix of the same receipts.
+        for (root, receipts) in staged {
+            if let Err(e) = self.submit_staged(epoch, root, &receipts, report).await {
+                tracing::warn!(epoch, %root, error = %e, "staged batch failed; the others go on");
+                report.failures += 1;
+                first_failure.get_or_insert(e);
             }
         }
         for (model, receipts) in by_model {
@@ -231,11 +243,45 @@ impl EpochWorker {
         Ok(())
     }
 
+    /// Finishes a batch staged (and perhaps sent) by an earlier run.
+    async fn submit_staged(
+        &self,
+        epoch: u64,
+        root: B256,
+        receipts: &[StoredReceipt],
+        report: &mut EpochReport,
+    ) -> Result<(), WorkError> {
+        let model = receipts.first().map(|r| r.receipt.model_id).unwrap_or_default();
+        let list: Vec<_> = receipts.iter().map(|r| r.receipt).collect();
+        let rebuilt = Batch::new(self.batch_size, model, &list).map_err(WorkError::Batch)?;
+        if B256::from(field::to_bytes32(&rebuilt.root())) == root {
+            return self.submit_batch(epoch, model, receipts, report).await;
+        }
+        // It cannot be rebuilt (the batch size was changed in the config since): on chain, it is recorded as it
+        // stands; otherwise its receipts go back to the pool and are batched afresh.
+        let ledger = UsageLedger::new(self.chain.manifest.contracts.usage_ledger, self.chain.provider.clone());
+        if ledger.rootUsed(root.into()).call().await? {
+            let record = SubmittedBatch {
+                root,
+                epoch,
+                model_id: model,
+                batch_size: self.batch_size,
+                tokens: rebuilt.total_tokens(),
+                fees: rebuilt.total_fee(),
+            };
+            self.store.record_submission(receipts.iter().map(|r| r.id).collect(), record, None).await?;
+        } else {
+            tracing::warn!(epoch, %root, "a staged batch cannot be rebuilt and is not on chain; batching its receipts afresh");
+            self.store.unstage(root).await?;
+        }
+        Ok(())
+    }
+
     async fn submit_batch(
         &self,
         epoch: u64,
         model: [u8; 32],
-        chunk: &[crate::store::StoredReceipt],
+        chunk: &[StoredReceipt],
         report: &mut EpochReport,
     ) -> Result<(), WorkError> {
         let ledger = UsageLedger::new(self.chain.manifest.contracts.usage_ledger, self.chain.provider.clone());
@@ -277,7 +323,19 @@ impl EpochWorker {
             U256::from(self.batch_size),
             words,
         );
-        let receipt = self.chain.relayer.send_call::<UsageLedger::UsageLedgerErrors, _, _>("submitUsage", call).await?;
+        // Staged before it is sent: if the process dies before the submission is recorded, the next run finds
+        // this batch, not a new mix of these receipts that the ledger would take as more work.
+        self.store.stage_batch(ids.clone(), root).await?;
+        let receipt =
+            match self.chain.relayer.send_call::<UsageLedger::UsageLedgerErrors, _, _>("submitUsage", call).await {
+                Ok(receipt) => receipt,
+                // An earlier copy of this very batch landed meanwhile: it is on chain, record it.
+                Err(ChainError::Reverted { revert, .. }) if revert.is::<UsageLedger::BatchRootUsed>() => {
+                    self.store.record_submission(ids, record, None).await?;
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
+            };
         self.store.record_submission(ids, record, Some(receipt.transaction_hash)).await?;
         self.metrics.batches_submitted.inc();
         tracing::info!(epoch, tokens = batch.total_tokens(), fees = batch.total_fee(), tx = %receipt.transaction_hash, "usage submitted");

@@ -488,7 +488,7 @@ async fn hostile_users_get_no_free_inference() -> TestResult {
     //    stays redeemable on chain through the epoch's window; see the Payments tests).
     let as_user =
         alloy::providers::ProviderBuilder::new().wallet(n.user.clone()).connect_http(n.devnet.endpoint().parse()?);
-    let allowance = neuro_protocol::voucher::SignedAllowance::from_api_key(&key)?.to_call_arg();
+    let allowance = SignedAllowance::from_api_key(&key)?.to_call_arg();
     neuro_protocol::bindings::Payments::new(n.devnet.manifest().contracts.payments, &as_user)
         .revokeAllowance(allowance)
         .send()
@@ -719,6 +719,107 @@ async fn a_receipt_finished_after_the_epoch_work_is_still_proven() -> TestResult
     shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(60), node_loop).await??;
     assert!(n.store.unbatched_receipts(epoch).await?.is_empty());
+    let _ = std::fs::remove_dir_all(&n.dir);
+    Ok(())
+}
+
+/// The node dies after sending a batch and before recording it (here: the endpoint goes dark right after the
+/// `submitUsage` transaction is forwarded, so the node never sees its receipt). Meanwhile a late receipt of the
+/// same epoch and model arrives. The next run must not batch the sent receipts again in a new mix (which the
+/// ledger would refuse forever, as fees already used): it finds the staged batch on chain, records it, and proves
+/// only the late receipt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_sending_a_batch_and_recording_it_recovers() -> TestResult {
+    use std::{
+        sync::atomic::{AtomicU32, Ordering},
+        time::Duration,
+    };
+
+    use neuro_chain::{RelayConfig, RpcConfig};
+    use neuro_miner::chain::Chain;
+    use neuro_protocol::voucher::payments_domain;
+    use neuro_prover::Receipt;
+    use neuro_testkit::proxy::{Fault, FaultyProxy};
+
+    let n = start_network("staged").await?;
+    let m = n.devnet.manifest().clone();
+    let http = reqwest::Client::new();
+    let now = n.chain.now().await?;
+    let key = n.api_key(n.chain.operator, neuro(10), now + 30 * 86_400, &n.user).await?;
+    let r =
+        http.post(format!("{}/v1/chat/completions", n.url)).bearer_auth(&key).json(&chat_body(false)).send().await?;
+    assert_eq!(r.status(), 200);
+    let epoch = n.chain.epoch_at(n.chain.now().await?);
+    n.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(30), n.node).await???;
+    let emissions = Emissions::new(m.contracts.emissions, n.chain.provider.clone());
+    let next_start = emissions.epochStart(U256::from(epoch + 1)).call().await?.to::<u64>();
+    devnet::warp(&n.plain, next_start - n.chain.now().await? + 1).await?;
+
+    // The second transaction (redeem, then submitUsage) is forwarded; nothing after it gets through.
+    let sent = Arc::new(AtomicU32::new(0));
+    let counter = sent.clone();
+    let proxy = FaultyProxy::start(
+        n.devnet.endpoint(),
+        Arc::new(move |_, body: &str| {
+            if counter.load(Ordering::SeqCst) >= 2 {
+                return Fault::Drop;
+            }
+            if body.contains("eth_sendRawTransaction") {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+            Fault::Forward
+        }),
+    )
+    .await?;
+    let rpc = RpcConfig {
+        connect_timeout: Duration::from_millis(500),
+        request_timeout: Duration::from_secs(2),
+        read_retries: 1,
+        retry_backoff_ms: 20,
+    };
+    let relay = RelayConfig {
+        confirm_timeout: Duration::from_secs(2),
+        max_bumps: 0,
+        rpc_attempts: 2,
+        base_backoff: Duration::from_millis(50),
+        ..RelayConfig::default()
+    };
+    let operator = n.devnet.signer(2).ok_or("operator key")?;
+    let dying = Chain::connect_with(&proxy.url, m.clone(), operator, rpc, relay).await?;
+    let worker = |chain: Chain| {
+        EpochWorker::new(chain, n.store.clone(), n.config.proving_keys.clone(), 64, Arc::new(Metrics::default()))
+    };
+    worker(dying).run(epoch).await.expect_err("the node never learns that its batch landed");
+    assert_eq!(sent.load(Ordering::SeqCst), 2, "redeem and submitUsage were both sent");
+    let staged = n.store.unbatched_receipts(epoch).await?;
+    assert_eq!(staged.len(), 1, "the sent receipt is not recorded as batched");
+    let root = staged[0].staged_root.ok_or("the batch was staged before it was sent")?;
+    let ledger = UsageLedger::new(m.contracts.usage_ledger, n.chain.provider.clone());
+    assert!(ledger.rootUsed(root.into()).call().await?, "the staged batch is on chain");
+
+    // A late receipt of the same epoch and model.
+    let signed = SignedAllowance::from_api_key(&key)?;
+    let digest = signed.allowance.digest(&payments_domain(m.chain_id, m.contracts.payments));
+    let late = Receipt {
+        request_hash: [9; 32],
+        model_id: n.model_id,
+        prompt_tokens: 9,
+        completion_tokens: 12,
+        fee: 42_000_000_000_000,
+        user: n.user.address().into_array(),
+    };
+    n.store.insert_receipt(&signed, digest, late, epoch, n.chain.now().await?).await?;
+
+    // After the "restart": the staged batch is recorded as it landed, the late receipt is redeemed and proven
+    // alone, and the ledger has used exactly the fees charged, once.
+    let report = worker(n.chain.clone()).run(epoch).await?;
+    assert_eq!((report.redemptions, report.batches, report.failures), (1, 1, 0), "{report:?}");
+    assert!(n.store.unbatched_receipts(epoch).await?.is_empty());
+    assert!(n.store.is_submitted(root).await?);
+    let (charged, _) = n.store.charges(digest).await?;
+    let used = ledger.feesUsed(n.chain.operator, U256::from(epoch), n.model_id.into()).call().await?;
+    assert_eq!(U256::from(used.gross), charged, "every charged fee used once");
     let _ = std::fs::remove_dir_all(&n.dir);
     Ok(())
 }
