@@ -81,11 +81,14 @@ pub struct Limits {
     pub max_requests_per_user: usize,
     /// Largest request body accepted, in bytes; larger get 413.
     pub max_body_bytes: usize,
+    /// How long the payment gate reuses a chain read (the clock, an allowance's lock), in milliseconds; 0 reads
+    /// on every request. A revoked allowance can be served for up to this long after its revocation.
+    pub chain_cache_ms: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_concurrent_requests: 64, max_requests_per_user: 8, max_body_bytes: 1 << 20 }
+        Self { max_concurrent_requests: 64, max_requests_per_user: 8, max_body_bytes: 1 << 20, chain_cache_ms: 1000 }
     }
 }
 

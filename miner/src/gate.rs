@@ -21,6 +21,7 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex as SyncMutex},
+    time::Duration,
 };
 
 use alloy::{
@@ -32,6 +33,7 @@ use tokio::sync::Mutex;
 
 use crate::{
     chain::{Chain, ChainError},
+    chain_cache::{AllowanceFunds, ChainCache},
     store::{Store, StoreError},
 };
 
@@ -60,7 +62,7 @@ pub enum GateError {
     },
     /// The chain could not be read (503).
     #[error("cannot check payment on chain")]
-    Chain(#[from] ChainError),
+    Chain(#[source] Arc<ChainError>),
     /// The receipt store failed (500).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -92,6 +94,8 @@ impl InFlight {
 #[derive(Debug)]
 pub struct PaymentGate {
     chain: Chain,
+    /// The chain clock and allowance states, each at most one TTL old.
+    cache: ChainCache,
     store: Store,
     domain: Eip712Domain,
     /// Seconds an allowance must stay valid after a request, so the miner can redeem it after the epoch.
@@ -165,12 +169,14 @@ impl Drop for Reservation {
 
 impl PaymentGate {
     /// A gate for `chain`'s Payments contract that lets one user run at most `max_requests_per_user` at once.
-    pub fn new(chain: Chain, store: Store, max_requests_per_user: usize) -> Arc<Self> {
+    /// A gate for `chain`'s operator; chain reads are reused for `cache_ttl` (zero: read every time).
+    pub fn new(chain: Chain, store: Store, max_requests_per_user: usize, cache_ttl: Duration) -> Arc<Self> {
         let m = &chain.manifest;
         let domain = payments_domain(m.chain_id, m.contracts.payments);
         // An allowance must outlive the current epoch plus the redemption window: two epochs is a safe bound.
         let min_validity = 2 * m.epoch_length;
         Arc::new(Self {
+            cache: ChainCache::new(chain.clone(), cache_ttl),
             chain,
             store,
             domain,
@@ -237,6 +243,29 @@ impl PaymentGate {
         Ok(CheckedKey { allowance, digest, slot })
     }
 
+    /// The chain's clock (the latest block's timestamp), at most one cache TTL old.
+    pub async fn now(&self) -> Result<u64, GateError> {
+        self.cache.now().await.map_err(GateError::Chain)
+    }
+
+    /// The allowance's state on chain, refused unless it is opened (402) and not revoked (401).
+    async fn funds(&self, digest: B256) -> Result<AllowanceFunds, GateError> {
+        let funds = self.cache.allowance_funds(digest).await.map_err(GateError::Chain)?;
+        if !funds.opened {
+            return Err(GateError::NotOpened);
+        }
+        if funds.revoked {
+            return Err(GateError::Unauthorized("this allowance was revoked by its user".to_owned()));
+        }
+        Ok(funds)
+    }
+
+    /// Refuses a key whose allowance is not opened or was revoked, before its prompt costs any work (a cached
+    /// read: a flood under one unfunded key costs one chain read per cache TTL).
+    pub async fn check_funded(&self, key: &CheckedKey) -> Result<(), GateError> {
+        self.funds(key.digest).await.map(|_| ())
+    }
+
     /// Reserves `worst_fee` against what the allowance's cap and the user's deposit still cover at this node.
     pub async fn reserve(self: &Arc<Self>, key: CheckedKey, worst_fee: U256) -> Result<Reservation, GateError> {
         let CheckedKey { allowance, digest, slot } = key;
@@ -246,13 +275,7 @@ impl PaymentGate {
 
         // What the user locked for this node under this allowance, what was redeemed from it, and what this
         // node charged under it (all of it, and what is still expected to be paid).
-        let (lock, redeemed) = self.chain.allowance_funds(digest).await?;
-        if !lock.opened {
-            return Err(GateError::NotOpened);
-        }
-        if lock.revoked {
-            return Err(GateError::Unauthorized("this allowance was revoked by its user".to_owned()));
-        }
+        let AllowanceFunds { locked, redeemed, .. } = self.funds(digest).await?;
         let (charged, payable) = self.store.charges(digest).await?;
         // The cap is used by the larger of what this node charged and what was redeemed on chain (more, if this
         // node lost its receipt store or another process serves under the same key).
@@ -263,7 +286,7 @@ impl PaymentGate {
         let mut in_flight = self.in_flight();
         let reserved = in_flight.by_allowance.get(&digest).copied().unwrap_or_default();
         let cap_left = allowance.allowance.cap.saturating_sub(used).saturating_sub(reserved);
-        let lock_left = U256::from(lock.amount).saturating_sub(owed).saturating_sub(reserved);
+        let lock_left = locked.saturating_sub(owed).saturating_sub(reserved);
         let available = cap_left.min(lock_left);
         if worst_fee > available {
             return Err(GateError::InsufficientFunds { needed: worst_fee, available });

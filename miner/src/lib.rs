@@ -9,6 +9,7 @@ use {clap as _, tracing_subscriber as _};
 pub mod actions;
 pub mod api;
 pub mod chain;
+pub mod chain_cache;
 pub mod config;
 pub mod engine;
 pub mod gate;

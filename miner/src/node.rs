@@ -169,7 +169,12 @@ pub async fn serve(
     let models = load_models(config, &chain).await?;
     let metrics = Arc::new(Metrics::default());
     let limits = config.limits;
-    let gate = PaymentGate::new(chain.clone(), store.clone(), limits.max_requests_per_user.max(1));
+    let gate = PaymentGate::new(
+        chain.clone(),
+        store.clone(),
+        limits.max_requests_per_user.max(1),
+        Duration::from_millis(limits.chain_cache_ms),
+    );
     let worker = Arc::new(EpochWorker::new(
         chain.clone(),
         store.clone(),

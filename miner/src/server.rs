@@ -152,11 +152,9 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authentic
     let key = bearer(headers).inspect_err(|_| {
         state.metrics.requests_refused.inc();
     })?;
-    let now = state.chain.now().await.map_err(|e| {
-        tracing::warn!(error = %e, "cannot read the chain clock");
-        ApiError::unavailable("cannot read the chain right now; retry shortly")
-    })?;
+    let now = state.gate.now().await.map_err(|e| gate_error(&state.metrics, e))?;
     let key = state.gate.check_key(key, now).map_err(|e| gate_error(&state.metrics, e))?;
+    state.gate.check_funded(&key).await.map_err(|e| gate_error(&state.metrics, e))?;
     Ok(Authenticated { key, now })
 }
 

@@ -495,6 +495,9 @@ async fn hostile_users_get_no_free_inference() -> TestResult {
         .await?
         .get_receipt()
         .await?;
+    // The node reuses an allowance's state for `chain_cache_ms`: the revocation is seen within that.
+    let ttl = Duration::from_millis(n.config.limits.chain_cache_ms);
+    tokio::time::sleep(ttl).await;
     let r =
         http.post(format!("{}/v1/chat/completions", n.url)).bearer_auth(&key).json(&chat_body(false)).send().await?;
     assert_eq!(r.status(), 401);
@@ -820,6 +823,81 @@ async fn a_crash_between_sending_a_batch_and_recording_it_recovers() -> TestResu
     let (charged, _) = n.store.charges(digest).await?;
     let used = ledger.feesUsed(n.chain.operator, U256::from(epoch), n.model_id.into()).call().await?;
     assert_eq!(U256::from(used.gross), charged, "every charged fee used once");
+    let _ = std::fs::remove_dir_all(&n.dir);
+    Ok(())
+}
+
+/// The paid path's chain reads are cached: with a warm cache, admitting requests costs no RPC at all (they are
+/// admitted through an RPC outage), a never-opened key costs one read per TTL, and with a zero TTL every request
+/// reads again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_paid_path_reads_the_chain_once_per_ttl() -> TestResult {
+    use std::{
+        sync::atomic::{AtomicU64, Ordering},
+        time::Duration,
+    };
+
+    use neuro_chain::{RelayConfig, RpcConfig};
+    use neuro_miner::{chain::Chain, gate::PaymentGate};
+    use neuro_testkit::proxy::{Fault, FaultyProxy};
+
+    let n = start_network("cache").await?;
+    n.shutdown.cancel();
+    let now = n.chain.now().await?;
+    let key = n.api_key(n.chain.operator, neuro(10), now + 30 * 86_400, &n.user).await?;
+    let unopened = n.signed_key(n.chain.operator, neuro(10), now + 30 * 86_400, &n.user).await?;
+    let forwarded = Arc::new(AtomicU64::new(0));
+    let counter = forwarded.clone();
+    let proxy = FaultyProxy::start(
+        n.devnet.endpoint(),
+        Arc::new(move |_, _: &str| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Fault::Forward
+        }),
+    )
+    .await?;
+    let rpc = RpcConfig {
+        connect_timeout: Duration::from_millis(500),
+        request_timeout: Duration::from_secs(2),
+        read_retries: 0,
+        retry_backoff_ms: 20,
+    };
+    let operator = n.devnet.signer(2).ok_or("operator key")?;
+    let chain =
+        Chain::connect_with(&proxy.url, n.devnet.manifest().clone(), operator, rpc, RelayConfig::default()).await?;
+    let fee = U256::from(1_000_000_000u64);
+    let admit = |gate: Arc<PaymentGate>, key: String| async move {
+        let now = gate.now().await?;
+        let checked = gate.check_key(&key, now)?;
+        gate.check_funded(&checked).await?;
+        gate.reserve(checked, fee).await.map(drop)
+    };
+
+    let cached = PaymentGate::new(chain.clone(), n.store.clone(), 8, Duration::from_secs(60));
+    admit(cached.clone(), key.clone()).await?;
+    let warm = forwarded.load(Ordering::SeqCst);
+    for _ in 0..20 {
+        admit(cached.clone(), key.clone()).await?;
+    }
+    assert_eq!(forwarded.load(Ordering::SeqCst), warm, "a warm cache admits requests without any RPC");
+    proxy.outage.store(true, Ordering::SeqCst);
+    admit(cached.clone(), key.clone()).await.map_err(|e| format!("admitted through an outage: {e}"))?;
+    proxy.outage.store(false, Ordering::SeqCst);
+
+    let before = forwarded.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        let refused = admit(cached.clone(), unopened.clone()).await.expect_err("not opened");
+        assert!(matches!(refused, neuro_miner::gate::GateError::NotOpened), "{refused:?}");
+    }
+    let reads = forwarded.load(Ordering::SeqCst) - before;
+    assert!((1..=3).contains(&reads), "five refusals of one unopened key cost {reads} requests");
+
+    let uncached = PaymentGate::new(chain, n.store.clone(), 8, Duration::ZERO);
+    let before = forwarded.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        admit(uncached.clone(), key.clone()).await?;
+    }
+    assert!(forwarded.load(Ordering::SeqCst) - before >= 10, "a zero TTL reads on every request");
     let _ = std::fs::remove_dir_all(&n.dir);
     Ok(())
 }

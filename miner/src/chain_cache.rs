@@ -1,0 +1,88 @@
+//! Short-lived copies of the chain state the paid path reads on every request: the chain clock and each
+//! allowance's lock and redeemed total. With them a request costs no RPC on the hot path, and concurrent
+//! requests that miss share one read (moka coalesces loads of one key).
+//!
+//! Who could abuse it and how, and why it holds:
+//! - a user who revokes an allowance and keeps sending requests: it is served for at most one TTL after the
+//!   revocation block; those requests are in the revocation epoch (redeemable) unless the TTL straddles the epoch
+//!   end, so the exposure is bounded by one TTL of this user's traffic (1 s by default);
+//! - a user whose lock shrinks meanwhile: a lock only shrinks by this node's own redemptions, and the lock and the
+//!   redeemed total are read at one block and cached together, so the free amount the gate derives from a stale
+//!   pair equals the fresh one;
+//! - a flood of fresh, never-opened keys: each costs one read, then "not opened" is cached for a TTL and the key
+//!   is refused before its prompt is tokenized. Each miss is still one `eth_call` (bounded by the node-wide
+//!   request limit).
+//!
+//! Errors are never cached: a failed read is retried by the next request.
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::primitives::{B256, U256};
+use moka::future::Cache;
+use neuro_protocol::bindings::Payments;
+
+use crate::chain::{Chain, ChainError};
+
+/// What `Payments` holds for one allowance, read at one block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AllowanceFunds {
+    /// The user opened it: its cap was locked for this miner.
+    pub opened: bool,
+    /// The user revoked it.
+    pub revoked: bool,
+    /// What is still locked for it.
+    pub locked: U256,
+    /// What was redeemed under it so far.
+    pub redeemed: U256,
+}
+
+impl AllowanceFunds {
+    fn new(lock: Payments::Lock, redeemed: U256) -> Self {
+        Self { opened: lock.opened, revoked: lock.revoked, locked: U256::from(lock.amount), redeemed }
+    }
+}
+
+/// Cached chain reads of the payment gate; a zero TTL reads through every time.
+#[derive(Debug)]
+pub struct ChainCache {
+    chain: Chain,
+    ttl: Duration,
+    clock: Cache<(), u64>,
+    funds: Cache<B256, AllowanceFunds>,
+}
+
+/// Most allowances whose state is kept at once.
+const MAX_ALLOWANCES: u64 = 100_000;
+
+impl ChainCache {
+    /// Reads of `chain`, each kept for `ttl`.
+    pub fn new(chain: Chain, ttl: Duration) -> Self {
+        let ttl_or_one = ttl.max(Duration::from_millis(1));
+        Self {
+            chain,
+            ttl,
+            clock: Cache::builder().max_capacity(1).time_to_live(ttl_or_one).build(),
+            funds: Cache::builder().max_capacity(MAX_ALLOWANCES).time_to_live(ttl_or_one).build(),
+        }
+    }
+
+    /// The chain's clock (timestamp of the latest block), at most one TTL old.
+    pub async fn now(&self) -> Result<u64, Arc<ChainError>> {
+        if self.ttl.is_zero() {
+            return self.chain.now().await.map_err(Arc::new);
+        }
+        self.clock.try_get_with((), self.chain.now()).await
+    }
+
+    /// The allowance's lock and redeemed total, read at one block, at most one TTL old.
+    pub async fn allowance_funds(&self, digest: B256) -> Result<AllowanceFunds, Arc<ChainError>> {
+        let read = async {
+            let (lock, redeemed) = self.chain.allowance_funds(digest).await?;
+            Ok::<_, ChainError>(AllowanceFunds::new(lock, redeemed))
+        };
+        if self.ttl.is_zero() {
+            return read.await.map_err(Arc::new);
+        }
+        self.funds.try_get_with(digest, read).await
+    }
+}
