@@ -29,6 +29,9 @@ pub enum NodeError {
         /// Why.
         reason: String,
     },
+    /// The proving key is missing or does not match the on-chain verifier.
+    #[error("cannot prove usage with the configured keys")]
+    ProvingKey(#[source] crate::work::WorkError),
     /// The listener could not bind.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -166,15 +169,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), NodeError> {
-    let models = load_models(config, &chain).await?;
     let metrics = Arc::new(Metrics::default());
-    let limits = config.limits;
-    let gate = PaymentGate::new(
-        chain.clone(),
-        store.clone(),
-        limits.max_requests_per_user.max(1),
-        Duration::from_millis(limits.chain_cache_ms),
-    );
     let worker = Arc::new(EpochWorker::new(
         chain.clone(),
         store.clone(),
@@ -182,6 +177,16 @@ pub async fn serve(
         config.batch_size,
         metrics.clone(),
     ));
+    // Before anything is served: work whose proofs the ledger would reject would never be paid in rewards.
+    worker.check_proving_key().await.map_err(NodeError::ProvingKey)?;
+    let models = load_models(config, &chain).await?;
+    let limits = config.limits;
+    let gate = PaymentGate::new(
+        chain.clone(),
+        store.clone(),
+        limits.max_requests_per_user.max(1),
+        Duration::from_millis(limits.chain_cache_ms),
+    );
     let tick = Duration::from_secs((chain.manifest.epoch_length / 20).clamp(1, 30));
     let epochs = tokio::spawn(epoch_loop(worker, chain.clone(), tick, shutdown.clone()));
     let state = Arc::new(AppState {

@@ -14,7 +14,7 @@ use alloy::primitives::{B256, U256};
 use ark_bn254::Bn254;
 use ark_groth16::ProvingKey;
 use neuro_protocol::{
-    bindings::{Payments, UsageLedger},
+    bindings::{Payments, UsageLedger, UsageVerifier},
     voucher::SignedAllowance,
 };
 use neuro_prover::{Batch, field, keys::KeyPaths, proof};
@@ -67,6 +67,22 @@ pub enum WorkError {
     /// Proving keys are missing.
     #[error("proving key: {0}")]
     Keys(#[from] neuro_prover::keys::KeyError),
+    /// The usage ledger has no verifier for the configured batch size.
+    #[error("the usage ledger has no verifier for batches of {0}: set batch_size to a supported size")]
+    NoVerifier(usize),
+    /// The local proving key is not the one the on-chain verifier checks: every proof would be rejected.
+    #[error(
+        "the proving key for batches of {batch_size} has verifying key hash {local}, but the on-chain verifier \
+         checks {on_chain}: fetch the network's proving keys"
+    )]
+    KeyMismatch {
+        /// Batch size.
+        batch_size: usize,
+        /// Hash of the local key's verifying key.
+        local: B256,
+        /// The verifier's `VERIFYING_KEY_HASH`.
+        on_chain: B256,
+    },
 }
 
 impl From<alloy::contract::Error> for WorkError {
@@ -118,6 +134,24 @@ impl EpochWorker {
         let pk = Arc::new(tokio::task::spawn_blocking(move || paths.load_proving()).await.map_err(WorkError::Task)??);
         *slot = Some(pk.clone());
         Ok(pk)
+    }
+
+    /// Checks, before any work is served, that proofs made with the local proving key will be accepted: the
+    /// usage ledger has a verifier for the batch size and it checks this key's verifying key (a node with the
+    /// wrong keys would otherwise serve a whole epoch and find out when every batch is rejected).
+    pub async fn check_proving_key(&self) -> Result<(), WorkError> {
+        let pk = self.proving_key().await?;
+        let local = B256::from(neuro_prover::keys::verifying_key_hash(&pk.vk));
+        let ledger = UsageLedger::new(self.chain.manifest.contracts.usage_ledger, self.chain.provider.clone());
+        let verifier = ledger.verifiers(U256::from(self.batch_size)).call().await?;
+        if verifier.is_zero() {
+            return Err(WorkError::NoVerifier(self.batch_size));
+        }
+        let on_chain = UsageVerifier::new(verifier, self.chain.provider.clone()).VERIFYING_KEY_HASH().call().await?;
+        if on_chain != local {
+            return Err(WorkError::KeyMismatch { batch_size: self.batch_size, local, on_chain });
+        }
+        Ok(())
     }
 
     /// Whether `epoch` still has receipts to redeem and prove (a request that straddled the epoch's end and

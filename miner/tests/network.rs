@@ -901,3 +901,35 @@ async fn the_paid_path_reads_the_chain_once_per_ttl() -> TestResult {
     let _ = std::fs::remove_dir_all(&n.dir);
     Ok(())
 }
+
+/// A node whose proving key is not the one the on-chain verifier checks would serve a whole epoch and then have
+/// every batch rejected: it refuses to start instead, and so does one configured for a batch size the ledger has
+/// no verifier for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_the_wrong_proving_key_refuses_to_start() -> TestResult {
+    use neuro_miner::work::WorkError;
+    use neuro_prover::keys::{self, KeyPaths};
+
+    let n = start_network("wrongkey").await?;
+    n.shutdown.cancel();
+    let worker = |dir: PathBuf, batch_size: usize| {
+        EpochWorker::new(n.chain.clone(), n.store.clone(), dir, batch_size, Arc::new(Metrics::default()))
+    };
+    worker(n.config.proving_keys.clone(), 64).check_proving_key().await?;
+
+    let other = n.dir.join("other-keys");
+    std::fs::create_dir_all(&other)?;
+    let (pk, _) = keys::setup(64, "not the network's ceremony")?;
+    KeyPaths::new(&other, 64).save(&pk)?;
+    let err = worker(other, 64).check_proving_key().await.expect_err("a foreign key is refused");
+    assert!(matches!(err, WorkError::KeyMismatch { batch_size: 64, .. }), "{err:?}");
+
+    let (pk, _) = keys::setup(8, keys::DEVNET_SEED)?;
+    let small = n.dir.join("small-keys");
+    std::fs::create_dir_all(&small)?;
+    KeyPaths::new(&small, 8).save(&pk)?;
+    let err = worker(small, 8).check_proving_key().await.expect_err("no verifier for 8");
+    assert!(matches!(err, WorkError::NoVerifier(8)), "{err:?}");
+    let _ = std::fs::remove_dir_all(&n.dir);
+    Ok(())
+}
