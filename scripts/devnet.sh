@@ -110,7 +110,7 @@ echo "  manifest   $manifest"
 node -e 'const m=require(process.argv[1]);for(const [k,v] of Object.entries(m.contracts))console.log(`  ${k.padEnd(16)} ${v}`)' "$manifest"
 echo "  accounts   anvil's development accounts (deployer = account 0)"
 
-metric() { curl -s "http://127.0.0.1:$((port + 1))/metrics" 2>/dev/null | sed -n "s/^$1 //p"; }
+metric() { curl -s "http://127.0.0.1:$((port + 4))/metrics" 2>/dev/null | sed -n "s/^$1 //p"; }
 served() { metric neuro_miner_requests_served_total; }
 tokens() {
   local prompt completion
@@ -248,7 +248,7 @@ rm -rf "$miner_dir"
 export NEURO_KEYSTORE_PASSWORD=devnet
 miner_cli() { NEURO_MINER_CONFIG=$miner_dir/config.toml "$target/neuro-miner" "$@"; }
 NEURO_PRIVATE_KEY=$miner_key miner_cli init --import --rpc-url "$rpc" --manifest "$manifest" \
-  --listen 127.0.0.1:$((port + 1)) --proving-keys "$root/keys" >/dev/null
+  --listen 127.0.0.1:$((port + 1)) --metrics-listen 127.0.0.1:$((port + 4)) --proving-keys "$root/keys" >/dev/null
 miner_cli model add "$model_path" --name "$model_kind" --price 2 | sed 's/^/  /'
 model_id=$(sed -n 's/^id = "\(0x[0-9a-f]*\)"/\1/p' "$miner_dir/config.toml" | head -n1)
 # A model enters the network by a DAO vote; on this devnet the timelock is impersonated to approve it at once.
@@ -286,6 +286,7 @@ for _ in $(seq 1 600); do curl -sf "$miner_url/health" >/dev/null && break; slee
 pids+=($!)
 echo
 echo "  miner API  $miner_url   (OpenAI-compatible; API key in $state/user-$port.key)"
+echo "  miner ops  http://127.0.0.1:$((port + 4))/metrics"
 echo "$api_key" >"$state/user-$port.key"
 echo "  keeper     http://127.0.0.1:$((port + 2))/metrics"
 echo "  indexer    $indexer_url/v1/status   (REST API: $indexer_url/openapi.json)"

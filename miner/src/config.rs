@@ -57,6 +57,10 @@ pub struct Config {
     pub keystore: PathBuf,
     /// Address the HTTP API listens on.
     pub listen: String,
+    /// Address of the operator's `/metrics` listener, kept off the public API (none: `/metrics` is served on the
+    /// API port, with a warning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<String>,
     /// Public URL registered on chain.
     pub public_endpoint: String,
     /// Receipts per usage batch (64 or 1024).
@@ -84,11 +88,20 @@ pub struct Limits {
     /// How long the payment gate reuses a chain read (the clock, an allowance's lock), in milliseconds; 0 reads
     /// on every request. A revoked allowance can be served for up to this long after its revocation.
     pub chain_cache_ms: u64,
+    /// Time a client has to send a request's headers, and again its body, in milliseconds; a keep-alive
+    /// connection idle that long is closed. Slower clients are cut off.
+    pub client_timeout_ms: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_concurrent_requests: 64, max_requests_per_user: 8, max_body_bytes: 1 << 20, chain_cache_ms: 1000 }
+        Self {
+            max_concurrent_requests: 64,
+            max_requests_per_user: 8,
+            max_body_bytes: 1 << 20,
+            chain_cache_ms: 1000,
+            client_timeout_ms: 10_000,
+        }
     }
 }
 
@@ -136,6 +149,7 @@ mod tests {
             manifest: "deployments/31337.json".into(),
             keystore: dir.join("key.json"),
             listen: "127.0.0.1:8080".into(),
+            metrics_listen: Some("127.0.0.1:9464".into()),
             public_endpoint: "http://127.0.0.1:8080".into(),
             batch_size: 64,
             proving_keys: "keys".into(),

@@ -13,6 +13,7 @@ pub mod chain_cache;
 pub mod config;
 pub mod engine;
 pub mod gate;
+pub mod http;
 pub mod metrics;
 pub mod model_id;
 pub mod node;

@@ -52,6 +52,9 @@ enum Command {
         /// Address the API listens on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Address of the operator's /metrics endpoint, apart from the public API.
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        metrics_listen: String,
         /// Public URL registered on chain (default: http://<listen>).
         #[arg(long)]
         public_endpoint: Option<String>,
@@ -175,7 +178,16 @@ async fn main() -> Result<()> {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Init { rpc_url, manifest, listen, public_endpoint, proving_keys, batch_size, import } => {
+        Command::Init {
+            rpc_url,
+            manifest,
+            listen,
+            metrics_listen,
+            public_endpoint,
+            proving_keys,
+            batch_size,
+            import,
+        } => {
             if cli.config.exists() {
                 bail!("{} already exists", cli.config.display());
             }
@@ -190,6 +202,7 @@ async fn main() -> Result<()> {
                 keystore: keystore_path,
                 public_endpoint: public_endpoint.unwrap_or_else(|| format!("http://{listen}")),
                 listen,
+                metrics_listen: Some(metrics_listen),
                 batch_size,
                 proving_keys,
                 models: vec![],
@@ -269,8 +282,8 @@ async fn main() -> Result<()> {
             let store = open_store(&cli.config)?;
             let shutdown = CancellationToken::new();
             tokio::spawn(neuro_chain::shutdown::on_signal(shutdown.clone()));
-            let listener = node::bind(&config).await?;
-            node::serve(&config, chain, store, listener, shutdown).await?;
+            let listeners = node::bind(&config).await?;
+            node::serve(&config, chain, store, listeners, shutdown).await?;
         }
         Command::Submit { epoch } => {
             let config = Config::load(&cli.config)?;

@@ -13,7 +13,7 @@ use crate::{
     engine::{Engine, ModelSource},
     gate::PaymentGate,
     metrics::Metrics,
-    server::{AppState, ServedModel, router},
+    server::{AppState, ServedModel, metrics_router, router},
     store::Store,
     work::EpochWorker,
 };
@@ -149,24 +149,37 @@ pub async fn epoch_loop(worker: Arc<EpochWorker>, chain: Chain, tick: Duration, 
     }
 }
 
-/// Binds the configured listen address.
-pub async fn bind(config: &Config) -> Result<tokio::net::TcpListener, NodeError> {
-    let addr: SocketAddr = config.listen.parse().map_err(|e: std::net::AddrParseError| NodeError::Listen {
-        addr: config.listen.clone(),
-        source: std::io::Error::other(e),
-    })?;
-    tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| NodeError::Listen { addr: config.listen.clone(), source })
+/// The node's listeners: the public API, and the operator's metrics endpoint when configured apart.
+#[derive(Debug)]
+pub struct Listeners {
+    /// The public API.
+    pub api: tokio::net::TcpListener,
+    /// `/metrics`, when `metrics_listen` is set (otherwise it is served on the API listener).
+    pub metrics: Option<tokio::net::TcpListener>,
 }
 
-/// Runs the node on `listener` until `shutdown` is cancelled, then drains: no new connections, in-flight
+/// Binds the configured listen addresses.
+pub async fn bind(config: &Config) -> Result<Listeners, NodeError> {
+    async fn bind_one(text: &str) -> Result<tokio::net::TcpListener, NodeError> {
+        let error = |source| NodeError::Listen { addr: text.to_owned(), source };
+        let addr: SocketAddr = text.parse().map_err(|e: std::net::AddrParseError| error(std::io::Error::other(e)))?;
+        tokio::net::TcpListener::bind(addr).await.map_err(error)
+    }
+    let api = bind_one(&config.listen).await?;
+    let metrics = match &config.metrics_listen {
+        Some(addr) => Some(bind_one(addr).await?),
+        None => None,
+    };
+    Ok(Listeners { api, metrics })
+}
+
+/// Runs the node on `listeners` until `shutdown` is cancelled, then drains: no new connections, in-flight
 /// requests (streams included) finish and their receipts are stored, epoch work under way finishes.
 pub async fn serve(
     config: &Config,
     chain: Chain,
     store: Store,
-    listener: tokio::net::TcpListener,
+    listeners: Listeners,
     shutdown: CancellationToken,
 ) -> Result<(), NodeError> {
     let metrics = Arc::new(Metrics::default());
@@ -198,12 +211,30 @@ pub async fn serve(
         capacity: Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent_requests.max(1))),
         max_body_bytes: limits.max_body_bytes,
     });
-    let addr = listener.local_addr().map_err(|source| NodeError::Listen { addr: config.listen.clone(), source })?;
-    tracing::info!(%addr, "serving the OpenAI-compatible API");
-    let result = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+    let client_timeout = Duration::from_millis(limits.client_timeout_ms.max(1));
+    let api_addr =
+        listeners.api.local_addr().map_err(|source| NodeError::Listen { addr: config.listen.clone(), source })?;
+    tracing::info!(addr = %api_addr, "serving the OpenAI-compatible API");
+    let metrics_server = match listeners.metrics {
+        Some(listener) => {
+            let addr =
+                listener.local_addr().map_err(|source| NodeError::Listen { addr: api_addr.to_string(), source })?;
+            tracing::info!(%addr, "serving /metrics");
+            let router = metrics_router(state.clone());
+            Some(tokio::spawn(crate::http::serve(listener, router, client_timeout, shutdown.clone())))
+        }
+        None => {
+            tracing::warn!("/metrics is served on the public API port: set metrics_listen to keep it private");
+            None
+        }
+    };
+    let with_metrics = metrics_server.is_none();
+    let result = crate::http::serve(listeners.api, router(state, with_metrics), client_timeout, shutdown.clone())
         .await
         .map_err(|source| NodeError::Listen { addr: config.listen.clone(), source });
+    if let Some(server) = metrics_server {
+        let _ = server.await;
+    }
     shutdown.cancel();
     let _ = epochs.await;
     tracing::info!("node stopped");

@@ -66,17 +66,23 @@ pub struct AppState {
     pub max_body_bytes: usize,
 }
 
-/// The router.
-pub fn router(state: Arc<AppState>) -> Router {
+/// The public API's router; with `with_metrics`, `/metrics` too (when no separate metrics listener is set).
+pub fn router(state: Arc<AppState>, with_metrics: bool) -> Router {
     let max_body = state.max_body_bytes;
-    Router::new()
+    let mut router = Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         .route("/v1/completions", post(completions))
         .route("/v1/models", get(list_models))
-        .route("/health", get(health))
-        .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(max_body))
-        .with_state(state)
+        .route("/health", get(health));
+    if with_metrics {
+        router = router.route("/metrics", get(metrics));
+    }
+    router.layer(DefaultBodyLimit::max(max_body)).with_state(state)
+}
+
+/// The operator's router, for a listener of its own: `/metrics`.
+pub fn metrics_router(state: Arc<AppState>) -> Router {
+    Router::new().route("/metrics", get(metrics)).with_state(state)
 }
 
 /// Fee of `tokens` at `price_per_mtok`, rounded up, as a receipt's `u64` (at most `i64::MAX` to fit SQLite).

@@ -132,8 +132,10 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
     assert_eq!(r.status(), 400);
     assert_eq!(n.store.unbatched_receipts(epoch).await?.len(), 3, "refused requests leave no receipt");
 
-    let metrics = http.get(format!("{}/metrics", n.url)).send().await?.text().await?;
+    let metrics = http.get(&n.metrics_url).send().await?.text().await?;
     assert!(metrics.contains("neuro_miner_requests_served_total 3"), "{metrics}");
+    let public = http.get(format!("{}/metrics", n.url)).send().await?;
+    assert_eq!(public.status(), 404, "the operator's metrics are not on the public port");
 
     // After the epoch: redeem, prove, submit; then finalize and claim the fee-capped reward.
     let fees: u64 = n.store.unbatched_receipts(epoch).await?.iter().map(|r| r.receipt.fee).sum();
@@ -413,7 +415,7 @@ async fn hostile_users_get_no_free_inference() -> TestResult {
     // Let the detached work finish: the node reports no paid request running.
     let idle = async {
         loop {
-            let metrics = http.get(format!("{}/metrics", n.url)).send().await?.text().await?;
+            let metrics = http.get(&n.metrics_url).send().await?.text().await?;
             if metrics.contains("neuro_miner_requests_in_flight 0\n") {
                 return Ok::<_, reqwest::Error>(());
             }
@@ -930,6 +932,52 @@ async fn a_node_with_the_wrong_proving_key_refuses_to_start() -> TestResult {
     KeyPaths::new(&small, 8).save(&pk)?;
     let err = worker(small, 8).check_proving_key().await.expect_err("no verifier for 8");
     assert!(matches!(err, WorkError::NoVerifier(8)), "{err:?}");
+    let _ = std::fs::remove_dir_all(&n.dir);
+    Ok(())
+}
+
+/// Slow clients cannot hold connections: one that connects and sends nothing, one that sends its headers a byte
+/// at a time and stops, and one that announces a body and never sends it are all cut off after
+/// `client_timeout_ms`, while a normal client is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off() -> TestResult {
+    use std::time::{Duration, Instant};
+
+    use tokio::{
+        io::{AsyncReadExt, AsyncWriteExt},
+        net::TcpStream,
+    };
+
+    let n = start_network("slow").await?;
+    let addr = n.url.trim_start_matches("http://").to_owned();
+    let timeout = Duration::from_millis(n.config.limits.client_timeout_ms);
+    let now = n.chain.now().await?;
+    let key = n.api_key(n.chain.operator, neuro(10), now + 30 * 86_400, &n.user).await?;
+    let started = Instant::now();
+    let silent = TcpStream::connect(&addr).await?;
+    let mut partial = TcpStream::connect(&addr).await?;
+    partial.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthor").await?;
+    let mut bodiless = TcpStream::connect(&addr).await?;
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"model\""
+    );
+    bodiless.write_all(head.as_bytes()).await?;
+
+    let http = reqwest::Client::new();
+    let r =
+        http.post(format!("{}/v1/chat/completions", n.url)).bearer_auth(&key).json(&chat_body(false)).send().await?;
+    assert_eq!(r.status(), 200, "a normal client is served while slow ones hold connections");
+
+    // Each slow connection is closed (EOF, or a 408/400 answer then EOF) within the timeout plus slack.
+    for (name, mut stream) in [("silent", silent), ("partial headers", partial), ("missing body", bodiless)] {
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(timeout * 2 + Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "the {name} connection was still open after {:?}", started.elapsed());
+        let text = String::from_utf8_lossy(&answer);
+        assert!(!text.contains(" 200 "), "the {name} connection was served: {text}");
+    }
+    assert!(started.elapsed() >= timeout.saturating_sub(Duration::from_secs(1)), "cut off before the timeout");
     let _ = std::fs::remove_dir_all(&n.dir);
     Ok(())
 }

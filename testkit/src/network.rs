@@ -49,6 +49,8 @@ pub struct LocalNetwork {
     pub user: PrivateKeySigner,
     /// Base URL of the node's API.
     pub url: String,
+    /// The node's `/metrics` URL (on its own listener).
+    pub metrics_url: String,
     /// The node's receipt store.
     pub store: Store,
     /// The node's configuration.
@@ -126,6 +128,7 @@ pub async fn start(model_path: PathBuf, keys_dir: PathBuf, scratch: PathBuf) -> 
         manifest: scratch.join("manifest-unused.json"),
         keystore: scratch.join("keystore-unused.json"),
         listen: "127.0.0.1:0".into(),
+        metrics_listen: Some("127.0.0.1:0".into()),
         public_endpoint: "http://127.0.0.1:1".into(),
         batch_size: 64,
         proving_keys: keys_dir,
@@ -138,13 +141,17 @@ pub async fn start(model_path: PathBuf, keys_dir: PathBuf, scratch: PathBuf) -> 
         limits: Default::default(),
     };
     let store = Store::open(&scratch.join("receipts.sqlite"))?;
-    let listener = node::bind(&config).await?;
-    let base = format!("http://{}", listener.local_addr()?);
+    let listeners = node::bind(&config).await?;
+    let base = format!("http://{}", listeners.api.local_addr()?);
+    let metrics_url = match &listeners.metrics {
+        Some(listener) => format!("http://{}/metrics", listener.local_addr()?),
+        None => format!("{base}/metrics"),
+    };
     let (serve_config, serve_chain, serve_store) = (config.clone(), chain.clone(), store.clone());
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
     let node = tokio::spawn(async move {
-        let result = node::serve(&serve_config, serve_chain, serve_store, listener, stop).await;
+        let result = node::serve(&serve_config, serve_chain, serve_store, listeners, stop).await;
         if let Err(e) = &result {
             tracing::error!(error = %e, "node stopped");
         }
@@ -157,7 +164,20 @@ pub async fn start(model_path: PathBuf, keys_dir: PathBuf, scratch: PathBuf) -> 
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok(LocalNetwork { devnet, plain, chain, user, url: base, store, config, model_id, dir: scratch, shutdown, node })
+    Ok(LocalNetwork {
+        devnet,
+        plain,
+        chain,
+        user,
+        url: base,
+        metrics_url,
+        store,
+        config,
+        model_id,
+        dir: scratch,
+        shutdown,
+        node,
+    })
 }
 
 /// Nonces of the keys this process signs.
