@@ -4,11 +4,13 @@
 //!
 //! Who could abuse it and how, and why it holds:
 //! - a user who revokes an allowance and keeps sending requests: it is served for at most one TTL after the
-//!   revocation block; those requests are in the revocation epoch (redeemable) unless the TTL straddles the epoch
-//!   end, so the exposure is bounded by one TTL of this user's traffic (1 s by default);
-//! - a user whose lock shrinks meanwhile: a lock only shrinks by this node's own redemptions, and the lock and the
-//!   redeemed total are read at one block and cached together, so the free amount the gate derives from a stale
-//!   pair equals the fresh one;
+//!   revocation block, and only within the revocation epoch: an allowance's state is cached per epoch (of the
+//!   cached clock), so the first request the node counts in the next epoch reads it again. Requests served in the
+//!   revocation epoch stay redeemable through its window;
+//! - a user whose lock shrinks meanwhile: while the allowance is valid a lock only shrinks by this node's own
+//!   redemptions, and the lock and the redeemed total are read at one block and cached together, so the free
+//!   amount the gate derives from a stale pair equals the fresh one (`releaseAllowance` empties a lock only after
+//!   expiry, and the gate stops serving two epochs before it);
 //! - a flood of fresh, never-opened keys: each costs one read, then "not opened" is cached for a TTL and the key
 //!   is refused before its prompt is tokenized. Each miss is still one `eth_call` (bounded by the node-wide
 //!   request limit).
@@ -48,7 +50,8 @@ pub struct ChainCache {
     chain: Chain,
     ttl: Duration,
     clock: Cache<(), u64>,
-    funds: Cache<B256, AllowanceFunds>,
+    /// Per allowance and epoch of the cached clock.
+    funds: Cache<(B256, u64), AllowanceFunds>,
 }
 
 /// Most allowances whose state is kept at once.
@@ -74,7 +77,8 @@ impl ChainCache {
         self.clock.try_get_with((), self.chain.now()).await
     }
 
-    /// The allowance's lock and redeemed total, read at one block, at most one TTL old.
+    /// The allowance's lock and redeemed total, read at one block, at most one TTL old and never from an earlier
+    /// epoch than the cached clock's.
     pub async fn allowance_funds(&self, digest: B256) -> Result<AllowanceFunds, Arc<ChainError>> {
         let read = async {
             let (lock, redeemed) = self.chain.allowance_funds(digest).await?;
@@ -83,6 +87,7 @@ impl ChainCache {
         if self.ttl.is_zero() {
             return read.await.map_err(Arc::new);
         }
-        self.funds.try_get_with(digest, read).await
+        let epoch = self.chain.epoch_at(self.now().await?);
+        self.funds.try_get_with((digest, epoch), read).await
     }
 }

@@ -91,6 +91,8 @@ pub struct Limits {
     /// Time a client has to send a request's headers, and again its body, in milliseconds; a keep-alive
     /// connection idle that long is closed. Slower clients are cut off.
     pub client_timeout_ms: u64,
+    /// HTTP connections open at once on the API listener; more are closed as they arrive.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -101,6 +103,7 @@ impl Default for Limits {
             max_body_bytes: 1 << 20,
             chain_cache_ms: 1000,
             client_timeout_ms: 10_000,
+            max_connections: 1024,
         }
     }
 }

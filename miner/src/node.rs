@@ -221,7 +221,7 @@ pub async fn serve(
                 listener.local_addr().map_err(|source| NodeError::Listen { addr: api_addr.to_string(), source })?;
             tracing::info!(%addr, "serving /metrics");
             let router = metrics_router(state.clone());
-            Some(tokio::spawn(crate::http::serve(listener, router, client_timeout, shutdown.clone())))
+            Some(tokio::spawn(crate::http::serve(listener, router, client_timeout, 64, shutdown.clone())))
         }
         None => {
             tracing::warn!("/metrics is served on the public API port: set metrics_listen to keep it private");
@@ -229,9 +229,15 @@ pub async fn serve(
         }
     };
     let with_metrics = metrics_server.is_none();
-    let result = crate::http::serve(listeners.api, router(state, with_metrics), client_timeout, shutdown.clone())
-        .await
-        .map_err(|source| NodeError::Listen { addr: config.listen.clone(), source });
+    let result = crate::http::serve(
+        listeners.api,
+        router(state, with_metrics),
+        client_timeout,
+        limits.max_connections,
+        shutdown.clone(),
+    )
+    .await
+    .map_err(|source| NodeError::Listen { addr: config.listen.clone(), source });
     if let Some(server) = metrics_server {
         let _ = server.await;
     }

@@ -271,22 +271,27 @@ impl Store {
         .await
     }
 
-    /// Fees charged under allowance `digest` in `epoch`, per model, in model id order (the order the miner
-    /// redeems them in, so that a restart finds the same cumulative steps).
-    pub async fn charges_by_model(&self, digest: B256, epoch: u64) -> Result<Vec<([u8; 32], U256)>, StoreError> {
+    /// Fees charged under allowance `digest` in `epoch` as redemption steps: the receipts in the order they were
+    /// stored, consecutive receipts of one model summed into one step. A receipt stored later (a request that
+    /// straddled the epoch's end) only ever adds steps at the end, so every earlier run's cumulative steps are
+    /// prefixes of a later run's and each step's fees are booked under their own model.
+    pub async fn redemption_steps(&self, digest: B256, epoch: u64) -> Result<Vec<([u8; 32], U256)>, StoreError> {
         self.with(move |conn| {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT model_id, {FEE_SUM} FROM receipts WHERE allowance = ?1 AND epoch = ?2
-                 GROUP BY model_id ORDER BY model_id"
-            ))?;
+            let mut stmt =
+                conn.prepare("SELECT model_id, fee FROM receipts WHERE allowance = ?1 AND epoch = ?2 ORDER BY id")?;
             let rows = stmt.query_map(params![digest.as_slice(), epoch as i64], |r| {
-                Ok((r.get::<_, Vec<u8>>(0)?, fee_sum(r, 1)?))
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
             })?;
-            rows.map(|row| {
+            let mut steps: Vec<([u8; 32], U256)> = Vec::new();
+            for row in rows {
                 let (model, fee) = row?;
-                Ok((blob::<32>(model, "model id")?, fee))
-            })
-            .collect()
+                let (model, fee) = (blob::<32>(model, "model id")?, U256::from(fee.unsigned_abs()));
+                match steps.last_mut() {
+                    Some((last, sum)) if *last == model => *sum += fee,
+                    _ => steps.push((model, fee)),
+                }
+            }
+            Ok(steps)
         })
         .await
     }
@@ -478,6 +483,52 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Redemption steps follow the order receipts were stored: a late receipt of another model adds a step at
+    /// the end, so the steps an earlier run redeemed are a prefix and no fee is booked under the wrong model
+    /// (ordering by model id put a late model-0 receipt before model 1's step, and its fee went to model 1).
+    #[tokio::test]
+    async fn redemption_steps_only_grow_at_the_end() -> Result<(), Box<dyn std::error::Error>> {
+        use alloy::signers::{SignerSync, local::PrivateKeySigner};
+        use neuro_protocol::voucher::{Allowance, payments_domain};
+
+        let dir = std::env::temp_dir().join(format!("neuro-store-steps-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let store = Store::open(&dir.join("receipts.sqlite"))?;
+        let user = PrivateKeySigner::random();
+        let allowance = Allowance {
+            user: user.address(),
+            miner: Address::repeat_byte(2),
+            cap: U256::from(1_000_000u64),
+            expiry: U256::from(u64::MAX),
+            nonce: U256::from(1),
+        };
+        let domain = payments_domain(31337, Address::repeat_byte(3));
+        let digest = allowance.digest(&domain);
+        let signature = user.sign_hash_sync(&digest)?;
+        let signed = SignedAllowance { allowance, signature };
+        let receipt = |hash: u8, model: u8, fee: u64| neuro_prover::Receipt {
+            request_hash: [hash; 32],
+            model_id: [model; 32],
+            prompt_tokens: 1,
+            completion_tokens: 1,
+            fee,
+            user: user.address().into_array(),
+        };
+        for (hash, model, fee) in [(1, 1, 10), (2, 1, 5)] {
+            store.insert_receipt(&signed, digest, receipt(hash, model, fee), 7, 0).await?;
+        }
+        let before = store.redemption_steps(digest, 7).await?;
+        assert_eq!(before, vec![([1; 32], U256::from(15))]);
+        // A request of model 0 that straddled the epoch's end, then one more of model 1.
+        store.insert_receipt(&signed, digest, receipt(3, 0, 4), 7, 0).await?;
+        store.insert_receipt(&signed, digest, receipt(4, 1, 2), 7, 0).await?;
+        let after = store.redemption_steps(digest, 7).await?;
+        assert_eq!(after, vec![([1; 32], U256::from(15)), ([0; 32], U256::from(4)), ([1; 32], U256::from(2))]);
+        assert_eq!(after[..before.len()], before[..], "what was redeemed stays a prefix");
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
 
     /// A receipt database written before batches were staged opens, gains the column, and keeps its rows.
     #[test]

@@ -198,9 +198,10 @@ impl EpochWorker {
         if already >= target {
             return Ok(());
         }
-        // Payments books fees per model (fees for one model cannot back work on another): one cumulative
-        // step per model, in model id order. Charges of earlier epochs not yet redeemed go with the first.
-        let by_model = self.store.charges_by_model(digest, epoch).await?;
+        // Payments books fees per model (fees for one model cannot back work on another): cumulative steps in
+        // the order the receipts were stored, one per run of one model, so a late receipt never shifts fees
+        // booked earlier onto another model. Charges of earlier epochs not yet redeemed go with the first.
+        let by_model = self.store.redemption_steps(digest, epoch).await?;
         let this_epoch = by_model.iter().fold(U256::ZERO, |acc, (_, fee)| acc + *fee);
         let mut step = target.saturating_sub(this_epoch);
         for (model, fee) in by_model {
@@ -367,6 +368,12 @@ impl EpochWorker {
                 Err(ChainError::Reverted { revert, .. }) if revert.is::<UsageLedger::BatchRootUsed>() => {
                     self.store.record_submission(ids, record, None).await?;
                     return Ok(());
+                }
+                // Refused in simulation, so nothing was sent: the batch is not pending anywhere, and its receipts
+                // go back to the pool instead of pinning this exact mix.
+                Err(e @ ChainError::Reverted { .. }) => {
+                    self.store.unstage(root).await?;
+                    return Err(e.into());
                 }
                 Err(e) => return Err(e.into()),
             };

@@ -964,10 +964,19 @@ async fn slow_clients_are_cut_off() -> TestResult {
     );
     bodiless.write_all(head.as_bytes()).await?;
 
+    let mut idle = TcpStream::connect(&addr).await?;
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await?;
+
     let http = reqwest::Client::new();
     let r =
         http.post(format!("{}/v1/chat/completions", n.url)).bearer_auth(&key).json(&chat_body(false)).send().await?;
     assert_eq!(r.status(), 200, "a normal client is served while slow ones hold connections");
+
+    // A keep-alive connection left idle after its request is answered, then closed.
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(timeout * 2 + Duration::from_secs(5), idle.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the idle keep-alive connection was still open after {:?}", started.elapsed());
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "its request was answered first");
 
     // Each slow connection is closed (EOF, or a 408/400 answer then EOF) within the timeout plus slack.
     for (name, mut stream) in [("silent", silent), ("partial headers", partial), ("missing body", bodiless)] {

@@ -188,3 +188,91 @@ pub async fn run(
     let _ = std::fs::remove_dir_all(scratch);
     Ok(())
 }
+
+/// `neuro-bench miner-load`: `clients` concurrent streaming clients of one user for `seconds` against a node on a
+/// local anvil. Prints time to first token (p50/p99), aggregate decode throughput, errors by kind, and whether
+/// every served request left exactly one receipt (billed).
+pub async fn load(
+    model: PathBuf,
+    keys_dir: PathBuf,
+    clients: usize,
+    seconds: u64,
+    tokens: usize,
+) -> Result<(), BoxError> {
+    use std::{collections::BTreeMap, sync::Arc};
+
+    let clients = clients.max(1);
+    let limits = neuro_miner::config::Limits {
+        max_concurrent_requests: clients,
+        max_requests_per_user: clients,
+        ..Default::default()
+    };
+    let scratch = std::env::temp_dir().join(format!("neuro-bench-load-{}", std::process::id()));
+    let net = network::start_with(model.clone(), keys_dir, scratch.clone(), limits).await?;
+    let now = net.chain.now().await?;
+    let key = net.api_key(net.chain.operator, network::neuro(90), now + 30 * 86_400, &net.user).await?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
+    http_run(&client, &net.url, &key, 8).await?; // warm-up
+    let (receipts_before, ..) = net.store.counts().await?;
+
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (client, url, key) = (client.clone(), net.url.clone(), Arc::new(key.clone()));
+            tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                while Instant::now() < deadline {
+                    outcomes.push(http_run(&client, &url, &key, tokens).await.map_err(|e| e.to_string()));
+                }
+                outcomes
+            })
+        })
+        .collect();
+    let mut runs = Vec::new();
+    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
+    for task in tasks {
+        for outcome in task.await? {
+            match outcome {
+                Ok(run) => runs.push(run),
+                Err(e) => *errors.entry(e).or_default() += 1,
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    let (receipts_after, ..) = net.store.counts().await?;
+
+    let mut ttft = hdrhistogram::Histogram::<u64>::new(3)?;
+    for run in &runs {
+        ttft.record(run.ttft.as_millis() as u64)?;
+    }
+    let completion: u64 = runs.iter().map(|r| r.completion_tokens).sum();
+    println!(
+        "model: {} — {clients} streaming clients of one user for {seconds} s, max_tokens {tokens}\n",
+        model.display()
+    );
+    println!(
+        "| clients | requests served | errors | TTFT p50 | TTFT p99 | completion tok/s (all clients) | receipts stored |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!(
+        "| {clients} | {} | {} | {} ms | {} ms | {:.1} | {} |",
+        runs.len(),
+        errors.values().sum::<usize>(),
+        ttft.value_at_quantile(0.5),
+        ttft.value_at_quantile(0.99),
+        completion as f64 / elapsed.as_secs_f64(),
+        receipts_after - receipts_before
+    );
+    for (error, count) in &errors {
+        println!("\nerror ×{count}: {error}");
+    }
+    let billed = receipts_after - receipts_before == runs.len() as u64;
+    println!("\nevery served request billed exactly once: {}", if billed { "yes" } else { "NO" });
+    net.shutdown.cancel();
+    let _ = std::fs::remove_dir_all(scratch);
+    if !billed || !errors.is_empty() {
+        return Err("the load run had errors or unbilled requests".into());
+    }
+    Ok(())
+}

@@ -86,6 +86,16 @@ pub async fn warp(provider: &DynProvider, seconds: u64) -> Result<(), BoxError> 
 
 /// Starts the network serving `model_path` as `tiny`, with proving keys in `keys_dir` (created if missing).
 pub async fn start(model_path: PathBuf, keys_dir: PathBuf, scratch: PathBuf) -> Result<LocalNetwork, BoxError> {
+    start_with(model_path, keys_dir, scratch, Default::default()).await
+}
+
+/// [`start`] with the node's serving `limits` (a load benchmark lets one user run as many requests as it sends).
+pub async fn start_with(
+    model_path: PathBuf,
+    keys_dir: PathBuf,
+    scratch: PathBuf,
+    limits: neuro_miner::config::Limits,
+) -> Result<LocalNetwork, BoxError> {
     let devnet = Devnet::start(DevnetOptions::new(Devnet::repo_root()))?;
     let m = devnet.manifest().clone();
     let c = m.contracts;
@@ -138,7 +148,7 @@ pub async fn start(model_path: PathBuf, keys_dir: PathBuf, scratch: PathBuf) -> 
             id: model_id.into(),
             price_per_mtok: neuro(2),
         }],
-        limits: Default::default(),
+        limits,
     };
     let store = Store::open(&scratch.join("receipts.sqlite"))?;
     let listeners = node::bind(&config).await?;

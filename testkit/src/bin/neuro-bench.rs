@@ -42,6 +42,27 @@ enum Command {
         #[arg(long, default_value = "keys")]
         keys: PathBuf,
     },
+    /// Concurrent streaming clients of one user against a node (on a local anvil it starts): time to first
+    /// token p50/p99, aggregate throughput, errors, and whether every served request was billed once.
+    ///
+    /// Example: neuro-bench miner-load --model ~/models/SmolLM2-135M-Instruct.Q8_0.gguf --clients 64
+    MinerLoad {
+        /// GGUF file or safetensors directory.
+        #[arg(long)]
+        model: PathBuf,
+        /// Concurrent streaming clients.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// How long the load runs, in seconds.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Completion tokens per request.
+        #[arg(long, default_value_t = 64)]
+        tokens: usize,
+        /// Directory of the proving keys.
+        #[arg(long, default_value = "keys")]
+        keys: PathBuf,
+    },
     /// Indexer benchmarks.
     #[command(subcommand)]
     Indexer(IndexerBench),
@@ -113,6 +134,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Miner { model, tokens, runs, batch, keys } => {
             miner_bench::run(model, tokens, runs, batch, keys).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        Command::MinerLoad { model, clients, seconds, tokens, keys } => {
+            miner_bench::load(model, keys, clients, seconds, tokens).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         Command::Indexer(IndexerBench::Populate { chain, events }) => {
             let manifest = Manifest::load(&chain.manifest)?;
