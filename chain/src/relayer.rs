@@ -98,12 +98,24 @@ pub struct Relayer {
     config: RelayConfig,
     /// Serialises sends so nonces are taken and used in order.
     lock: Mutex<()>,
+    /// The last transaction given up on ([`RelayError::Stuck`]), which may still sit in a mempool.
+    stuck: std::sync::Mutex<Option<StuckTx>>,
+}
+
+/// A transaction the relayer stopped waiting for: its nonce and the fees of its last copy.
+#[derive(Debug, Clone)]
+struct StuckTx {
+    nonce: u64,
+    max_fee: u128,
+    priority: u128,
+    /// Hashes of its copies.
+    sent: Vec<B256>,
 }
 
 impl Relayer {
     /// A relayer for `from`, whose key is in `provider`'s wallet.
     pub fn new(provider: DynProvider, from: Address, config: RelayConfig) -> Self {
-        Self { provider, from, config, lock: Mutex::new(()) }
+        Self { provider, from, config, lock: Mutex::new(()), stuck: std::sync::Mutex::new(None) }
     }
 
     /// The signer.
@@ -179,8 +191,23 @@ impl Relayer {
             })
             .await?;
         let (mut max_fee, mut priority) = (fees.max_fee_per_gas, fees.max_priority_fee_per_gas);
+        // A transaction given up on earlier and still not mined would otherwise sit under its nonce while this
+        // one stacks behind it: both could land (the caller already retried its action). Unless one of its copies
+        // was mined, take its nonce over, with fees above its last copy's, so at most one of the two lands.
+        let stuck = self.stuck.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let nonce = match stuck {
+            Some(old) if old.nonce < nonce && !self.any_mined(&old.sent).await? => {
+                tracing::warn!(nonce = old.nonce, "replacing a transaction given up on earlier, still not mined");
+                max_fee = max_fee.max(old.max_fee + old.max_fee / 8 + 1).min(cfg.max_fee_per_gas);
+                priority = priority.max(old.priority + old.priority / 8 + 1).min(max_fee);
+                old.nonce
+            }
+            _ => nonce,
+        };
         let mut sent: Vec<B256> = Vec::new();
+        let mut last_fees = (max_fee, priority);
         for bump in 0..=cfg.max_bumps {
+            last_fees = (max_fee, priority);
             let attempt = tx
                 .clone()
                 .with_nonce(nonce)
@@ -195,6 +222,7 @@ impl Relayer {
                 Err(e) => tracing::warn!(bump, error = %e, "send failed"),
             }
             if let Some(receipt) = self.wait_mined(&sent).await {
+                *self.stuck.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 return Self::checked(receipt);
             }
             tracing::warn!(
@@ -206,7 +234,26 @@ impl Relayer {
             max_fee = (max_fee + max_fee / 8 + 1).min(cfg.max_fee_per_gas);
             priority = (priority + priority / 8 + 1).min(max_fee);
         }
+        let (max_fee, priority) = last_fees;
+        *self.stuck.lock().unwrap_or_else(|p| p.into_inner()) = Some(StuckTx { nonce, max_fee, priority, sent });
         Err(RelayError::Stuck(cfg.max_bumps))
+    }
+
+    /// Whether any of `hashes` has a receipt (transport errors retried, then returned).
+    async fn any_mined(&self, hashes: &[B256]) -> Result<bool, RelayError> {
+        for hash in hashes {
+            let provider = self.provider.clone();
+            let receipt = self
+                .rpc(|| {
+                    let provider = provider.clone();
+                    async move { provider.get_transaction_receipt(*hash).await }
+                })
+                .await?;
+            if receipt.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Gas estimate; a revert is final (not retried), transport errors are retried.

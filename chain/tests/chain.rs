@@ -163,3 +163,38 @@ async fn a_revert_is_decoded_and_nothing_is_sent() -> TestResult {
     assert_eq!(provider.get_transaction_count(from).await?, before, "nothing was sent");
     Ok(())
 }
+
+/// A transaction the relayer gave up on (stuck) and that is still pending is replaced by the next send, under its
+/// nonce: the caller retried its action, so the two must never both land.
+#[tokio::test]
+async fn the_next_send_replaces_a_transaction_given_up_on() -> TestResult {
+    let devnet = Devnet::start(DevnetOptions::new(Devnet::repo_root()))?;
+    let plain = neuro_chain::connect(&devnet.endpoint(), RpcConfig::default())?;
+    let signer = devnet.signer(6).ok_or("key")?;
+    let from = signer.address();
+    let provider = neuro_chain::connect_signing(&devnet.endpoint(), RpcConfig::default(), signer)?;
+    let nonce = pending_count(&plain, from).await?;
+    let config = RelayConfig {
+        confirm_timeout: Duration::from_millis(300),
+        poll_interval: Duration::from_millis(50),
+        max_bumps: 1,
+        ..RelayConfig::default()
+    };
+    let relayer = Relayer::new(provider, from, config);
+    let to = Address::repeat_byte(0x51);
+    let transfer = |wei: u64| TransactionRequest::default().with_to(to).with_value(U256::from(wei));
+
+    plain.raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (false,)).await?;
+    let first = relayer.send(transfer(1)).await.expect_err("no blocks: stuck");
+    assert!(matches!(first, neuro_chain::relayer::RelayError::Stuck(1)), "{first}");
+    let second = relayer.send(transfer(2)).await.expect_err("still no blocks");
+    assert!(matches!(second, neuro_chain::relayer::RelayError::Stuck(1)), "{second}");
+    assert_eq!(pending_count(&plain, from).await?, nonce + 1, "the retry replaced the stuck one, not stacked on it");
+    plain.raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (true,)).await?;
+    plain.raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await?;
+    let receipt = relayer.send(transfer(4)).await?;
+    assert!(receipt.status());
+    assert_eq!(plain.get_transaction_count(from).await?, nonce + 2, "one of the first two, then the third");
+    assert_eq!(plain.get_balance(to).await?, U256::from(2 + 4), "the replaced transfer never landed");
+    Ok(())
+}
