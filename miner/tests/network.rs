@@ -32,6 +32,24 @@ async fn start_network(tag: &str) -> Result<LocalNetwork, Box<dyn std::error::Er
     devnet::start(model, keys, dir).await
 }
 
+/// Moves the chain past the end of `epoch`.
+async fn warp_past(n: &LocalNetwork, epoch: u64) -> TestResult {
+    let emissions = Emissions::new(n.devnet.manifest().contracts.emissions, n.chain.provider.clone());
+    let next_start = emissions.epochStart(U256::from(epoch + 1)).call().await?.to::<u64>();
+    devnet::warp(&n.plain, next_start - n.chain.now().await? + 1).await?;
+    Ok(())
+}
+
+/// RPC settings that give up fast on a faulty endpoint.
+fn quick_rpc(read_retries: u32) -> neuro_chain::RpcConfig {
+    neuro_chain::RpcConfig {
+        connect_timeout: std::time::Duration::from_millis(500),
+        request_timeout: std::time::Duration::from_secs(2),
+        read_retries,
+        retry_backoff_ms: 20,
+    }
+}
+
 fn chat_body(stream: bool) -> Value {
     json!({"model": "tiny", "messages": [{"role": "user", "content": "Hello there"}], "max_tokens": 12, "stream": stream})
 }
@@ -148,8 +166,7 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
         .sum();
     let m = n.devnet.manifest();
     let emissions = Emissions::new(m.contracts.emissions, n.chain.provider.clone());
-    let next_start = emissions.epochStart(U256::from(epoch + 1)).call().await?.to::<u64>();
-    devnet::warp(&n.plain, next_start - n.chain.now().await? + 1).await?;
+    warp_past(&n, epoch).await?;
     let worker = EpochWorker::new(
         n.chain.clone(),
         n.store.clone(),
@@ -226,7 +243,7 @@ async fn receipts_survive_a_restart() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_during_a_stream_finishes_it_and_keeps_its_receipt() -> TestResult {
-    let n = start_network("drain").await?;
+    let mut n = start_network("drain").await?;
     let http = reqwest::Client::new();
     let now = n.chain.now().await?;
     let key = n.api_key(n.chain.operator, neuro(10), now + 30 * 86_400, &n.user).await?;
@@ -246,7 +263,7 @@ async fn shutdown_during_a_stream_finishes_it_and_keeps_its_receipt() -> TestRes
         "the stream was cut: {}",
         &text[text.len().saturating_sub(200)..]
     );
-    tokio::time::timeout(std::time::Duration::from_secs(30), n.node).await???;
+    tokio::time::timeout(std::time::Duration::from_secs(30), &mut n.node).await???;
     let epoch = n.chain.epoch_at(n.chain.now().await?);
     assert_eq!(n.store.unbatched_receipts(epoch).await?.len(), 1, "the drained request was metered");
     assert!(http.get(format!("{}/health", n.url)).send().await.is_err(), "no new connections after shutdown");
@@ -258,7 +275,7 @@ async fn rpc_failures_are_never_taken_as_answers() -> TestResult {
     use std::sync::atomic::Ordering;
 
     use alloy::sol_types::SolCall;
-    use neuro_chain::{RelayConfig, RpcConfig};
+    use neuro_chain::RelayConfig;
     use neuro_miner::{chain::Chain, node::WindowCheck};
     use neuro_protocol::bindings::Payments;
     use neuro_testkit::proxy::{Fault, FaultyProxy};
@@ -285,20 +302,12 @@ async fn rpc_failures_are_never_taken_as_answers() -> TestResult {
         ),
     )
     .await?;
-    let rpc = RpcConfig {
-        connect_timeout: std::time::Duration::from_millis(500),
-        request_timeout: std::time::Duration::from_secs(2),
-        read_retries: 1,
-        retry_backoff_ms: 20,
-    };
+    let rpc = quick_rpc(1);
     let operator = n.devnet.signer(2).ok_or("operator key")?;
     let faulty =
         Chain::connect_with(&proxy.url, n.devnet.manifest().clone(), operator, rpc, RelayConfig::default()).await?;
 
-    let m = n.devnet.manifest();
-    let emissions = Emissions::new(m.contracts.emissions, n.chain.provider.clone());
-    let next_start = emissions.epochStart(U256::from(epoch + 1)).call().await?.to::<u64>();
-    devnet::warp(&n.plain, next_start - n.chain.now().await? + 1).await?;
+    warp_past(&n, epoch).await?;
 
     // Unknown is not closed: an outage while asking isOpen leaves the epoch to the next tick.
     proxy.outage.store(true, Ordering::Relaxed);
@@ -328,7 +337,7 @@ async fn shutdown_during_proving_submits_the_batch_once() -> TestResult {
     use neuro_miner::node::epoch_loop;
     use tokio_util::sync::CancellationToken;
 
-    let n = start_network("prove-drain").await?;
+    let mut n = start_network("prove-drain").await?;
     let http = reqwest::Client::new();
     let now = n.chain.now().await?;
     let key = n.api_key(n.chain.operator, neuro(10), now + 30 * 86_400, &n.user).await?;
@@ -338,10 +347,8 @@ async fn shutdown_during_proving_submits_the_batch_once() -> TestResult {
     let epoch = n.chain.epoch_at(n.chain.now().await?);
     // The node's own loop ticks every 30 s: stop it and run a fast one, as a restarted node would.
     n.shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(30), n.node).await???;
-    let emissions = Emissions::new(n.devnet.manifest().contracts.emissions, n.chain.provider.clone());
-    let next_start = emissions.epochStart(U256::from(epoch + 1)).call().await?.to::<u64>();
-    devnet::warp(&n.plain, next_start - n.chain.now().await? + 1).await?;
+    tokio::time::timeout(Duration::from_secs(30), &mut n.node).await???;
+    warp_past(&n, epoch).await?;
 
     let metrics = Arc::new(Metrics::default());
     let worker = Arc::new(EpochWorker::new(
@@ -560,7 +567,7 @@ async fn floods_and_oversize_requests_get_clear_refusals() -> TestResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_allowance_does_not_block_the_epoch() -> TestResult {
     use alloy::providers::ProviderBuilder;
-    use neuro_chain::{RelayConfig, RpcConfig};
+    use neuro_chain::RelayConfig;
     use neuro_miner::chain::Chain;
     use neuro_protocol::{
         bindings::Payments,
@@ -614,9 +621,7 @@ async fn a_failing_allowance_does_not_block_the_epoch() -> TestResult {
     }
     let epoch = n.chain.epoch_at(n.chain.now().await?);
     n.shutdown.cancel();
-    let emissions = Emissions::new(m.contracts.emissions, n.chain.provider.clone());
-    let next_start = emissions.epochStart(U256::from(epoch + 1)).call().await?.to::<u64>();
-    devnet::warp(&n.plain, next_start - n.chain.now().await? + 1).await?;
+    warp_past(&n, epoch).await?;
 
     // Every call that would redeem the first user's allowance is lost on the way.
     let first_user = hex::encode(n.user.address());
@@ -629,12 +634,7 @@ async fn a_failing_allowance_does_not_block_the_epoch() -> TestResult {
         ),
     )
     .await?;
-    let rpc = RpcConfig {
-        connect_timeout: std::time::Duration::from_millis(500),
-        request_timeout: std::time::Duration::from_secs(2),
-        read_retries: 1,
-        retry_backoff_ms: 20,
-    };
+    let rpc = quick_rpc(1);
     let operator = n.devnet.signer(2).ok_or("operator key")?;
     let faulty = Chain::connect_with(&proxy.url, m.clone(), operator, rpc, RelayConfig::default()).await?;
     let worker = |chain: Chain| {
@@ -670,7 +670,7 @@ async fn a_receipt_finished_after_the_epoch_work_is_still_proven() -> TestResult
     use neuro_prover::Receipt;
     use tokio_util::sync::CancellationToken;
 
-    let n = start_network("straddle").await?;
+    let mut n = start_network("straddle").await?;
     let m = n.devnet.manifest().clone();
     let http = reqwest::Client::new();
     let now = n.chain.now().await?;
@@ -680,10 +680,8 @@ async fn a_receipt_finished_after_the_epoch_work_is_still_proven() -> TestResult
     assert_eq!(r.status(), 200);
     let epoch = n.chain.epoch_at(n.chain.now().await?);
     n.shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(30), n.node).await???;
-    let emissions = Emissions::new(m.contracts.emissions, n.chain.provider.clone());
-    let next_start = emissions.epochStart(U256::from(epoch + 1)).call().await?.to::<u64>();
-    devnet::warp(&n.plain, next_start - n.chain.now().await? + 1).await?;
+    tokio::time::timeout(Duration::from_secs(30), &mut n.node).await???;
+    warp_past(&n, epoch).await?;
 
     let metrics = Arc::new(Metrics::default());
     let worker = Arc::new(EpochWorker::new(
@@ -740,13 +738,13 @@ async fn a_crash_between_sending_a_batch_and_recording_it_recovers() -> TestResu
         time::Duration,
     };
 
-    use neuro_chain::{RelayConfig, RpcConfig};
+    use neuro_chain::RelayConfig;
     use neuro_miner::chain::Chain;
     use neuro_protocol::voucher::payments_domain;
     use neuro_prover::Receipt;
     use neuro_testkit::proxy::{Fault, FaultyProxy};
 
-    let n = start_network("staged").await?;
+    let mut n = start_network("staged").await?;
     let m = n.devnet.manifest().clone();
     let http = reqwest::Client::new();
     let now = n.chain.now().await?;
@@ -756,10 +754,8 @@ async fn a_crash_between_sending_a_batch_and_recording_it_recovers() -> TestResu
     assert_eq!(r.status(), 200);
     let epoch = n.chain.epoch_at(n.chain.now().await?);
     n.shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(30), n.node).await???;
-    let emissions = Emissions::new(m.contracts.emissions, n.chain.provider.clone());
-    let next_start = emissions.epochStart(U256::from(epoch + 1)).call().await?.to::<u64>();
-    devnet::warp(&n.plain, next_start - n.chain.now().await? + 1).await?;
+    tokio::time::timeout(Duration::from_secs(30), &mut n.node).await???;
+    warp_past(&n, epoch).await?;
 
     // The second transaction (redeem, then submitUsage) is forwarded; nothing after it gets through.
     let sent = Arc::new(AtomicU32::new(0));
@@ -777,12 +773,7 @@ async fn a_crash_between_sending_a_batch_and_recording_it_recovers() -> TestResu
         }),
     )
     .await?;
-    let rpc = RpcConfig {
-        connect_timeout: Duration::from_millis(500),
-        request_timeout: Duration::from_secs(2),
-        read_retries: 1,
-        retry_backoff_ms: 20,
-    };
+    let rpc = quick_rpc(1);
     let relay = RelayConfig {
         confirm_timeout: Duration::from_secs(2),
         max_bumps: 0,
@@ -839,7 +830,7 @@ async fn the_paid_path_reads_the_chain_once_per_ttl() -> TestResult {
         time::Duration,
     };
 
-    use neuro_chain::{RelayConfig, RpcConfig};
+    use neuro_chain::RelayConfig;
     use neuro_miner::{chain::Chain, gate::PaymentGate};
     use neuro_testkit::proxy::{Fault, FaultyProxy};
 
@@ -858,12 +849,7 @@ async fn the_paid_path_reads_the_chain_once_per_ttl() -> TestResult {
         }),
     )
     .await?;
-    let rpc = RpcConfig {
-        connect_timeout: Duration::from_millis(500),
-        request_timeout: Duration::from_secs(2),
-        read_retries: 0,
-        retry_backoff_ms: 20,
-    };
+    let rpc = quick_rpc(0);
     let operator = n.devnet.signer(2).ok_or("operator key")?;
     let chain =
         Chain::connect_with(&proxy.url, n.devnet.manifest().clone(), operator, rpc, RelayConfig::default()).await?;
