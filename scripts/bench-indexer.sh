@@ -31,7 +31,7 @@ for _ in $(seq 1 100); do "$bin/cast" chain-id --rpc-url "$rpc" >/dev/null 2>&1 
 # anvil's first development key: public knowledge, for local chains only.
 export DEPLOYER_PRIVATE_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 export NEURO_EPOCH_LENGTH=60 NEURO_SUBMISSION_WINDOW=30
-"$bin/forge" script contracts/script/Deploy.s.sol:Deploy --rpc-url "$rpc" --broadcast >"$work/deploy.log" 2>&1
+"$bin/forge" script contracts/script/Deploy.s.sol:Deploy --rpc-url "$rpc" --broadcast --slow >"$work/deploy.log" 2>&1
 manifest=$PWD/deployments/$chain_id.json
 common=(--rpc-url "$rpc" --manifest "$manifest")
 

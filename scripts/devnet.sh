@@ -81,7 +81,10 @@ done
 "$bin/cast" chain-id --rpc-url "$rpc" >/dev/null || { echo "anvil did not start; see $state/anvil-$port.log" >&2; exit 1; }
 
 echo "deploying contracts (epoch ${NEURO_EPOCH_LENGTH}s, submission window ${NEURO_SUBMISSION_WINDOW}s)"
-if ! "$bin/forge" script contracts/script/Deploy.s.sol:Deploy --rpc-url "$rpc" --broadcast \
+# --slow: one transaction at a time. Broadcast in parallel, anvil once left the next nonce "queued" behind a mined
+# one and forge waited for its receipt forever (the testkit deploys the same way). The timeout turns any other
+# hang into a failure.
+if ! timeout 600 "$bin/forge" script contracts/script/Deploy.s.sol:Deploy --rpc-url "$rpc" --broadcast --slow \
   >"$state/deploy-$port.log" 2>&1; then
   tail -n 30 "$state/deploy-$port.log" >&2
   exit 1
