@@ -1,3 +1,4 @@
 //! Library side of the `neuro` user CLI.
 
+pub mod receipt;
 pub mod sse;

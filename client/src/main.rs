@@ -15,7 +15,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use futures::StreamExt;
 use neuro_chain::{RelayConfig, Relayer, RpcConfig};
-use neuro_client::sse::{SseEvent, delta_text, drain};
+use neuro_client::{
+    receipt,
+    sse::{SseEvent, delta_text, drain},
+};
 use neuro_protocol::{
     Manifest,
     bindings::{NeuroToken, NodeRegistry, Payments},
@@ -252,6 +255,12 @@ async fn main() -> Result<()> {
         }
         Command::Chat { miner, model, max_tokens } => {
             let key = std::env::var("NEURO_API_KEY").context("set NEURO_API_KEY (from `neuro allowance`)")?;
+            let allowance = SignedAllowance::from_api_key(&key)?.allowance;
+            // Every answer's receipt is checked against the signer the node registered on chain.
+            let manifest = Manifest::load(&cli.manifest)?;
+            let provider = neuro_chain::connect(&cli.rpc_url, RpcConfig::default())?;
+            manifest.verify(&provider).await?;
+            let (domain, node_signer) = receipt::node_signer(&provider, &manifest, allowance.miner).await?;
             let http = reqwest::Client::new();
             let mut messages: Vec<serde_json::Value> = Vec::new();
             let stdin = std::io::stdin();
@@ -265,10 +274,14 @@ async fn main() -> Result<()> {
                     continue;
                 }
                 messages.push(serde_json::json!({"role": "user", "content": line}));
+                let body = serde_json::to_vec(
+                    &serde_json::json!({"model": model, "messages": messages, "max_tokens": max_tokens, "stream": true}),
+                )?;
                 let response = http
                     .post(format!("{}/v1/chat/completions", miner.trim_end_matches('/')))
                     .bearer_auth(&key)
-                    .json(&serde_json::json!({"model": model, "messages": messages, "max_tokens": max_tokens, "stream": true}))
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone())
                     .send()
                     .await?;
                 if !response.status().is_success() {
@@ -277,6 +290,7 @@ async fn main() -> Result<()> {
                     bail!("{status}: {}", body["error"]["message"].as_str().unwrap_or("request failed"));
                 }
                 let mut answer = String::new();
+                let mut signed = None;
                 let mut buffer = String::new();
                 let mut bytes = response.bytes_stream();
                 while let Some(chunk) = bytes.next().await {
@@ -289,12 +303,25 @@ async fn main() -> Result<()> {
                                     answer.push_str(text);
                                     std::io::stdout().flush()?;
                                 }
+                                if chunk.get(receipt::RECEIPT_FIELD).is_some() {
+                                    signed = Some(receipt::receipt_in(&chunk)?);
+                                }
                             }
                             SseEvent::Done => {}
                         }
                     }
                 }
                 println!();
+                let signed = signed.ok_or(receipt::CheckError::Missing)?;
+                receipt::check(&signed, &domain, &allowance, node_signer, &body, &answer)
+                    .context("the node's answer does not match its signed receipt")?;
+                eprintln!(
+                    "  receipt ok: {} prompt + {} completion tokens, fee {} wei, epoch {}",
+                    signed.receipt.promptTokens,
+                    signed.receipt.completionTokens,
+                    signed.receipt.fee,
+                    signed.receipt.epoch
+                );
                 messages.push(serde_json::json!({"role": "assistant", "content": answer}));
                 print!("> ");
                 std::io::stdout().flush()?;

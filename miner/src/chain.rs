@@ -3,6 +3,7 @@
 
 use std::{future::IntoFuture, sync::Arc};
 
+use alloy::sol_types::Eip712Domain;
 use alloy::{
     eips::BlockId,
     primitives::{Address, B256, U256},
@@ -14,6 +15,7 @@ use neuro_chain::{RelayConfig, Relayer, RpcConfig};
 use neuro_protocol::{
     Manifest,
     bindings::{Emissions, Payments},
+    receipt::receipts_domain,
 };
 
 /// A connected deployment: provider with the operator's wallet, the relayer, and the manifest.
@@ -27,6 +29,9 @@ pub struct Chain {
     pub manifest: Manifest,
     /// The operator (miner) address.
     pub operator: Address,
+    /// The operator's key, which is also the node's registered receipt signer (its `Debug` shows the address
+    /// only).
+    pub signer: PrivateKeySigner,
 }
 
 impl Chain {
@@ -44,10 +49,10 @@ impl Chain {
         relay: RelayConfig,
     ) -> Result<Self, ChainError> {
         let operator = signer.address();
-        let provider = neuro_chain::connect_signing(rpc_url, rpc, signer)?;
+        let provider = neuro_chain::connect_signing(rpc_url, rpc, signer.clone())?;
         manifest.verify(&provider).await?;
         let relayer = Arc::new(Relayer::new(provider.clone(), operator, relay));
-        Ok(Self { provider, relayer, manifest, operator })
+        Ok(Self { provider, relayer, manifest, operator, signer })
     }
 
     /// Timestamp of the latest block: the protocol's clock (epochs follow block time, not the host's).
@@ -59,6 +64,11 @@ impl Chain {
     /// The epoch containing chain time `now`.
     pub fn epoch_at(&self, now: u64) -> u64 {
         self.manifest.epoch_at(now).unwrap_or(0)
+    }
+
+    /// The EIP-712 domain of the receipts this node signs.
+    pub fn receipts_domain(&self) -> Eip712Domain {
+        receipts_domain(self.manifest.chain_id, self.manifest.contracts.node_registry)
     }
 
     /// The `Payments` contract.

@@ -82,7 +82,8 @@ impl Sampling {
     fn params(&self) -> SamplingParams {
         let mut params = SamplingParams::deterministic();
         params.top_k = None;
-        params.temperature = self.temperature;
+        // OpenAI's temperature 0 is greedy decoding (mistral.rs would divide by it).
+        params.temperature = self.temperature.filter(|t| *t > 0.0);
         params.top_p = self.top_p;
         params.max_len = Some(self.max_tokens);
         if !self.stop.is_empty() {

@@ -20,7 +20,8 @@ use axum::{
     routing::{get, post},
 };
 use futures::Stream;
-use neuro_prover::{Receipt, receipt::request_hash};
+use neuro_protocol::receipt::{InferenceReceipt, SamplingClaim, SignedReceipt, output_hash, request_hash};
+use neuro_prover::Receipt;
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
@@ -29,6 +30,7 @@ use crate::{
     api::{ApiError, ChatRequest, CompletionRequest},
     chain::Chain,
     engine::Engine,
+    engine::Sampling,
     gate::{CheckedKey, GateError, PaymentGate, Reservation},
     metrics::{InProgress, Metrics},
     store::Store,
@@ -145,6 +147,7 @@ struct Admitted {
     reservation: Reservation,
     epoch: u64,
     now: u64,
+    sampling: SamplingClaim,
 }
 
 /// A request whose API key was checked (before any engine work) at chain time `now`.
@@ -169,8 +172,9 @@ async fn admit(
     auth: Authenticated,
     model: &str,
     prompt_tokens: usize,
-    max_tokens: usize,
+    sampling: &Sampling,
 ) -> Result<Admitted, ApiError> {
+    let max_tokens = sampling.max_tokens;
     let served = state.models.get(model).cloned().ok_or_else(|| ApiError::model_not_found(model))?;
     if let Some(context) = served.engine.context_length()
         && prompt_tokens + max_tokens > context
@@ -183,23 +187,47 @@ async fn admit(
     let worst = fee((prompt_tokens + max_tokens) as u64, served.price_per_mtok)?;
     let reservation =
         state.gate.reserve(auth.key, U256::from(worst)).await.map_err(|e| gate_error(&state.metrics, e))?;
-    Ok(Admitted { served, reservation, epoch: state.chain.epoch_at(auth.now), now: auth.now })
+    let sampling = SamplingClaim {
+        max_tokens: max_tokens as u64,
+        temperature: sampling.temperature,
+        top_p: sampling.top_p,
+        stop: sampling.stop.clone(),
+    };
+    Ok(Admitted { served, reservation, epoch: state.chain.epoch_at(auth.now), now: auth.now, sampling })
 }
 
-/// Meters and durably records one served request, releasing its reservation in the same step; returns its fee.
+/// Meters, signs and durably records one served request, releasing its reservation in the same step; returns
+/// the signed receipt the response carries. The usage batch's leaf commits to the signed receipt's digest, so a
+/// receipt holder can recompute its leaf.
 async fn record(
     state: &AppState,
     admitted: Admitted,
     body: &[u8],
-    response: &[u8],
+    output: &str,
     prompt: u64,
     completion: u64,
-) -> Result<u64, ApiError> {
+) -> Result<SignedReceipt, ApiError> {
     let fee = fee(prompt + completion, admitted.served.price_per_mtok)?;
-    let Admitted { served, reservation, epoch, now } = admitted;
+    let Admitted { served, reservation, epoch, now, sampling } = admitted;
     let (allowance, digest) = (reservation.allowance.clone(), reservation.digest);
+    let domain = state.chain.receipts_domain();
+    let signed = InferenceReceipt {
+        miner: state.chain.operator,
+        user: allowance.allowance.user,
+        modelId: served.model_id.into(),
+        requestHash: request_hash(body),
+        outputHash: output_hash(output),
+        samplingHash: sampling.hash(),
+        promptTokens: prompt,
+        completionTokens: completion,
+        fee: U256::from(fee),
+        epoch,
+    }
+    .sign(&state.chain.signer, &domain)
+    .await
+    .map_err(|e| ApiError::internal(format!("cannot sign the receipt, request not charged: {e}")))?;
     let receipt = Receipt {
-        request_hash: request_hash(body, response),
+        request_hash: signed.receipt.digest(&domain).0,
         model_id: served.model_id,
         prompt_tokens: prompt,
         completion_tokens: completion,
@@ -216,7 +244,21 @@ async fn record(
     m.prompt_tokens.inc_by(prompt);
     m.completion_tokens.inc_by(completion);
     m.fees_charged_wei.inc_by(fee);
-    Ok(fee)
+    Ok(signed)
+}
+
+/// The field of a response (JSON body, or a stream's last chunk) that carries its signed receipt.
+pub const RECEIPT_FIELD: &str = "neuro_receipt";
+
+/// Serializes `response` with its signed receipt attached as [`RECEIPT_FIELD`].
+fn with_receipt(response: impl serde::Serialize, signed: &SignedReceipt) -> Result<Vec<u8>, ApiError> {
+    let mut value = serde_json::to_value(response).map_err(|e| ApiError::internal(e.to_string()))?;
+    let receipt = serde_json::to_value(signed).map_err(|e| ApiError::internal(e.to_string()))?;
+    match value.as_object_mut() {
+        Some(object) => object.insert(RECEIPT_FIELD.to_string(), receipt),
+        None => return Err(ApiError::internal("the engine's response is not a JSON object")),
+    };
+    serde_json::to_vec(&value).map_err(|e| ApiError::internal(e.to_string()))
 }
 
 fn json_response(bytes: Vec<u8>) -> Response {
@@ -227,17 +269,24 @@ fn engine_for(state: &AppState, model: &str) -> Result<Arc<Engine>, ApiError> {
     state.models.get(model).map(|m| m.engine.clone()).ok_or_else(|| ApiError::model_not_found(model))
 }
 
+/// What a non-streaming generation produced.
+struct Generated<R> {
+    response: R,
+    output: String,
+    prompt: u64,
+    completion: u64,
+}
+
 /// Runs a non-streaming generation and records its receipt; the reservation is released whatever happens.
-/// `generate` returns the response body and its (prompt, completion) token counts.
-async fn unary(
+async fn unary<R: serde::Serialize>(
     state: &AppState,
     admitted: Admitted,
     body: &[u8],
-    generate: impl Future<Output = Result<(Vec<u8>, u64, u64), ApiError>>,
+    generate: impl Future<Output = Result<Generated<R>, ApiError>>,
 ) -> Result<Response, ApiError> {
-    let (bytes, prompt, completion) = generate.await?;
-    record(state, admitted, body, &bytes, prompt, completion).await?;
-    Ok(json_response(bytes))
+    let Generated { response, output, prompt, completion } = generate.await?;
+    let signed = record(state, admitted, body, &output, prompt, completion).await?;
+    Ok(json_response(with_receipt(response, &signed)?))
 }
 
 /// Turns a handler's outcome into a response, counting failures other than payment refusals.
@@ -299,7 +348,7 @@ async fn chat_inner(
     let auth = authenticate(&state, &headers).await?;
     let prompt_tokens =
         engine.count_chat_tokens(&messages).await.map_err(|e| ApiError::invalid(e.to_string(), "messages"))?;
-    let admitted = admit(&state, auth, &request.model, prompt_tokens, sampling.max_tokens).await?;
+    let admitted = admit(&state, auth, &request.model, prompt_tokens, &sampling).await?;
 
     if request.stream {
         return stream_chat(state, admitted, body, messages, sampling, running).await;
@@ -309,8 +358,9 @@ async fn chat_inner(
         let mut response = engine.chat(&messages, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
         response.id = format!("chatcmpl-{}", random_id());
         response.model = name;
-        let bytes = serde_json::to_vec(&response).map_err(|e| ApiError::internal(e.to_string()))?;
-        Ok((bytes, response.usage.prompt_tokens as u64, response.usage.completion_tokens as u64))
+        let output = response.choices.first().and_then(|c| c.message.content.clone()).unwrap_or_default();
+        let (prompt, completion) = (response.usage.prompt_tokens as u64, response.usage.completion_tokens as u64);
+        Ok(Generated { response, output, prompt, completion })
     })
     .await
 }
@@ -320,7 +370,7 @@ async fn stream_chat(
     admitted: Admitted,
     body: Bytes,
     messages: Vec<crate::engine::ChatMessage>,
-    sampling: crate::engine::Sampling,
+    sampling: Sampling,
     running: Running,
 ) -> Result<Response, ApiError> {
     let engine = admitted.served.engine.clone();
@@ -331,26 +381,28 @@ async fn stream_chat(
         let _running = running;
         let mut client = Some(tx);
         let id = format!("chatcmpl-{}", random_id());
-        let mut payloads = Vec::new();
-        let mut usage = None;
+        let mut output = String::new();
+        let mut last = None;
         let mut failed = None;
         while let Some(chunk) = chunks.recv().await {
             match chunk {
                 mistralrs::Response::Chunk(mut c) => {
                     c.id = id.clone();
                     c.model.clone_from(&admitted.served.name);
-                    if let Some(u) = &c.usage {
-                        usage = Some((u.prompt_tokens as u64, u.completion_tokens as u64));
+                    if let Some(text) = c.choices.first().and_then(|ch| ch.delta.content.as_deref()) {
+                        output.push_str(text);
+                    }
+                    // The chunk that ends the stream carries usage; it goes out after the receipt is recorded,
+                    // with the signed receipt attached.
+                    if c.choices.iter().any(|ch| ch.finish_reason.is_some()) && c.usage.is_some() {
+                        last = Some(c);
+                        break;
                     }
                     let data = serde_json::to_string(&c).unwrap_or_default();
-                    payloads.extend_from_slice(data.as_bytes());
                     // A client that went away or stopped reading does not stop metering (the tokens were
                     // generated), and never blocks this loop for long: mistral.rs awaits its send to us inside
                     // the engine step, so a stalled forwarder would freeze every sequence on the model.
                     client = forward(client, Event::default().data(data)).await;
-                    if c.choices.iter().any(|ch| ch.finish_reason.is_some()) && usage.is_some() {
-                        break;
-                    }
                 }
                 mistralrs::Response::ModelError(m, _) => failed = Some(m),
                 mistralrs::Response::InternalError(e) | mistralrs::Response::ValidationError(e) => {
@@ -362,15 +414,23 @@ async fn stream_chat(
                 break;
             }
         }
-        let outcome = match (failed, usage) {
+        let outcome = match (failed, last) {
             (Some(message), _) => Err(message),
-            (None, Some((prompt, completion))) => {
-                record(&state, admitted, &body, &payloads, prompt, completion).await.map(|_| ()).map_err(|e| e.message)
+            (None, Some(chunk)) => {
+                let usage =
+                    chunk.usage.as_ref().map_or((0, 0), |u| (u.prompt_tokens as u64, u.completion_tokens as u64));
+                match record(&state, admitted, &body, &output, usage.0, usage.1).await {
+                    Ok(signed) => with_receipt(&chunk, &signed).map_err(|e| e.message),
+                    Err(e) => Err(e.message),
+                }
             }
             (None, None) => Err("the engine ended the stream without usage".to_string()),
         };
         let last = match outcome {
-            Ok(()) => Event::default().data("[DONE]"),
+            Ok(data) => {
+                client = forward(client, Event::default().data(String::from_utf8_lossy(&data))).await;
+                Event::default().data("[DONE]")
+            }
             Err(message) => {
                 state.metrics.requests_failed.inc();
                 tracing::warn!(%message, "stream failed");
@@ -425,15 +485,16 @@ async fn completion_inner(
     let auth = authenticate(&state, &headers).await?;
     let prompt_tokens =
         engine.count_text_tokens(&request.prompt).await.map_err(|e| ApiError::invalid(e.to_string(), "prompt"))?;
-    let admitted = admit(&state, auth, &request.model, prompt_tokens, sampling.max_tokens).await?;
+    let admitted = admit(&state, auth, &request.model, prompt_tokens, &sampling).await?;
     let name = admitted.served.name.clone();
     unary(&state, admitted, &body, async {
         let mut response =
             engine.complete(&request.prompt, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
         response.id = format!("cmpl-{}", random_id());
         response.model = name;
-        let bytes = serde_json::to_vec(&response).map_err(|e| ApiError::internal(e.to_string()))?;
-        Ok((bytes, response.usage.prompt_tokens as u64, response.usage.completion_tokens as u64))
+        let output = response.choices.first().map(|c| c.text.clone()).unwrap_or_default();
+        let (prompt, completion) = (response.usage.prompt_tokens as u64, response.usage.completion_tokens as u64);
+        Ok(Generated { response, output, prompt, completion })
     })
     .await
 }

@@ -10,7 +10,9 @@ use alloy::{
 };
 use neuro_miner::{actions, metrics::Metrics, store::Store, work::EpochWorker};
 use neuro_protocol::{
+    bindings::NodeRegistry,
     bindings::{Emissions, NeuroToken, UsageLedger},
+    receipt::{Expected, SignedReceipt},
     voucher::SignedAllowance,
 };
 use neuro_testkit::{
@@ -69,10 +71,28 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
     assert_eq!(http.get(format!("{}/health", n.url)).send().await?.status(), 200);
 
     // A stock chat completion.
-    let response =
-        http.post(format!("{}/v1/chat/completions", n.url)).bearer_auth(&key).json(&chat_body(false)).send().await?;
+    let request = serde_json::to_vec(&chat_body(false))?;
+    let response = http
+        .post(format!("{}/v1/chat/completions", n.url))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(request.clone())
+        .send()
+        .await?;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await?;
+    // It carries a receipt signed by the node's registered signer over exactly this request and answer.
+    let domain = n.chain.receipts_domain();
+    let registered = NodeRegistry::new(n.devnet.manifest().contracts.node_registry, n.chain.provider.clone())
+        .getNode(miner)
+        .call()
+        .await?
+        .receiptSigner;
+    let signed: SignedReceipt = serde_json::from_value(body["neuro_receipt"].clone())?;
+    let answer = body["choices"][0]["message"]["content"].as_str().ok_or("content")?;
+    signed.verify(&domain, Expected { signer: registered, request: &request, output: answer })?;
+    assert!(signed.verify(&domain, Expected { signer: registered, request: &request, output: "other" }).is_err());
+    assert_eq!((signed.receipt.miner, signed.receipt.modelId.0), (miner, n.model_id));
     let usage = &body["usage"];
     let (prompt, completion) =
         (usage["prompt_tokens"].as_u64().ok_or("prompt")?, usage["completion_tokens"].as_u64().ok_or("completion")?);
@@ -89,6 +109,10 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
     assert_eq!((r.prompt_tokens, r.completion_tokens), (prompt, completion));
     assert_eq!(U256::from(r.fee), ((U256::from(prompt + completion) * neuro(2)).div_ceil(U256::from(1_000_000u64))));
     assert_eq!(r.model_id, n.model_id);
+    // The batch leaf commits to the signed receipt, so its holder can recompute the leaf.
+    assert_eq!(r.request_hash, signed.receipt.digest(&domain).0);
+    assert_eq!((signed.receipt.promptTokens, signed.receipt.completionTokens), (prompt, completion));
+    assert_eq!(signed.receipt.fee, U256::from(r.fee));
 
     // Streaming: SSE chunks, then [DONE]; metered too.
     let text = http
@@ -104,6 +128,15 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
     assert!(events.len() >= 2);
     let first: Value = serde_json::from_str(events[0])?;
     assert_eq!(first["object"], "chat.completion.chunk");
+    // The last chunk carries the receipt of the whole stream.
+    let chunks: Vec<Value> =
+        events[..events.len() - 1].iter().map(|e| serde_json::from_str(e)).collect::<Result<_, _>>()?;
+    let streamed: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+    let last = chunks.last().ok_or("no chunks")?;
+    assert!(last["usage"].is_object(), "usage and receipt come together: {last}");
+    let signed: SignedReceipt = serde_json::from_value(last["neuro_receipt"].clone())?;
+    let request = serde_json::to_vec(&chat_body(true))?;
+    signed.verify(&domain, Expected { signer: registered, request: &request, output: &streamed })?;
     // Raw completion.
     let response = http
         .post(format!("{}/v1/completions", n.url))
