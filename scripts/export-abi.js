@@ -17,6 +17,7 @@ const CONTRACTS = [
   "Payments",
   "FeeVault",
   "UsageLedger",
+  "Disputes",
   "UsageVerifier64",
 ];
 const root = path.resolve(__dirname, "..");

@@ -145,6 +145,7 @@ contract Deploy is Script, NeuroDeployer {
         vm.serializeAddress(c, "FeeVault", address(d.feeVault));
         vm.serializeAddress(c, "Payments", address(d.payments));
         vm.serializeAddress(c, "UsageLedger", address(d.ledger));
+        vm.serializeAddress(c, "Disputes", address(d.disputes));
         vm.serializeAddress(c, "UsageVerifier64", address(d.verifier64));
         vm.serializeAddress(c, "UsageVerifier1024", address(d.verifier1024));
         string memory contracts = vm.serializeAddress(c, "InvestorVesting", address(d.investorVesting));

@@ -13,6 +13,7 @@ import {NeuroTimelock} from "../src/NeuroTimelock.sol";
 import {NeuroToken} from "../src/NeuroToken.sol";
 import {NeuroVestingWallet} from "../src/NeuroVestingWallet.sol";
 import {StakingVault} from "../src/StakingVault.sol";
+import {Disputes} from "../src/Disputes.sol";
 import {UsageLedger} from "../src/UsageLedger.sol";
 import {IModelOwners} from "../src/interfaces/IModelOwners.sol";
 import {IUsageVerifier} from "../src/interfaces/IUsageVerifier.sol";
@@ -68,6 +69,7 @@ abstract contract NeuroDeployer is CommonBase {
         IUsageVerifier verifier64;
         IUsageVerifier verifier1024;
         UsageLedger ledger;
+        Disputes disputes;
     }
 
     /// @notice Thrown when a contract did not land at the address an earlier one was told.
@@ -204,6 +206,9 @@ abstract contract NeuroDeployer is CommonBase {
         verifiers[1] = d.verifier1024;
         d.ledger = new UsageLedger(d.emissions, d.payments, d.nodes, d.models, address(d.timelock), verifiers);
         d.emissions.setWorkRecorder(address(d.ledger));
+        // The dispute court holds and forfeits miners' rewards here, and slashes and freezes in the vault (below).
+        d.disputes = new Disputes(d.token, d.staking, d.nodes, d.emissions, address(d.timelock));
+        d.emissions.grantRole(d.emissions.REWARD_HOLDER_ROLE(), address(d.disputes));
         d.emissions.grantRole(d.emissions.DEFAULT_ADMIN_ROLE(), address(d.timelock));
         d.emissions.renounceRole(d.emissions.DEFAULT_ADMIN_ROLE(), deployer);
     }
@@ -214,6 +219,8 @@ abstract contract NeuroDeployer is CommonBase {
         // The vault: the Governor freezes accused accounts and bounds the unbonding period; then the timelock
         // takes over its administration.
         d.staking.grantRole(d.staking.FREEZER_ROLE(), address(d.governor));
+        d.staking.grantRole(d.staking.FREEZER_ROLE(), address(d.disputes));
+        d.staking.grantRole(d.staking.SLASHER_ROLE(), address(d.disputes));
         d.staking.setSlashLatencySource(d.governor);
         d.staking.grantRole(d.staking.DEFAULT_ADMIN_ROLE(), address(d.timelock));
         d.staking.renounceRole(d.staking.DEFAULT_ADMIN_ROLE(), deployer);

@@ -75,6 +75,9 @@ contract Emissions is AccessControl {
         bool claimed;
     }
 
+    /// @notice Role that holds and forfeits miners' rewards during disputes (the `Disputes` contract).
+    bytes32 public constant REWARD_HOLDER_ROLE = keccak256("REWARD_HOLDER_ROLE");
+
     /// @notice The NEURO token; this contract is its only emissions minter.
     NeuroToken public immutable token;
     /// @notice Start of epoch 0 (unix seconds).
@@ -98,6 +101,10 @@ contract Emissions is AccessControl {
     mapping(uint256 epoch => EpochState) private _epochs;
     mapping(uint256 epoch => mapping(address miner => Work)) private _minerWork;
     mapping(uint256 epoch => mapping(bytes32 modelId => Work)) private _modelWork;
+    /// @notice Open disputes holding a miner's reward of an epoch: it cannot be claimed while any is open.
+    mapping(uint256 epoch => mapping(address miner => uint256)) public rewardHolds;
+    /// @notice Whether a miner's reward of an epoch was forfeited by an upheld dispute (never minted).
+    mapping(uint256 epoch => mapping(address miner => bool)) public rewardForfeited;
     /// @dev Submission window per epoch (seconds).
     Checkpoints.Trace208 private _windows;
     /// @dev Reward rates per epoch: `minerBps << 16 | modelBps`.
@@ -137,6 +144,10 @@ contract Emissions is AccessControl {
     event RewardRatesScheduled(uint256 minerRewardPerBurnBps, uint256 modelRewardPerBurnBps, uint256 fromEpoch);
     /// @notice The model owner resolver changed.
     event ModelRegistrySet(address oldRegistry, address newRegistry);
+    /// @notice A dispute holds `miner`'s reward of `epoch` (`holds` open disputes now).
+    event RewardHeld(uint256 indexed epoch, address indexed miner, uint256 holds);
+    /// @notice A dispute released its hold; `forfeited` when it was upheld (the reward is never minted).
+    event RewardHoldReleased(uint256 indexed epoch, address indexed miner, uint256 holds, bool forfeited);
 
     /// @notice An address argument is zero.
     error ZeroAddress();
@@ -168,6 +179,10 @@ contract Emissions is AccessControl {
     error NotWorkRecorder(address caller);
     /// @notice The work recorder is already set.
     error WorkRecorderAlreadySet(address recorder);
+    /// @notice An open dispute holds this reward.
+    error RewardOnHold(uint256 epoch, address miner);
+    /// @notice A hold was released that was never taken.
+    error NoRewardHold(uint256 epoch, address miner);
 
     /// @notice Deploys the emissions schedule.
     /// @param token_ The NEURO token, whose `emissionsMinter` must be this contract.
@@ -362,7 +377,15 @@ contract Emissions is AccessControl {
             uint256 epoch = epochs[i];
             Work storage work = _minerWork[epoch][msg.sender];
             anyWork = anyWork || work.units > 0;
+            if (rewardHolds[epoch][msg.sender] > 0) revert RewardOnHold(epoch, msg.sender);
             (uint256 reward, uint256 forgone) = _take(epoch, work, true);
+            if (rewardForfeited[epoch][msg.sender]) {
+                // Fraud proven by a dispute: the whole share is forgone (never minted).
+                forgone += reward;
+                totalForgone += reward;
+                _refundMinerPaid(epoch, reward);
+                reward = 0;
+            }
             amount += reward;
             emit MinerRewardClaimed(epoch, msg.sender, reward, forgone);
         }
@@ -389,6 +412,28 @@ contract Emissions is AccessControl {
         }
         if (!anyWork) revert NothingToClaim();
         _pay(owner, amount);
+    }
+
+    // ---------------------------------------------------------------- disputes
+
+    /// @notice Holds `miner`'s reward of `epoch` while a dispute about its work in that epoch is open.
+    /// @param epoch Epoch of the disputed response.
+    /// @param miner Accused miner.
+    function holdMinerReward(uint256 epoch, address miner) external onlyRole(REWARD_HOLDER_ROLE) {
+        uint256 holds = ++rewardHolds[epoch][miner];
+        emit RewardHeld(epoch, miner, holds);
+    }
+
+    /// @notice Releases a hold taken by `holdMinerReward`; with `forfeit`, the reward is never paid.
+    /// @param epoch Epoch of the disputed response.
+    /// @param miner Accused miner.
+    /// @param forfeit Whether the dispute was upheld.
+    function releaseMinerReward(uint256 epoch, address miner, bool forfeit) external onlyRole(REWARD_HOLDER_ROLE) {
+        uint256 holds = rewardHolds[epoch][miner];
+        if (holds == 0) revert NoRewardHold(epoch, miner);
+        rewardHolds[epoch][miner] = holds - 1;
+        if (forfeit) rewardForfeited[epoch][miner] = true;
+        emit RewardHoldReleased(epoch, miner, holds - 1, forfeit);
     }
 
     // ---------------------------------------------------------------- views
@@ -424,6 +469,7 @@ contract Emissions is AccessControl {
     /// @param epochs Epochs to sum.
     function pendingMinerReward(address miner, uint256[] calldata epochs) external view returns (uint256 amount) {
         for (uint256 i; i < epochs.length; ++i) {
+            if (rewardForfeited[epochs[i]][miner]) continue;
             (uint256 reward,) = _owed(epochs[i], _minerWork[epochs[i]][miner], true);
             amount += reward;
         }
@@ -508,6 +554,11 @@ contract Emissions is AccessControl {
         if (minerSide) state.minerPaid += SafeCast.toUint112(reward);
         else state.modelPaid += SafeCast.toUint112(reward);
         totalForgone += forgone;
+    }
+
+    /// @dev Undoes the pool bookkeeping of a reward `_take` counted but a forfeiture withholds.
+    function _refundMinerPaid(uint256 epoch, uint256 reward) private {
+        _epochs[epoch].minerPaid -= SafeCast.toUint112(reward);
     }
 
     function _pay(address to, uint256 amount) private {

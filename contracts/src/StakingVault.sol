@@ -36,6 +36,9 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
     bytes32 public constant FREEZER_ROLE = keccak256("FREEZER_ROLE");
     /// @notice Longest a single freeze may reach into the future: a compromised freezer cannot lock funds forever.
     uint256 public constant MAX_FREEZE = 60 days;
+    /// @notice Largest finder's share of a slash: most of a slash is always burned or goes to the treasury, so a
+    /// validator framing a node it controls never gets its stake back.
+    uint256 public constant MAX_FINDER_BPS = 5000;
     /// @notice Bounds of the slash proposal bond.
     uint256 public constant MIN_SLASH_PROPOSAL_BOND = 100 ether;
     /// @notice Upper bound of the slash proposal bond.
@@ -114,6 +117,8 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
     event SlashBurnShareSet(uint256 oldBps, uint256 newBps);
     /// @notice The treasury changed.
     event TreasurySet(address oldTreasury, address newTreasury);
+    /// @notice `finder` was paid its share of the slash of `account`.
+    event FinderPaid(address indexed account, bytes32 indexed reasonHash, address indexed finder, uint256 amount);
     /// @notice Withdrawals of `account` are frozen until `until`.
     event WithdrawalsFrozen(address indexed account, uint256 until, address indexed by);
     /// @notice The freeze of `account` was lifted (no live slash proposal names it any more).
@@ -237,6 +242,31 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
         onlyRole(SLASHER_ROLE)
         returns (uint256 taken)
     {
+        return _slash(account, amount, reasonHash, address(0), 0);
+    }
+
+    /// @notice Slashes like `slash`, first paying `finderBps` of what is taken to `finder` (the validator whose
+    /// upheld dispute caused it); the rest is burned and sent to the treasury in the usual split.
+    /// @param account Account to slash.
+    /// @param amount Maximum amount to take.
+    /// @param reasonHash Hash of the evidence (the dispute).
+    /// @param finder Receives the finder's share.
+    /// @param finderBps Finder's share of the amount taken, at most `MAX_FINDER_BPS`.
+    /// @return taken Amount actually slashed.
+    function slashWithFinder(address account, uint256 amount, bytes32 reasonHash, address finder, uint256 finderBps)
+        external
+        onlyRole(SLASHER_ROLE)
+        returns (uint256 taken)
+    {
+        if (finder == address(0)) revert ZeroAddress();
+        Bounds.check(finderBps, 0, MAX_FINDER_BPS);
+        return _slash(account, amount, reasonHash, finder, finderBps);
+    }
+
+    function _slash(address account, uint256 amount, bytes32 reasonHash, address finder, uint256 finderBps)
+        private
+        returns (uint256 taken)
+    {
         if (amount == 0) revert ZeroAmount();
         uint256 fromBonded = Math.min(amount, balanceOf(account));
         Unbonding storage position = _unbonding[account];
@@ -249,8 +279,13 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
             position.amount -= uint192(fromUnbonding);
             totalUnbonding -= fromUnbonding;
         }
-        uint256 burned = taken * slashBurnBps / BPS;
-        uint256 toTreasury = taken - burned;
+        uint256 toFinder = taken * finderBps / BPS;
+        uint256 burned = (taken - toFinder) * slashBurnBps / BPS;
+        uint256 toTreasury = taken - toFinder - burned;
+        if (toFinder > 0) {
+            token.safeTransfer(finder, toFinder);
+            emit FinderPaid(account, reasonHash, finder, toFinder);
+        }
         if (burned > 0) token.burn(burned);
         if (toTreasury > 0) token.safeTransfer(treasury, toTreasury);
         emit Slashed(account, reasonHash, fromBonded, fromUnbonding, burned, toTreasury);

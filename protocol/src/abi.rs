@@ -5,7 +5,7 @@
 
 /// `(ABI name, JSON text)` of every contract that emits events. The vesting wallets share `NeuroVestingWallet`;
 /// the usage verifiers emit none.
-pub const ABIS: [(&str, &str); 11] = [
+pub const ABIS: [(&str, &str); 12] = [
     ("NeuroToken", include_str!("../abi/NeuroToken.json")),
     ("Emissions", include_str!("../abi/Emissions.json")),
     ("StakingVault", include_str!("../abi/StakingVault.json")),
@@ -17,6 +17,7 @@ pub const ABIS: [(&str, &str); 11] = [
     ("Payments", include_str!("../abi/Payments.json")),
     ("FeeVault", include_str!("../abi/FeeVault.json")),
     ("UsageLedger", include_str!("../abi/UsageLedger.json")),
+    ("Disputes", include_str!("../abi/Disputes.json")),
 ];
 
 /// The ABI name of the contract deployed under `manifest_name` (a key of the manifest's `contracts`), or `None`

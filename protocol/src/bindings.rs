@@ -83,6 +83,13 @@ sol!(
     "abi/UsageLedger.json"
 );
 
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    Disputes,
+    "abi/Disputes.json"
+);
+
 // Every generated verifier has the same interface; the 64-leaf one stands for all.
 sol!(
     #[sol(rpc)]

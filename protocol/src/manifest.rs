@@ -73,11 +73,13 @@ pub struct Contracts {
     pub usage_verifier_64: Address,
     #[serde(rename = "UsageVerifier1024")]
     pub usage_verifier_1024: Address,
+    #[serde(rename = "Disputes")]
+    pub disputes: Address,
 }
 
 impl Contracts {
     /// Every contract with its name, for checks and listings.
-    pub fn named(&self) -> [(&'static str, Address); 14] {
+    pub fn named(&self) -> [(&'static str, Address); 15] {
         [
             ("NeuroToken", self.token),
             ("Emissions", self.emissions),
@@ -93,6 +95,7 @@ impl Contracts {
             ("UsageLedger", self.usage_ledger),
             ("UsageVerifier64", self.usage_verifier_64),
             ("UsageVerifier1024", self.usage_verifier_1024),
+            ("Disputes", self.disputes),
         ]
     }
 }
@@ -207,7 +210,8 @@ mod tests {
         "FeeVault": "0x610178dA211FEF7D417bC0e6FeD39F05609AD788",
         "UsageLedger": "0xA51c1fc2f0D1a1b8494Ed1FE312d7C3a78Ed91C0",
         "UsageVerifier64": "0x0DCd1Bf9A1b36cE34237eEaFef220932846BCD82",
-        "UsageVerifier1024": "0x9A676e781A523b5d0C0e43731313A708CB607508"
+        "UsageVerifier1024": "0x9A676e781A523b5d0C0e43731313A708CB607508",
+        "Disputes": "0x959922bE3CAee4b8Cd9a407cc3ac1C251C2007B1"
       },
       "usageVerifyingKeys": {
         "64": "0x04dbe15a81d7d2c0bfed8085007e6e9e82fa132b8eaaaf586ce6059a59712f8d",

@@ -133,3 +133,51 @@ async fn manifest_records_the_usage_verifying_keys() -> TestResult {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_receipt_signed_in_rust_is_the_one_the_dispute_court_verifies() -> TestResult {
+    use alloy::{signers::local::PrivateKeySigner, sol_types::SolStruct};
+    use neuro_protocol::{
+        bindings::Disputes,
+        receipt::{InferenceReceipt, SamplingClaim, output_hash, receipts_domain, request_hash},
+    };
+    let devnet = start();
+    let m = devnet.manifest().clone();
+    let provider = ProviderBuilder::new().connect_http(devnet.endpoint().parse()?);
+    let node = PrivateKeySigner::random();
+    let receipt = InferenceReceipt {
+        miner: node.address(),
+        user: Address::repeat_byte(7),
+        modelId: alloy::primitives::B256::repeat_byte(9),
+        requestHash: request_hash(b"{\"model\":\"tiny\"}"),
+        outputHash: output_hash("an answer"),
+        samplingHash: SamplingClaim { max_tokens: 16, ..Default::default() }.hash(),
+        promptTokens: 11,
+        completionTokens: 5,
+        fee: U256::from(123_456u64),
+        epoch: 2,
+    };
+    let domain = receipts_domain(m.chain_id, m.contracts.node_registry);
+    let court = Disputes::new(m.contracts.disputes, &provider);
+    let on_chain = court
+        .receiptDigest(Disputes::InferenceReceipt {
+            miner: receipt.miner,
+            user: receipt.user,
+            modelId: receipt.modelId,
+            requestHash: receipt.requestHash,
+            outputHash: receipt.outputHash,
+            samplingHash: receipt.samplingHash,
+            promptTokens: receipt.promptTokens,
+            completionTokens: receipt.completionTokens,
+            fee: receipt.fee,
+            epoch: receipt.epoch,
+        })
+        .call()
+        .await?;
+    assert_eq!(on_chain, receipt.digest(&domain));
+    assert_eq!(
+        court.RECEIPT_TYPEHASH().call().await?,
+        alloy::primitives::keccak256(InferenceReceipt::eip712_encode_type().as_bytes())
+    );
+    Ok(())
+}

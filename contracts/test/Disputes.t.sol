@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {NeuroFixture} from "./utils/NeuroFixture.sol";
+import {Disputes} from "../src/Disputes.sol";
+import {Emissions} from "../src/Emissions.sol";
+import {StakingVault} from "../src/StakingVault.sol";
+import {ParameterOutOfBounds} from "../src/libraries/Bounds.sol";
+
+/// @dev The dispute court: evidence checks, freeze and reward hold, quorum and majority, the slash table, bonds
+/// and who gets them; and the attacks against it (framing, voting blind, flash stake, self-voting, front-running).
+contract DisputesTest is NeuroFixture {
+    Disputes internal court;
+    address internal node;
+    uint256 internal nodeKey;
+    address internal v1 = makeAddr("validator1");
+    address internal v2 = makeAddr("validator2");
+    address internal v3 = makeAddr("validator3");
+    address internal outsider = makeAddr("outsider");
+    uint256 internal constant NODE_STAKE = 10_000 ether;
+    uint256 internal constant VALIDATOR_STAKE = 1000 ether;
+
+    function setUp() public override {
+        super.setUp();
+        court = d.disputes;
+        (node, nodeKey) = makeAddrAndKey("node");
+        stakeAs(node, NODE_STAKE);
+        bytes32[] memory ids = new bytes32[](1);
+        ids[0] = MODEL_A;
+        vm.prank(node);
+        d.nodes.register("https://node.example", node, ids);
+        _validator(v1, VALIDATOR_STAKE);
+        _validator(v2, VALIDATOR_STAKE);
+        _validator(v3, VALIDATOR_STAKE);
+        vm.warp(block.timestamp + 1);
+    }
+
+    function _validator(address who, uint256 amount) internal {
+        fund(who, amount + 1000 ether);
+        vm.startPrank(who);
+        d.token.approve(address(court), type(uint256).max);
+        court.stake(amount);
+        vm.stopPrank();
+    }
+
+    function _receipt(address user, bytes memory request, bytes memory output)
+        internal
+        view
+        returns (Disputes.InferenceReceipt memory r)
+    {
+        r = Disputes.InferenceReceipt({
+            miner: node,
+            user: user,
+            modelId: MODEL_A,
+            requestHash: keccak256(request),
+            outputHash: keccak256(output),
+            samplingHash: bytes32(0),
+            promptTokens: 10,
+            completionTokens: 20,
+            fee: 1e12,
+            epoch: uint64(d.emissions.currentEpoch())
+        });
+    }
+
+    function _sign(uint256 key, Disputes.InferenceReceipt memory r) internal view returns (bytes memory) {
+        (uint8 v, bytes32 rr, bytes32 s) = vm.sign(key, this.digestOf(r));
+        return abi.encodePacked(rr, s, v);
+    }
+
+    function digestOf(Disputes.InferenceReceipt calldata r) external view returns (bytes32) {
+        return court.receiptDigest(r);
+    }
+
+    function _open(address challenger) internal returns (uint256 id, Disputes.InferenceReceipt memory r) {
+        bytes memory request = bytes('{"model":"tiny","messages":[{"role":"user","content":"hi"}]}');
+        bytes memory output = bytes("a substituted answer");
+        r = _receipt(challenger, request, output);
+        bytes memory sig = _sign(nodeKey, r);
+        vm.prank(challenger);
+        id = court.openDispute(r, sig, request, output);
+    }
+
+    function _vote(address who, uint256 id, bool uphold) internal {
+        vm.prank(who);
+        court.vote(id, uphold);
+    }
+
+    function _nodeSlashable() internal view returns (uint256) {
+        return d.staking.bondedStake(node) + d.staking.unbonding(node).amount;
+    }
+
+    // ------------------------------------------------------------ lifecycle
+
+    function test_upheldDisputeSlashesForfeitsAndPaysTheFinder() public {
+        record(0, node, MODEL_A, 100);
+        uint256 v1Before = d.token.balanceOf(v1);
+        (uint256 id,) = _open(v1);
+        assertEq(d.token.balanceOf(v1), v1Before - court.disputeBond(), "bond taken");
+
+        // The accused is frozen: unbonding does not let it leave before the dispute resolves.
+        vm.prank(node);
+        d.staking.unstake(1000 ether);
+        Disputes.Dispute memory dispute = court.getDispute(id);
+        assertGe(d.staking.frozenUntil(node), dispute.votingEnds, "frozen through the vote");
+        assertEq(d.emissions.rewardHolds(0, node), 1, "reward held");
+
+        _vote(v2, id, true);
+        _vote(v3, id, false);
+        vm.expectRevert(abi.encodeWithSelector(Disputes.CannotVote.selector, id, v2));
+        _vote(v2, id, true);
+
+        vm.warp(dispute.votingEnds);
+        uint256 slashable = _nodeSlashable();
+        uint256 treasuryBefore = d.token.balanceOf(address(d.timelock));
+        uint256 supplyBefore = d.token.totalSupply();
+        v1Before = d.token.balanceOf(v1);
+        assertEq(uint8(court.resolve(id)), uint8(Disputes.Status.Upheld));
+
+        uint256 slash = slashable * court.firstFaultSlashBps() / 10_000;
+        uint256 finder = slash * court.finderBps() / 10_000;
+        uint256 burned = (slash - finder) * d.staking.slashBurnBps() / 10_000;
+        assertEq(_nodeSlashable(), slashable - slash, "slashed by the first-fault rate");
+        assertEq(d.token.balanceOf(v1), v1Before + court.disputeBond() + finder, "bond back plus finder's share");
+        assertEq(d.token.balanceOf(address(d.timelock)), treasuryBefore + slash - finder - burned, "treasury");
+        assertEq(d.token.totalSupply(), supplyBefore - burned, "burned");
+        assertEq(court.faults(node), 1);
+
+        // Its reward for the epoch is forfeited: claiming pays nothing.
+        warpToFinalizable(0);
+        d.emissions.finalizeEpoch(0);
+        uint256 nodeBefore = d.token.balanceOf(node);
+        vm.prank(node);
+        assertEq(d.emissions.claim(single(0)), 0, "forfeited");
+        assertEq(d.token.balanceOf(node), nodeBefore);
+
+        // The rejecting voter lost its bond to the upholding side, pro rata to stake (v1 and v2 alike).
+        uint256 share = court.voteBond() * VALIDATOR_STAKE / (2 * VALIDATOR_STAKE);
+        uint256 v2Before = d.token.balanceOf(v2);
+        vm.prank(v2);
+        assertEq(court.claim(id), court.voteBond() + share);
+        assertEq(d.token.balanceOf(v2), v2Before + court.voteBond() + share);
+        vm.prank(v1);
+        assertEq(court.claim(id), share);
+        vm.expectRevert(abi.encodeWithSelector(Disputes.NothingToClaim.selector, id, v3));
+        vm.prank(v3);
+        court.claim(id);
+        vm.expectRevert(abi.encodeWithSelector(Disputes.NothingToClaim.selector, id, v2));
+        vm.prank(v2);
+        court.claim(id);
+    }
+
+    function test_repeatedFraudIsSlashedHarder() public {
+        (uint256 first,) = _open(v1);
+        _vote(v2, first, true);
+        vm.warp(court.getDispute(first).votingEnds);
+        court.resolve(first);
+        vm.warp(block.timestamp + 1);
+        bytes memory request = bytes("second request");
+        bytes memory output = bytes("second answer");
+        Disputes.InferenceReceipt memory r = _receipt(v1, request, output);
+        bytes memory sig = _sign(nodeKey, r);
+        vm.prank(v1);
+        uint256 second = court.openDispute(r, sig, request, output);
+        _vote(v2, second, true);
+        vm.warp(court.getDispute(second).votingEnds);
+        uint256 slashable = _nodeSlashable();
+        court.resolve(second);
+        assertEq(_nodeSlashable(), slashable - slashable * court.repeatFaultSlashBps() / 10_000);
+        assertGt(court.repeatFaultSlashBps(), court.firstFaultSlashBps());
+    }
+
+    /// A validator framing an honest node: the others re-execute, reject, and split its bond.
+    function test_aFalseDisputeCostsTheChallengerItsBond() public {
+        record(0, node, MODEL_A, 100);
+        uint256 v1Before = d.token.balanceOf(v1);
+        (uint256 id,) = _open(v1);
+        _vote(v2, id, false);
+        _vote(v3, id, false);
+        vm.warp(court.getDispute(id).votingEnds);
+        uint256 slashable = _nodeSlashable();
+        assertEq(uint8(court.resolve(id)), uint8(Disputes.Status.Rejected));
+        assertEq(_nodeSlashable(), slashable, "no slash");
+        assertEq(d.emissions.rewardHolds(0, node), 0, "hold released");
+        vm.prank(v2);
+        uint256 paid = court.claim(id);
+        assertEq(paid, court.voteBond() + court.disputeBond() / 2, "bond back plus half the challenger's");
+        vm.expectRevert(abi.encodeWithSelector(Disputes.NothingToClaim.selector, id, v1));
+        vm.prank(v1);
+        court.claim(id);
+        assertEq(d.token.balanceOf(v1), v1Before - court.disputeBond(), "the framer lost its bond");
+        // The node's reward is paid in full.
+        warpToFinalizable(0);
+        d.emissions.finalizeEpoch(0);
+        vm.prank(node);
+        assertGt(d.emissions.claim(single(0)), 0);
+    }
+
+    function test_withoutQuorumTheBondGoesToTheTreasuryAndVotersAreRefunded() public {
+        // Quorum is a third of validator stake: add stake so that two of five thousand do not reach it.
+        _validator(makeAddr("big"), 5000 ether);
+        vm.warp(block.timestamp + 1);
+        (uint256 id,) = _open(v1);
+        _vote(v2, id, true);
+        vm.warp(court.getDispute(id).votingEnds);
+        uint256 treasuryBefore = d.token.balanceOf(address(d.timelock));
+        assertEq(uint8(court.resolve(id)), uint8(Disputes.Status.NoQuorum));
+        assertEq(d.token.balanceOf(address(d.timelock)), treasuryBefore + court.disputeBond());
+        vm.prank(v2);
+        assertEq(court.claim(id), court.voteBond(), "refunded");
+    }
+
+    // ------------------------------------------------------------ evidence and attacks
+
+    function test_evidenceMustBeTheNodesSignedClaims() public {
+        bytes memory request = bytes("request");
+        bytes memory output = bytes("output");
+        Disputes.InferenceReceipt memory r = _receipt(v1, request, output);
+        (, uint256 strangerKey) = makeAddrAndKey("stranger");
+        bytes memory forged = _sign(strangerKey, r);
+        vm.prank(v1);
+        vm.expectPartialRevert(Disputes.BadReceiptSignature.selector);
+        court.openDispute(r, forged, request, output);
+
+        bytes memory sig = _sign(nodeKey, r);
+        vm.prank(v1);
+        vm.expectRevert(Disputes.EvidenceMismatch.selector);
+        court.openDispute(r, sig, request, bytes("another output"));
+
+        // Front-running: somebody else copying the challenger's calldata cannot take the dispute.
+        vm.prank(v2);
+        vm.expectRevert(abi.encodeWithSelector(Disputes.NotReceiptUser.selector, v2, v1));
+        court.openDispute(r, sig, request, output);
+
+        vm.prank(v1);
+        uint256 id = court.openDispute(r, sig, request, output);
+        bytes32 digest = this.digestOf(r);
+        vm.prank(v1);
+        vm.expectRevert(abi.encodeWithSelector(Disputes.AlreadyDisputed.selector, digest, id));
+        court.openDispute(r, sig, request, output);
+    }
+
+    function test_flashStakeAndTheAccusedCannotVote() public {
+        (uint256 id,) = _open(v1);
+        // Stake bonded after the dispute opened does not weigh in it.
+        _validator(outsider, 1_000_000 ether);
+        vm.prank(outsider);
+        vm.expectPartialRevert(Disputes.NotAValidator.selector);
+        court.vote(id, false);
+        // The accused node, even staked as a validator beforehand, cannot vote on its own dispute.
+        vm.prank(node);
+        vm.expectRevert(abi.encodeWithSelector(Disputes.CannotVote.selector, id, node));
+        court.vote(id, false);
+        // Unstaking after the dispute opened keeps the snapshot weight (and the bond is at stake anyway).
+        vm.prank(v2);
+        court.unstake(VALIDATOR_STAKE);
+        _vote(v2, id, true);
+        assertEq(court.getVote(id, v2).weight, VALIDATOR_STAKE);
+        vm.expectRevert(abi.encodeWithSelector(Disputes.VotingOpen.selector, id, court.getDispute(id).votingEnds));
+        court.resolve(id);
+    }
+
+    function test_nonValidatorsCannotOpenDisputes() public {
+        fund(outsider, 1000 ether);
+        vm.prank(outsider);
+        d.token.approve(address(court), type(uint256).max);
+        bytes memory request = bytes("r");
+        bytes memory output = bytes("o");
+        Disputes.InferenceReceipt memory r = _receipt(outsider, request, output);
+        bytes memory sig = _sign(nodeKey, r);
+        vm.prank(outsider);
+        vm.expectPartialRevert(Disputes.NotAValidator.selector);
+        court.openDispute(r, sig, request, output);
+    }
+
+    function test_staleEvidenceIsRefused() public {
+        bytes memory request = bytes("r");
+        bytes memory output = bytes("o");
+        Disputes.InferenceReceipt memory r = _receipt(v1, request, output);
+        bytes memory sig = _sign(nodeKey, r);
+        vm.warp(d.emissions.epochStart(court.MAX_EVIDENCE_AGE_EPOCHS() + 1));
+        vm.prank(v1);
+        vm.expectPartialRevert(Disputes.EvidenceTooOld.selector);
+        court.openDispute(r, sig, request, output);
+    }
+
+    function test_validatorUnbondingOutlastsAVote() public {
+        vm.prank(v1);
+        court.unstake(400 ether);
+        vm.prank(v1);
+        vm.expectPartialRevert(Disputes.StillUnbonding.selector);
+        court.withdraw();
+        vm.warp(block.timestamp + court.validatorUnbonding());
+        uint256 before = d.token.balanceOf(v1);
+        vm.prank(v1);
+        assertEq(court.withdraw(), 400 ether);
+        assertEq(d.token.balanceOf(v1), before + 400 ether);
+        assertEq(court.stakeOf(v1), VALIDATOR_STAKE - 400 ether);
+    }
+
+    // ------------------------------------------------------------ governance
+
+    function test_parametersAreBoundedAndOwnedByTheTimelock() public {
+        vm.expectPartialRevert(bytes4(keccak256("AccessControlUnauthorizedAccount(address,bytes32)")));
+        court.setBonds(10 ether, 1 ether);
+        vm.startPrank(address(d.timelock));
+        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 200 ether, 1 ether, 100 ether));
+        court.setBonds(100 ether, 200 ether); // a vote may not cost more than a dispute
+        vm.expectPartialRevert(ParameterOutOfBounds.selector);
+        court.setPeriods(2 days, 2 days); // unbonding must outlast the vote and its resolution
+        vm.expectPartialRevert(ParameterOutOfBounds.selector);
+        court.setSlashing(2000, 1000, 1000); // repeated fraud never costs less than a first fault
+        vm.expectPartialRevert(ParameterOutOfBounds.selector);
+        court.setSlashing(1000, 2000, 6000); // most of a slash is never the finder's
+        vm.expectPartialRevert(ParameterOutOfBounds.selector);
+        court.setVoting(3334, 5000); // upholding needs a strict majority
+        court.setSlashing(500, 3000, 2000);
+        court.setVoting(5000, 7500);
+        court.setPeriods(1 hours, 3 days);
+        vm.stopPrank();
+        assertEq(court.repeatFaultSlashBps(), 3000);
+        assertEq(court.votingPeriod(), 1 hours);
+    }
+
+    // ------------------------------------------------------------ gas
+
+    /// Gas of a dispute's life, written to contracts/snapshots/DisputesTest.json (independent of how many nodes
+    /// and validators exist).
+    function test_gas_disputeLifecycle() public {
+        bytes memory request = bytes('{"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":64}');
+        bytes memory output = bytes("an answer of a few hundred bytes, as a probe's would be, give or take.");
+        Disputes.InferenceReceipt memory r = _receipt(v1, request, output);
+        bytes memory sig = _sign(nodeKey, r);
+        vm.prank(v1);
+        uint256 id = court.openDispute(r, sig, request, output);
+        vm.snapshotGasLastCall("openDispute");
+        _vote(v2, id, true);
+        vm.snapshotGasLastCall("vote");
+        vm.warp(court.getDispute(id).votingEnds);
+        court.resolve(id);
+        vm.snapshotGasLastCall("resolve (upheld: slash, finder, forfeit)");
+        vm.prank(v2);
+        court.claim(id);
+        vm.snapshotGasLastCall("claim (winning voter)");
+    }
+
+    // ------------------------------------------------------------ fuzz
+
+    /// Any mix of votes: the outcome follows quorum and majority, and the court always holds what it owes.
+    function testFuzz_outcomeAndSolvency(uint8 votes, uint96 extraStake) public {
+        uint256 extra = bound(extraStake, 0, 100_000 ether);
+        if (extra > 0) _validator(outsider, extra);
+        vm.warp(block.timestamp + 1);
+        (uint256 id,) = _open(v1);
+        bool v2Up = votes & 1 != 0;
+        bool v3Up = votes & 2 != 0;
+        if (votes & 4 != 0) _vote(v2, id, v2Up);
+        if (votes & 8 != 0) _vote(v3, id, v3Up);
+        vm.warp(court.getDispute(id).votingEnds);
+        Disputes.Status status = court.resolve(id);
+        Disputes.Dispute memory dispute = court.getDispute(id);
+        uint256 cast = uint256(dispute.upholdWeight) + dispute.rejectWeight;
+        if (cast * 10_000 < court.quorumBps() * dispute.totalWeight) {
+            assertEq(uint8(status), uint8(Disputes.Status.NoQuorum));
+        } else if (uint256(dispute.upholdWeight) * 10_000 > court.majorityBps() * cast) {
+            assertEq(uint8(status), uint8(Disputes.Status.Upheld));
+        } else {
+            assertEq(uint8(status), uint8(Disputes.Status.Rejected));
+        }
+        address[3] memory voters = [v1, v2, v3];
+        for (uint256 i; i < 3; ++i) {
+            vm.prank(voters[i]);
+            try court.claim(id) {} catch {}
+        }
+        assertGe(
+            d.token.balanceOf(address(court)),
+            court.totalStake() + court.totalUnbonding() + court.totalBonds(),
+            "solvent"
+        );
+        assertLe(court.totalBonds(), 2, "everything owed was paid, up to rounding dust");
+    }
+}
