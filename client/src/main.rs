@@ -7,8 +7,9 @@ use std::{
 };
 
 use alloy::{
+    eips::BlockId,
     primitives::{Address, B256, U256},
-    providers::DynProvider,
+    providers::{DynProvider, Provider},
     signers::local::PrivateKeySigner,
 };
 use anyhow::{Context, Result, bail};
@@ -313,7 +314,9 @@ async fn main() -> Result<()> {
                 }
                 println!();
                 let signed = signed.ok_or(receipt::CheckError::Missing)?;
-                receipt::check(&signed, &domain, &allowance, node_signer, &body, &answer)
+                let now = provider.get_block(BlockId::latest()).await?.map(|b| b.header.timestamp).unwrap_or_default();
+                let epoch_now = manifest.epoch_at(now).unwrap_or(0);
+                receipt::check(&signed, &domain, &allowance, node_signer, &body, &answer, epoch_now)
                     .context("the node's answer does not match its signed receipt")?;
                 eprintln!(
                     "  receipt ok: {} prompt + {} completion tokens, fee {} wei, epoch {}",

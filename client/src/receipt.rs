@@ -34,6 +34,15 @@ pub enum CheckError {
         /// In the API key.
         expected: Address,
     },
+    /// The receipt is dated in another epoch than the chain's (a node dating receipts outside the dispute
+    /// window, or in the future, would make them useless as evidence).
+    #[error("the receipt is dated epoch {found}, but the chain is in epoch {now}")]
+    WrongEpoch {
+        /// In the receipt.
+        found: u64,
+        /// The chain's epoch when the answer arrived.
+        now: u64,
+    },
     /// The node's registered signer could not be read.
     #[error("cannot read the node's receipt signer: {0}")]
     Chain(#[from] alloy::contract::Error),
@@ -45,8 +54,9 @@ pub fn receipt_in(response: &serde_json::Value) -> Result<SignedReceipt, CheckEr
     Ok(serde_json::from_value(field.clone())?)
 }
 
-/// Checks `signed` against the API key's allowance, the node's registered signer `signer`, and what was sent
-/// and received.
+/// Checks `signed` against the API key's allowance, the node's registered signer `signer`, what was sent and
+/// received, and the chain's epoch `epoch_now` when the answer arrived (the receipt's may be one earlier, for a
+/// request that straddled the boundary).
 pub fn check(
     signed: &SignedReceipt,
     domain: &Eip712Domain,
@@ -54,7 +64,12 @@ pub fn check(
     signer: Address,
     request: &[u8],
     output: &str,
+    epoch_now: u64,
 ) -> Result<(), CheckError> {
+    let found = signed.receipt.epoch;
+    if found > epoch_now || found + 1 < epoch_now {
+        return Err(CheckError::WrongEpoch { found, now: epoch_now });
+    }
     if signed.receipt.miner != allowance.miner {
         return Err(CheckError::WrongParty { field: "miner", found: signed.receipt.miner, expected: allowance.miner });
     }
@@ -111,16 +126,20 @@ mod tests {
         let signed = receipt.clone().sign(&node, &domain).await?;
         let response = serde_json::json!({ "choices": [], RECEIPT_FIELD: signed });
         let parsed = receipt_in(&response)?;
-        check(&parsed, &domain, &allowance, node.address(), b"req", "out")?;
+        check(&parsed, &domain, &allowance, node.address(), b"req", "out", 0)?;
+        assert!(matches!(
+            check(&parsed, &domain, &allowance, node.address(), b"req", "out", 2),
+            Err(CheckError::WrongEpoch { found: 0, now: 2 })
+        ));
         assert!(matches!(receipt_in(&serde_json::json!({})), Err(CheckError::Missing)));
 
         let other_user = InferenceReceipt { user: Address::repeat_byte(9), ..receipt }.sign(&node, &domain).await?;
         assert!(matches!(
-            check(&other_user, &domain, &allowance, node.address(), b"req", "out"),
+            check(&other_user, &domain, &allowance, node.address(), b"req", "out", 0),
             Err(CheckError::WrongParty { field: "user", .. })
         ));
         assert!(matches!(
-            check(&parsed, &domain, &allowance, node.address(), b"req", "out, edited"),
+            check(&parsed, &domain, &allowance, node.address(), b"req", "out, edited", 1),
             Err(CheckError::Invalid(ReceiptError::Mismatch { .. }))
         ));
         Ok(())

@@ -207,8 +207,8 @@ contract Disputes is AccessControl {
     error NothingUnbonding();
     /// @notice The unbonding position is not yet released.
     error StillUnbonding(uint256 releaseTime);
-    /// @notice The receipt's signature is not its node's registered receipt signer's.
-    error BadReceiptSignature(address recovered, address expected);
+    /// @notice The receipt's signature is not by any key `node` ever registered as its receipt signer.
+    error BadReceiptSignature(address recovered, address node);
     /// @notice The request or output bytes do not hash to what the receipt signs.
     error EvidenceMismatch();
     /// @notice Only the receipt's paying user may dispute it.
@@ -565,14 +565,16 @@ contract Disputes is AccessControl {
         if (receipt.user != msg.sender) revert NotReceiptUser(msg.sender, receipt.user);
         digest = receiptDigest(receipt);
         if (disputeOfReceipt[digest] != 0) revert AlreadyDisputed(digest, disputeOfReceipt[digest]);
-        address expected = nodes.getNode(receipt.miner).receiptSigner;
+        // Any key the node ever registered: rotating or deregistering does not void receipts it signed.
         address recovered = ECDSA.recover(digest, signature);
-        if (expected == address(0) || recovered != expected) revert BadReceiptSignature(recovered, expected);
+        if (!nodes.wasReceiptSigner(receipt.miner, recovered)) revert BadReceiptSignature(recovered, receipt.miner);
         if (keccak256(request) != receipt.requestHash || keccak256(output) != receipt.outputHash) {
             revert EvidenceMismatch();
         }
         uint256 current = emissions.currentEpoch();
         if (receipt.epoch + MAX_EVIDENCE_AGE_EPOCHS < current) revert EvidenceTooOld(receipt.epoch, current);
+        // A receipt dated in the future is the node's own lie; clients refuse receipts not of the current epoch.
+        if (receipt.epoch > current) revert EvidenceTooOld(receipt.epoch, current);
     }
 
     function _validatorWeight(address validator, uint256 at) private view returns (uint256 weight) {

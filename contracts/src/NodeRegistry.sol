@@ -35,6 +35,9 @@ contract NodeRegistry {
     ModelRegistry public immutable models;
 
     mapping(address operator => Node) private _nodes;
+    /// @notice Every key that was ever `operator`'s receipt signer: receipts it signed stay attributable to the
+    /// node after a key rotation or deregistration, so a node cannot void the evidence against it.
+    mapping(address operator => mapping(address signer => bool)) public wasReceiptSigner;
     mapping(bytes32 modelId => EnumerableSet.AddressSet) private _servers;
 
     /// @notice A node registered.
@@ -88,6 +91,7 @@ contract NodeRegistry {
         if (receiptSigner == address(0)) revert ZeroAddress();
         node.endpoint = endpoint;
         node.receiptSigner = receiptSigner;
+        wasReceiptSigner[msg.sender][receiptSigner] = true;
         node.registeredAt = uint64(block.timestamp);
         _setModels(node, modelIds);
         emit NodeRegistered(msg.sender, endpoint, receiptSigner, modelIds);
@@ -102,6 +106,7 @@ contract NodeRegistry {
         if (receiptSigner == address(0)) revert ZeroAddress();
         node.endpoint = endpoint;
         node.receiptSigner = receiptSigner;
+        wasReceiptSigner[msg.sender][receiptSigner] = true;
         emit NodeUpdated(msg.sender, endpoint, receiptSigner);
     }
 

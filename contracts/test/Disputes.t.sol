@@ -231,6 +231,11 @@ contract DisputesTest is NeuroFixture {
         vm.expectRevert(abi.encodeWithSelector(Disputes.NotReceiptUser.selector, v2, v1));
         court.openDispute(r, sig, request, output);
 
+        // Rotating the signing key or deregistering does not void what the old key signed.
+        vm.prank(node);
+        d.nodes.update("https://node.example", makeAddr("new signer"));
+        vm.prank(node);
+        d.nodes.deregister();
         vm.prank(v1);
         uint256 id = court.openDispute(r, sig, request, output);
         bytes32 digest = this.digestOf(r);
@@ -269,6 +274,17 @@ contract DisputesTest is NeuroFixture {
         bytes memory sig = _sign(nodeKey, r);
         vm.prank(outsider);
         vm.expectPartialRevert(Disputes.NotAValidator.selector);
+        court.openDispute(r, sig, request, output);
+    }
+
+    function test_futureDatedEvidenceIsRefused() public {
+        bytes memory request = bytes("r");
+        bytes memory output = bytes("o");
+        Disputes.InferenceReceipt memory r = _receipt(v1, request, output);
+        r.epoch += 1;
+        bytes memory sig = _sign(nodeKey, r);
+        vm.prank(v1);
+        vm.expectPartialRevert(Disputes.EvidenceTooOld.selector);
         court.openDispute(r, sig, request, output);
     }
 
