@@ -197,12 +197,14 @@ async fn admit(
 }
 
 /// Meters, signs and durably records one served request, releasing its reservation in the same step; returns
-/// the signed receipt the response carries. The usage batch's leaf commits to the signed receipt's digest, so a
-/// receipt holder can recompute its leaf.
+/// the signed receipt the response carries. The usage batch's leaf commits to `keccak256(digest ‖ response id)`:
+/// the response id keeps two identical requests (same body, same greedy answer) apart, and a receipt holder has
+/// both, so it can recompute its leaf.
 async fn record(
     state: &AppState,
     admitted: Admitted,
     body: &[u8],
+    response_id: &str,
     output: &str,
     prompt: u64,
     completion: u64,
@@ -227,7 +229,7 @@ async fn record(
     .await
     .map_err(|e| ApiError::internal(format!("cannot sign the receipt, request not charged: {e}")))?;
     let receipt = Receipt {
-        request_hash: signed.receipt.digest(&domain).0,
+        request_hash: leaf_hash(signed.receipt.digest(&domain), response_id),
         model_id: served.model_id,
         prompt_tokens: prompt,
         completion_tokens: completion,
@@ -245,6 +247,13 @@ async fn record(
     m.completion_tokens.inc_by(completion);
     m.fees_charged_wei.inc_by(fee);
     Ok(signed)
+}
+
+/// The first field of a receipt's batch leaf: `keccak256(receipt digest ‖ response id)`.
+pub fn leaf_hash(digest: alloy::primitives::B256, response_id: &str) -> [u8; 32] {
+    let mut bytes = digest.to_vec();
+    bytes.extend_from_slice(response_id.as_bytes());
+    alloy::primitives::keccak256(bytes).0
 }
 
 /// The field of a response (JSON body, or a stream's last chunk) that carries its signed receipt.
@@ -272,6 +281,7 @@ fn engine_for(state: &AppState, model: &str) -> Result<Arc<Engine>, ApiError> {
 /// What a non-streaming generation produced.
 struct Generated<R> {
     response: R,
+    id: String,
     output: String,
     prompt: u64,
     completion: u64,
@@ -284,8 +294,8 @@ async fn unary<R: serde::Serialize>(
     body: &[u8],
     generate: impl Future<Output = Result<Generated<R>, ApiError>>,
 ) -> Result<Response, ApiError> {
-    let Generated { response, output, prompt, completion } = generate.await?;
-    let signed = record(state, admitted, body, &output, prompt, completion).await?;
+    let Generated { response, id, output, prompt, completion } = generate.await?;
+    let signed = record(state, admitted, body, &id, &output, prompt, completion).await?;
     Ok(json_response(with_receipt(response, &signed)?))
 }
 
@@ -360,7 +370,7 @@ async fn chat_inner(
         response.model = name;
         let output = response.choices.first().and_then(|c| c.message.content.clone()).unwrap_or_default();
         let (prompt, completion) = (response.usage.prompt_tokens as u64, response.usage.completion_tokens as u64);
-        Ok(Generated { response, output, prompt, completion })
+        Ok(Generated { id: response.id.clone(), response, output, prompt, completion })
     })
     .await
 }
@@ -419,7 +429,7 @@ async fn stream_chat(
             (None, Some(chunk)) => {
                 let usage =
                     chunk.usage.as_ref().map_or((0, 0), |u| (u.prompt_tokens as u64, u.completion_tokens as u64));
-                match record(&state, admitted, &body, &output, usage.0, usage.1).await {
+                match record(&state, admitted, &body, &id, &output, usage.0, usage.1).await {
                     Ok(signed) => with_receipt(&chunk, &signed).map_err(|e| e.message),
                     Err(e) => Err(e.message),
                 }
@@ -494,7 +504,7 @@ async fn completion_inner(
         response.model = name;
         let output = response.choices.first().map(|c| c.text.clone()).unwrap_or_default();
         let (prompt, completion) = (response.usage.prompt_tokens as u64, response.usage.completion_tokens as u64);
-        Ok(Generated { response, output, prompt, completion })
+        Ok(Generated { id: response.id.clone(), response, output, prompt, completion })
     })
     .await
 }

@@ -110,7 +110,8 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
     assert_eq!(U256::from(r.fee), ((U256::from(prompt + completion) * neuro(2)).div_ceil(U256::from(1_000_000u64))));
     assert_eq!(r.model_id, n.model_id);
     // The batch leaf commits to the signed receipt, so its holder can recompute the leaf.
-    assert_eq!(r.request_hash, signed.receipt.digest(&domain).0);
+    let id = body["id"].as_str().ok_or("id")?;
+    assert_eq!(r.request_hash, neuro_miner::server::leaf_hash(signed.receipt.digest(&domain), id));
     assert_eq!((signed.receipt.promptTokens, signed.receipt.completionTokens), (prompt, completion));
     assert_eq!(signed.receipt.fee, U256::from(r.fee));
 

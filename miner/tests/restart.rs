@@ -94,7 +94,9 @@ async fn acknowledged_receipts_survive_kill_and_restart() -> TestResult {
 
     let mut node = spawn(&config_path)?;
     assert!(wait_healthy(&url).await, "node did not restart");
-    assert_eq!(ask().await?.status(), 200);
+    let after = ask().await?;
+    let status = after.status();
+    assert_eq!(status, 200, "{}", after.text().await?);
     assert_eq!(store.counts().await?.0, 4, "no receipt lost or duplicated across the restart");
     node.kill()?;
     node.wait()?;
