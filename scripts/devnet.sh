@@ -280,7 +280,8 @@ for _ in $(seq 1 600); do curl -sf "$miner_url/health" >/dev/null && break; slee
 (
   while true; do
     # `neuro chat`: our OpenAI-compatible streaming client (POST /v1/chat/completions with the nk1_ key).
-    echo "Say hello to the Neuro devnet." | NEURO_API_KEY=$api_key "$target/neuro" chat --miner "$miner_url" \
+    echo "Say hello to the Neuro devnet." | NEURO_API_KEY=$api_key "$target/neuro" --rpc-url "$rpc" --manifest "$manifest" \
+      chat --miner "$miner_url" \
       --model "$model_kind" --max-tokens 24 >>"$state/user-$port.log" 2>&1 || true
     echo >>"$state/user-$port.log"
     sleep "$request_interval"
@@ -300,7 +301,11 @@ if $e2e; then
   deadline=$((SECONDS + ${NEURO_E2E_TIMEOUT:-540}))
   worked=""
   while [ -z "$worked" ]; do
-    [ $SECONDS -lt $deadline ] || { echo "e2e: no epoch with work was finalized in time; logs in $state" >&2; exit 1; }
+    if [ $SECONDS -ge $deadline ]; then
+      echo "e2e: no epoch with work was finalized in time; logs in $state; the user's last lines:" >&2
+      grep -v '^ *[0-9]*: \|^ *at ' "$state/user-$port.log" | tail -n 8 >&2
+      exit 1
+    fi
     sleep 5
     worked=$(curl -sf "$indexer_url/v1/epochs?limit=500" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const e=JSON.parse(s).data.find(x=>x.totalWork!=="0");console.log(e?e.epoch:"")})' || true)
   done
