@@ -18,7 +18,7 @@ use futures::StreamExt;
 use neuro_chain::{RelayConfig, Relayer, RpcConfig};
 use neuro_client::{
     receipt,
-    sse::{SseEvent, delta_text, drain},
+    sse::{LineReader, SseEvent, delta_text},
 };
 use neuro_protocol::{
     Manifest,
@@ -292,11 +292,10 @@ async fn main() -> Result<()> {
                 }
                 let mut answer = String::new();
                 let mut signed = None;
-                let mut buffer = String::new();
+                let mut reader = LineReader::default();
                 let mut bytes = response.bytes_stream();
                 while let Some(chunk) = bytes.next().await {
-                    buffer.push_str(&String::from_utf8_lossy(&chunk?));
-                    for event in drain(&mut buffer) {
+                    for event in reader.push(&chunk?) {
                         match event? {
                             SseEvent::Data(chunk) => {
                                 if let Some(text) = delta_text(&chunk) {

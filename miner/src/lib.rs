@@ -4,18 +4,18 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 // Dependencies of the `neuro-miner` binary only.
-use {clap as _, tracing_subscriber as _};
+use {anyhow as _, clap as _, tracing_subscriber as _};
+
+pub use neuro_engine::{self as engine, model_id};
 
 pub mod actions;
 pub mod api;
 pub mod chain;
 pub mod chain_cache;
 pub mod config;
-pub mod engine;
 pub mod gate;
 pub mod http;
 pub mod metrics;
-pub mod model_id;
 pub mod node;
 pub mod server;
 pub mod store;

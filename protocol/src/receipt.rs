@@ -142,6 +142,31 @@ impl InferenceReceipt {
     }
 }
 
+macro_rules! convert_receipt {
+    ($from:ty => $to:ty) => {
+        impl From<$from> for $to {
+            fn from(r: $from) -> Self {
+                Self {
+                    miner: r.miner,
+                    user: r.user,
+                    modelId: r.modelId,
+                    requestHash: r.requestHash,
+                    outputHash: r.outputHash,
+                    samplingHash: r.samplingHash,
+                    promptTokens: r.promptTokens,
+                    completionTokens: r.completionTokens,
+                    fee: r.fee,
+                    epoch: r.epoch,
+                }
+            }
+        }
+    };
+}
+
+// The receipt as the dispute court's ABI spells it (the same struct, generated separately), both ways.
+convert_receipt!(InferenceReceipt => crate::bindings::Disputes::InferenceReceipt);
+convert_receipt!(crate::bindings::Disputes::InferenceReceipt => InferenceReceipt);
+
 /// What the holder of a response knows independently of the receipt, to check it against.
 #[derive(Debug, Clone, Copy)]
 pub struct Expected<'a> {

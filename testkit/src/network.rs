@@ -96,6 +96,27 @@ pub async fn start_with(
     scratch: PathBuf,
     limits: neuro_miner::config::Limits,
 ) -> Result<LocalNetwork, BoxError> {
+    start_node(model_path.clone(), model_path, keys_dir, scratch, limits).await
+}
+
+/// A network whose node registers the model at `model_path` but serves the one at `served_path`: the cheat a
+/// validator must catch (a cheaper or different model behind an approved model's id).
+pub async fn start_serving(
+    model_path: PathBuf,
+    served_path: PathBuf,
+    keys_dir: PathBuf,
+    scratch: PathBuf,
+) -> Result<LocalNetwork, BoxError> {
+    start_node(model_path, served_path, keys_dir, scratch, Default::default()).await
+}
+
+async fn start_node(
+    model_path: PathBuf,
+    served_path: PathBuf,
+    keys_dir: PathBuf,
+    scratch: PathBuf,
+    limits: neuro_miner::config::Limits,
+) -> Result<LocalNetwork, BoxError> {
     let devnet = Devnet::start(DevnetOptions::new(Devnet::repo_root()))?;
     let m = devnet.manifest().clone();
     let c = m.contracts;
@@ -144,7 +165,7 @@ pub async fn start_with(
         proving_keys: keys_dir,
         models: vec![ModelConfig {
             name: "tiny".into(),
-            path: model_path,
+            path: served_path,
             id: model_id.into(),
             price_per_mtok: neuro(2),
         }],

@@ -1,11 +1,13 @@
-//! The inference engine: mistral.rs models loaded fully offline from local files.
+//! A loaded model: mistral.rs, fully offline, from local files.
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use mistralrs::{
-    ChatCompletionResponse, CompletionResponse, Constraint, GgufModelBuilder, Model, NormalRequest, Request,
-    RequestBuilder, RequestMessage, Response, SamplingParams, TextMessageRole, TextMessages, TextModelBuilder,
-    TokenSource,
+    ChatCompletionResponse, CompletionResponse, Constraint, CustomLogitsProcessor, GgufModelBuilder, Model,
+    NormalRequest, Request, RequestBuilder, RequestMessage, Response, SamplingParams, TextMessageRole, TextMessages,
+    TextModelBuilder, TokenSource,
 };
 use tokio::sync::mpsc;
 
@@ -79,11 +81,15 @@ pub struct Sampling {
 }
 
 impl Sampling {
-    fn params(&self) -> SamplingParams {
+    pub(crate) fn params(&self) -> SamplingParams {
         let mut params = SamplingParams::deterministic();
-        params.top_k = None;
-        // OpenAI's temperature 0 is greedy decoding (mistral.rs would divide by it).
-        params.temperature = self.temperature.filter(|t| *t > 0.0);
+        // OpenAI's temperature 0 is greedy decoding. mistral.rs would divide by it, and treats a missing
+        // temperature as 1.0, so greedy is spelled top-k 1 (which `deterministic()` sets) without a temperature.
+        let greedy = self.temperature.is_some_and(|t| t <= 0.0);
+        if !greedy {
+            params.top_k = None;
+            params.temperature = self.temperature;
+        }
         params.top_p = self.top_p;
         params.max_len = Some(self.max_tokens);
         if !self.stop.is_empty() {
@@ -128,6 +134,12 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Loads `source` on the CPU (or the GPU of a `cuda`/`metal` build) without any network access.
     pub async fn load(source: ModelSource) -> Result<Self, EngineError> {
+        Self::load_with(source, None).await
+    }
+
+    /// Loads `source`, a safetensors model quantized in place to `isq` when given (GGUF files are quantized
+    /// already and ignore it).
+    pub async fn load_with(source: ModelSource, isq: Option<mistralrs::IsqType>) -> Result<Self, EngineError> {
         let load_error =
             |e: anyhow::Error| EngineError::Load { path: source.path().to_path_buf(), message: format!("{e:#}") };
         let model = match &source {
@@ -140,7 +152,10 @@ impl Engine {
                 builder.build().await.map_err(load_error)?
             }
             ModelSource::Safetensors(dir) => {
-                let builder = TextModelBuilder::new(dir.to_string_lossy()).with_token_source(TokenSource::None);
+                let mut builder = TextModelBuilder::new(dir.to_string_lossy()).with_token_source(TokenSource::None);
+                if let Some(isq) = isq {
+                    builder = builder.with_isq(isq);
+                }
                 let builder =
                     if cfg!(any(feature = "cuda", feature = "metal")) { builder } else { builder.with_force_cpu() };
                 builder.build().await.map_err(load_error)?
@@ -218,6 +233,7 @@ impl Engine {
             },
             sampling,
             true,
+            None,
         )
         .await
     }
@@ -225,10 +241,34 @@ impl Engine {
     /// A raw (non-chat) completion of `prompt`.
     pub async fn complete(&self, prompt: &str, sampling: &Sampling) -> Result<CompletionResponse, EngineError> {
         let messages = RequestMessage::Completion { text: prompt.to_string(), echo_prompt: false, best_of: None };
-        let mut rx = self.send_normal(messages, sampling, false).await?;
+        let mut rx = self.send_normal(messages, sampling, false, None).await?;
         match rx.recv().await {
             Some(Response::CompletionDone(done)) => Ok(done),
             Some(Response::CompletionModelError(message, _)) => Err(EngineError::Inference(message)),
+            Some(Response::ValidationError(e)) | Some(Response::InternalError(e)) => {
+                Err(EngineError::Inference(e.to_string()))
+            }
+            Some(_) => Err(EngineError::Inference("unexpected response kind".into())),
+            None => Err(EngineError::Inference("engine closed the request".into())),
+        }
+    }
+
+    /// A non-streaming chat completion whose every next-token choice goes through `processor` (which sees the
+    /// logits and the context, and returns the logits greedy decoding picks from).
+    pub async fn chat_processed(
+        &self,
+        messages: &[ChatMessage],
+        sampling: &Sampling,
+        processor: Arc<dyn CustomLogitsProcessor>,
+    ) -> Result<ChatCompletionResponse, EngineError> {
+        let messages = {
+            use mistralrs::RequestLike;
+            Self::chat_request(messages, sampling).take_messages()
+        };
+        let mut rx = self.send_normal(messages, sampling, false, Some(vec![processor])).await?;
+        match rx.recv().await {
+            Some(Response::Done(done)) => Ok(done),
+            Some(Response::ModelError(message, _)) => Err(EngineError::Inference(message)),
             Some(Response::ValidationError(e)) | Some(Response::InternalError(e)) => {
                 Err(EngineError::Inference(e.to_string()))
             }
@@ -242,6 +282,7 @@ impl Engine {
         messages: RequestMessage,
         sampling: &Sampling,
         is_streaming: bool,
+        logits_processors: Option<Vec<Arc<dyn CustomLogitsProcessor>>>,
     ) -> Result<mpsc::Receiver<Response>, EngineError> {
         let (tx, rx) = mpsc::channel(64);
         let request = Request::Normal(Box::new(NormalRequest {
@@ -255,7 +296,7 @@ impl Engine {
             suffix: None,
             tools: None,
             tool_choice: None,
-            logits_processors: None,
+            logits_processors,
             return_raw_logits: false,
             web_search_options: None,
             model_id: None,

@@ -14,7 +14,7 @@ use std::{
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
-use crate::engine::{EngineError, ModelSource};
+use crate::{EngineError, ModelSource};
 
 fn hash_file(path: &Path, progress: &ProgressBar) -> io::Result<[u8; 32]> {
     let mut file = File::open(path)?;

@@ -1,0 +1,236 @@
+//! Teacher-forced re-execution: run a request through the model while steering it through the exact text
+//! someone else's run produced, recording at every step the model's own distribution and where the steered
+//! token sits in it.
+//!
+//! Greedy decoding is not bit-identical across machines and thread counts, so a re-execution that diverges
+//! once would otherwise drift into unrelated text and prove nothing. Forcing the other run's continuation keeps
+//! both runs on one prefix, so every step compares like with like; judging the steps is the caller's business
+//! (`neuro-validator`'s comparison).
+//!
+//! Text is compared the way mistral.rs makes it: the completion's bytes decoded lossily (one U+FFFD per invalid
+//! sequence), leading whitespace trimmed. At each step the steered token is the most likely token (in the
+//! model's own distribution) whose bytes continue the target text (a token that adds no visible text, such as
+//! leading whitespace, continues any text). An honest greedy run produced its text token by token from the same distribution,
+//! so that token is the run's own choice even where a tokenizer would have split the text differently. Once the
+//! text is used up the most likely end-of-sequence token is steered; if no token continues the text the run is
+//! ended and the step is marked unreachable.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use mistralrs::{CustomLogitsProcessor, DType, Tensor};
+
+use crate::{ChatMessage, Engine, EngineError, Sampling, vocab::Vocabulary};
+
+/// One step of a forced run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Step {
+    /// The model's own most likely token.
+    pub top: u32,
+    /// Its log-probability.
+    pub top_logprob: f32,
+    /// The token steered (the target text's).
+    pub chosen: u32,
+    /// Its log-probability in the model's distribution.
+    pub chosen_logprob: f32,
+    /// How many tokens the model ranks above it (0: it is the model's own choice).
+    pub rank: usize,
+    /// Whether this step ends the sequence (the target text was used up).
+    pub end: bool,
+}
+
+impl Step {
+    /// How far below the model's own choice the steered token is, in nats (0 when they agree).
+    pub fn margin(&self) -> f32 {
+        self.top_logprob - self.chosen_logprob
+    }
+}
+
+/// What a forced run found.
+#[derive(Debug, Clone)]
+pub struct ForcedRun {
+    /// Every generated step, in order.
+    pub steps: Vec<Step>,
+    /// Byte offset into the target text at which no token could continue it, if that happened.
+    pub unreachable_at: Option<usize>,
+    /// The text the forced run produced (the target text when the run could follow it to the end).
+    pub text: String,
+    /// Prompt tokens as the engine counted them.
+    pub prompt_tokens: usize,
+    /// Completion tokens as the engine counted them.
+    pub completion_tokens: usize,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    steps: Vec<Step>,
+    unreachable_at: Option<usize>,
+}
+
+/// The logits processor that steers generation through `target`.
+struct TeacherForcing {
+    vocab: Arc<Vocabulary>,
+    /// Prompt tokens (counted up front: the context of the first step can be shorter after a prefix-cache hit).
+    prompt_len: usize,
+    target: String,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for TeacherForcing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TeacherForcing").field("target_len", &self.target.len()).finish_non_exhaustive()
+    }
+}
+
+impl TeacherForcing {
+    fn choose(&self, logprobs: &[f32], generated: &[u32], state: &mut State) -> Step {
+        let mut produced: Vec<u8> = Vec::new();
+        for id in generated {
+            produced.extend_from_slice(self.vocab.bytes(*id));
+        }
+        let mut order: Vec<u32> = (0..logprobs.len() as u32).collect();
+        order.sort_by(|a, b| logprobs[*b as usize].total_cmp(&logprobs[*a as usize]));
+        let top = order[0];
+        let rank_of = |id: u32| order.iter().position(|o| *o == id).unwrap_or(order.len());
+        let step = |chosen: u32, end: bool| Step {
+            top,
+            top_logprob: logprobs[top as usize],
+            chosen,
+            chosen_logprob: logprobs.get(chosen as usize).copied().unwrap_or(f32::NEG_INFINITY),
+            rank: rank_of(chosen),
+            end,
+        };
+        let most_likely_eos = || {
+            let eos = self.vocab.eos();
+            eos.iter().copied().max_by(|a, b| {
+                let lp = |id: u32| logprobs.get(id as usize).copied().unwrap_or(f32::NEG_INFINITY);
+                lp(*a).total_cmp(&lp(*b))
+            })
+        };
+        let (so_far, pending) = lossy_text(&produced);
+        let so_far = so_far.trim_start();
+        if (so_far == self.target && !pending) || state.unreachable_at.is_some() {
+            return step(most_likely_eos().unwrap_or(top), true);
+        }
+        let mut candidate = produced.clone();
+        let continues = |id: &u32| {
+            let piece = self.vocab.bytes(*id);
+            if self.vocab.is_special(*id) {
+                return false;
+            }
+            candidate.truncate(produced.len());
+            candidate.extend_from_slice(piece);
+            let (text, pending) = lossy_text(&candidate);
+            let Some(rest) = self.target.strip_prefix(text.trim_start()) else { return false };
+            // An incomplete character continues the text only if the text goes on with a character those bytes
+            // begin, or with U+FFFD (they may turn out invalid).
+            !pending || rest.starts_with('\u{FFFD}') || {
+                let tail = &candidate[candidate.len() - pending_len(&candidate)..];
+                rest.chars().next().is_some_and(|c| c.encode_utf8(&mut [0; 4]).as_bytes().starts_with(tail))
+            }
+        };
+        match order.iter().copied().find(continues) {
+            Some(chosen) => step(chosen, false),
+            None => {
+                state.unreachable_at = Some(so_far.len());
+                step(most_likely_eos().unwrap_or(top), true)
+            }
+        }
+    }
+}
+
+/// Length of the incomplete character at the end of `bytes` (0 if none).
+fn pending_len(bytes: &[u8]) -> usize {
+    match bytes.utf8_chunks().last() {
+        Some(chunk) if std::str::from_utf8(chunk.invalid()).err().is_some_and(|e| e.error_len().is_none()) => {
+            chunk.invalid().len()
+        }
+        _ => 0,
+    }
+}
+
+/// The text `bytes` decode to the way the engine decodes a whole answer (each invalid UTF-8 sequence becomes
+/// one U+FFFD), except that an incomplete character at the end is left out and reported as pending: the next
+/// token may complete it.
+fn lossy_text(bytes: &[u8]) -> (String, bool) {
+    let mut text = String::with_capacity(bytes.len());
+    let mut pending = false;
+    let mut chunks = bytes.utf8_chunks().peekable();
+    while let Some(chunk) = chunks.next() {
+        text.push_str(chunk.valid());
+        let invalid = chunk.invalid();
+        if invalid.is_empty() {
+            continue;
+        }
+        // Only the last chunk can be an incomplete character rather than an invalid one.
+        let incomplete = std::str::from_utf8(invalid).err().is_some_and(|e| e.error_len().is_none());
+        if chunks.peek().is_none() && incomplete {
+            pending = true;
+        } else {
+            text.push('\u{FFFD}');
+        }
+    }
+    (text, pending)
+}
+
+impl CustomLogitsProcessor for TeacherForcing {
+    fn apply(&self, logits: &Tensor, context: &[u32]) -> mistralrs::Result<Tensor> {
+        let values: Vec<f32> = logits.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+        let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let log_sum = values.iter().map(|v| (v - max).exp()).sum::<f32>().ln() + max;
+        let logprobs: Vec<f32> = values.iter().map(|v| v - log_sum).collect();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let generated = context.get(self.prompt_len..).unwrap_or(&[]);
+        let step = self.choose(&logprobs, generated, &mut state);
+        state.steps.push(step);
+        let mut steered = vec![f32::NEG_INFINITY; values.len()];
+        if let Some(slot) = steered.get_mut(step.chosen as usize) {
+            *slot = 0.0;
+        }
+        Tensor::from_vec(steered, logits.shape(), logits.device())?.to_dtype(logits.dtype())
+    }
+}
+
+impl Engine {
+    /// Runs a chat request greedily while steering it through `target` (another run's output text); see the
+    /// module docs. `sampling.max_tokens` bounds the run as it bounded the original.
+    pub async fn chat_forced(
+        &self,
+        messages: &[ChatMessage],
+        sampling: &Sampling,
+        vocab: Arc<Vocabulary>,
+        target: &str,
+    ) -> Result<ForcedRun, EngineError> {
+        let prompt_len = self.count_chat_tokens(messages).await?;
+        let forcing = Arc::new(TeacherForcing {
+            vocab,
+            prompt_len,
+            target: target.to_string(),
+            state: Mutex::new(State::default()),
+        });
+        let greedy = Sampling { temperature: Some(0.0), top_p: None, ..sampling.clone() };
+        let response = self.chat_processed(messages, &greedy, forcing.clone()).await?;
+        let text = response.choices.first().and_then(|c| c.message.content.clone()).unwrap_or_default();
+        let state = std::mem::take(&mut *forcing.state.lock().unwrap_or_else(PoisonError::into_inner));
+        Ok(ForcedRun {
+            steps: state.steps,
+            unreachable_at: state.unreachable_at,
+            text,
+            prompt_tokens: response.usage.prompt_tokens,
+            completion_tokens: response.usage.completion_tokens,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lossy_text;
+
+    #[test]
+    fn lossy_text_matches_the_engines_decoding_and_holds_back_an_incomplete_character() {
+        let bytes = [b'a', 0xFF, b'b', 0xE2, 0x82];
+        assert_eq!(String::from_utf8_lossy(&bytes[..3]), lossy_text(&bytes[..3]).0);
+        assert_eq!(lossy_text(&bytes), ("a\u{FFFD}b".to_string(), true));
+        assert_eq!(lossy_text(&[b'a', 0xE2, 0x82, 0xAC]), ("a€".to_string(), false));
+        assert_eq!(lossy_text(&[0xE2, 0x82, b'x']), ("\u{FFFD}x".to_string(), false));
+    }
+}

@@ -1,0 +1,431 @@
+//! The validator daemon: probe a node at random intervals, re-execute its answer, dispute a failure; vote on
+//! other validators' disputes after re-executing their evidence; resolve disputes whose vote is over; claim.
+//!
+//! Restarts: the chain is the source of truth for what was done (a vote is read back with `getVote` before
+//! voting, a dispute's status before resolving), so a restart repeats no action. The state file only holds
+//! the API keys opened for nodes (so their locked funds are reused) and the block up to which disputes were read.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use alloy::{
+    primitives::{Address, U256},
+    providers::{DynProvider, Provider},
+    signers::local::PrivateKeySigner,
+};
+use neuro_client::receipt::node_signer;
+use neuro_protocol::{
+    Manifest,
+    bindings::{Emissions, NodeRegistry, Payments},
+    voucher::{Allowance, SignedAllowance, payments_domain},
+};
+use rand::{Rng, SeedableRng, seq::SliceRandom};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use crate::{
+    compare::Failure,
+    corpus::{self, Probe},
+    court::{Court, CourtError, OpenedDispute},
+    probe::{self, NodeKeys, Observation, ProbeError},
+    reexecute::{Outcome, Reexecutor},
+};
+
+/// Why a daemon step failed (logged and retried on the next step; never taken as a verdict).
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// A court action failed.
+    #[error(transparent)]
+    Court(#[from] Box<CourtError>),
+    /// A chain read failed.
+    #[error("chain read failed: {0}")]
+    Read(#[from] alloy::contract::Error),
+    /// An RPC call failed.
+    #[error("RPC failed: {0}")]
+    Rpc(#[from] alloy::transports::TransportError),
+    /// Re-execution failed.
+    #[error(transparent)]
+    Engine(#[from] neuro_engine::EngineError),
+    /// The node's signer could not be read.
+    #[error(transparent)]
+    Receipt(#[from] neuro_client::receipt::CheckError),
+    /// An allowance could not be signed.
+    #[error(transparent)]
+    Voucher(#[from] neuro_protocol::voucher::VoucherError),
+    /// The node's model list could not be read.
+    #[error("cannot list the node's models: {0}")]
+    Models(#[from] reqwest::Error),
+    /// The node does not serve the validator's model.
+    #[error("node {0} does not list the validator's model")]
+    ModelNotServed(Address),
+    /// The state file could not be read or written.
+    #[error("state file {}: {source}", path.display())]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How the daemon behaves.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Mean time between probes (exponentially distributed).
+    pub probe_interval: Duration,
+    /// How long a node has to answer a probe.
+    pub probe_deadline: Duration,
+    /// NEURO-wei locked per node allowance.
+    pub allowance_cap: U256,
+    /// Allowance lifetime.
+    pub allowance_days: u64,
+    /// Where the state file lives.
+    pub state_path: PathBuf,
+}
+
+/// What one probe came to.
+#[derive(Debug)]
+pub enum ProbeResult {
+    /// The answer re-executed within tolerance.
+    Passed(Box<Observation>),
+    /// The answer failed; a dispute was opened.
+    Disputed {
+        /// The evidence.
+        observation: Box<Observation>,
+        /// Why it failed.
+        failure: Failure,
+        /// The dispute id.
+        dispute: U256,
+    },
+    /// No disputable evidence (unreachable, timed out, refused, bad or missing receipt).
+    NoEvidence(ProbeError),
+    /// The validator could not judge the answer.
+    Abstained(Box<Observation>, crate::reexecute::Unjudgeable),
+}
+
+/// What one pass over the court did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CourtReport {
+    /// Disputes voted on: (id, uphold).
+    pub voted: Vec<(U256, bool)>,
+    /// Disputes resolved by this validator.
+    pub resolved: Vec<U256>,
+    /// Disputes whose bond and winnings this validator claimed.
+    pub claimed: Vec<U256>,
+}
+
+impl From<CourtError> for DaemonError {
+    fn from(error: CourtError) -> Self {
+        Self::Court(Box::new(error))
+    }
+}
+
+/// `Disputes.Status.Open`.
+const STATUS_OPEN: u8 = 1;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    /// API keys opened per node operator.
+    api_keys: BTreeMap<Address, String>,
+    /// Disputes read up to this block.
+    read_to_block: u64,
+    /// Disputes not yet settled for this validator: id → voting end.
+    watching: BTreeMap<U256, u64>,
+}
+
+/// A running validator.
+#[derive(Debug)]
+pub struct Validator {
+    reexecutor: Reexecutor,
+    court: Court,
+    manifest: Manifest,
+    signer: PrivateKeySigner,
+    http: reqwest::Client,
+    settings: Settings,
+    state: Mutex<State>,
+}
+
+impl Validator {
+    /// A validator acting through `court` with `signer`'s account, re-executing with `reexecutor`.
+    pub fn new(
+        reexecutor: Reexecutor,
+        court: Court,
+        manifest: Manifest,
+        signer: PrivateKeySigner,
+        settings: Settings,
+    ) -> Result<Self, DaemonError> {
+        let state = load_state(&settings.state_path)?;
+        let http = reqwest::Client::builder().timeout(settings.probe_deadline).build()?;
+        Ok(Self { reexecutor, court, manifest, signer, http, settings, state: Mutex::new(state) })
+    }
+
+    fn provider(&self) -> DynProvider {
+        self.court.relayer().provider().clone()
+    }
+
+    /// The court this validator acts in.
+    pub fn court(&self) -> &Court {
+        &self.court
+    }
+
+    async fn save(&self, state: &State) -> Result<(), DaemonError> {
+        let path = &self.settings.state_path;
+        let write = || -> std::io::Result<()> {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?)?;
+            std::fs::rename(&tmp, path)
+        };
+        write().map_err(|source| DaemonError::State { path: path.clone(), source })
+    }
+
+    /// The chain's current epoch.
+    async fn epoch(&self) -> Result<u64, DaemonError> {
+        let epoch = Emissions::new(self.manifest.contracts.emissions, self.provider()).currentEpoch().call().await?;
+        Ok(u64::try_from(epoch).unwrap_or(u64::MAX))
+    }
+
+    /// Active operators serving the validator's model, other than itself.
+    pub async fn nodes(&self) -> Result<Vec<Address>, DaemonError> {
+        let registry = NodeRegistry::new(self.manifest.contracts.node_registry, self.provider());
+        let (mut found, mut offset) = (Vec::new(), U256::ZERO);
+        loop {
+            let page = registry.activeNodesForModel(self.reexecutor.model_id(), offset, U256::from(100)).call().await?;
+            found.extend(page.operators.into_iter().filter(|o| *o != self.signer.address()));
+            if page.next.is_zero() {
+                return Ok(found);
+            }
+            offset = page.next;
+        }
+    }
+
+    /// Everything needed to probe `operator` at `endpoint` (its registered one when `None`): the model name it
+    /// serves the validator's model under, an API key (opened on first use), its receipt signer.
+    pub async fn target(&self, operator: Address, endpoint: Option<String>) -> Result<NodeKeys, DaemonError> {
+        let registry = NodeRegistry::new(self.manifest.contracts.node_registry, self.provider());
+        let endpoint = match endpoint {
+            Some(endpoint) => endpoint,
+            None => registry.getNode(operator).call().await?.endpoint,
+        };
+        let listed: serde_json::Value =
+            self.http.get(format!("{}/v1/models", endpoint.trim_end_matches('/'))).send().await?.json().await?;
+        let wanted = format!("{:#x}", self.reexecutor.model_id());
+        let model_name = listed["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["neuro_model_id"].as_str() == Some(wanted.as_str()))
+            .and_then(|m| m["id"].as_str())
+            .ok_or(DaemonError::ModelNotServed(operator))?
+            .to_string();
+        let api_key = self.api_key(operator).await?;
+        let allowance = SignedAllowance::from_api_key(&api_key)?.allowance;
+        let (domain, signer) = node_signer(self.provider(), &self.manifest, operator).await?;
+        Ok(NodeKeys { endpoint, model_name, api_key, allowance, domain, signer })
+    }
+
+    async fn api_key(&self, operator: Address) -> Result<String, DaemonError> {
+        let mut state = self.state.lock().await;
+        let now = self.provider().get_block_by_number(Default::default()).await?.map_or(0, |b| b.header.timestamp);
+        if let Some(key) = state.api_keys.get(&operator)
+            && let Ok(signed) = SignedAllowance::from_api_key(key)
+            && signed.allowance.expiry > U256::from(now + 3600)
+        {
+            return Ok(key.clone());
+        }
+        let m = &self.manifest;
+        let payments = Payments::new(m.contracts.payments, self.provider());
+        let cap = self.settings.allowance_cap;
+        if payments.deposits(self.signer.address()).call().await? < cap {
+            let token = neuro_protocol::bindings::NeuroToken::new(m.contracts.token, self.provider());
+            let approve = token.approve(m.contracts.payments, cap);
+            self.court
+                .relayer()
+                .send_call::<neuro_protocol::bindings::NeuroToken::NeuroTokenErrors, _, _>("approve", approve)
+                .await
+                .map_err(CourtError::from)?;
+            let deposit = payments.deposit(cap);
+            self.court
+                .relayer()
+                .send_call::<Payments::PaymentsErrors, _, _>("deposit", deposit)
+                .await
+                .map_err(CourtError::from)?;
+        }
+        let allowance = Allowance {
+            user: self.signer.address(),
+            miner: operator,
+            cap,
+            expiry: U256::from(now + self.settings.allowance_days * 86_400),
+            nonce: U256::from(now),
+        };
+        let signed = allowance.sign(&self.signer, &payments_domain(m.chain_id, m.contracts.payments)).await?;
+        let open = payments.openAllowance(signed.to_call_arg());
+        self.court
+            .relayer()
+            .send_call::<Payments::PaymentsErrors, _, _>("open allowance", open)
+            .await
+            .map_err(CourtError::from)?;
+        let key = signed.to_api_key();
+        state.api_keys.insert(operator, key.clone());
+        self.save(&state).await?;
+        Ok(key)
+    }
+
+    /// Probes `node` once: sends `probe`, re-executes the answer, disputes it if it fails.
+    pub async fn probe(&self, node: &NodeKeys, probe: &Probe, stream: bool) -> Result<ProbeResult, DaemonError> {
+        let epoch = self.epoch().await?;
+        let observation = match probe::send(&self.http, node, probe, stream, epoch, self.settings.probe_deadline).await
+        {
+            Ok(observation) => observation,
+            Err(error) => return Ok(ProbeResult::NoEvidence(error)),
+        };
+        let outcome =
+            self.reexecutor.judge(&observation.receipt.receipt, &observation.request, &observation.text).await?;
+        match outcome {
+            Outcome::Abstain(why) => Ok(ProbeResult::Abstained(Box::new(observation), why)),
+            Outcome::Judged(verdict) => match verdict.failure {
+                None => Ok(ProbeResult::Passed(Box::new(observation))),
+                Some(failure) => {
+                    tracing::warn!(node = %node.allowance.miner, %failure, "probe failed re-execution: disputing");
+                    let dispute = self.court.open(&observation).await?;
+                    let voting_ends = self.court.dispute(dispute).await?.votingEnds;
+                    let mut state = self.state.lock().await;
+                    state.watching.insert(dispute, voting_ends);
+                    self.save(&state).await?;
+                    Ok(ProbeResult::Disputed { observation: Box::new(observation), failure, dispute })
+                }
+            },
+        }
+    }
+
+    /// Reads new disputes, votes on those it can judge, resolves those whose vote is over and claims what it won.
+    pub async fn court_duties(&self) -> Result<CourtReport, DaemonError> {
+        let mut report = CourtReport::default();
+        let head = self.provider().get_block_number().await?;
+        let now = self.provider().get_block_by_number(Default::default()).await?.map_or(0, |b| b.header.timestamp);
+        let from = self.state.lock().await.read_to_block + 1;
+        for dispute in self.court.opened(from.min(head), head).await? {
+            self.consider(&dispute, now, &mut report).await?;
+        }
+        let watching: Vec<(U256, u64)> = {
+            let mut state = self.state.lock().await;
+            state.read_to_block = head;
+            self.save(&state).await?;
+            state.watching.iter().map(|(id, ends)| (*id, *ends)).collect()
+        };
+        for (id, voting_ends) in watching {
+            if now < voting_ends {
+                continue;
+            }
+            let dispute = self.court.dispute(id).await?;
+            if dispute.status == STATUS_OPEN {
+                self.court.resolve(id).await?;
+                report.resolved.push(id);
+            }
+            let vote = self.court.vote_of(id).await?;
+            if vote.side != 0 && !vote.claimed {
+                match self.court.claim(id).await {
+                    Ok(_) => report.claimed.push(id),
+                    // Nothing to claim (a losing side): settled all the same.
+                    Err(CourtError::Chain(e)) if !e.is_transient() => {
+                        tracing::info!(dispute = %id, error = %e, "nothing to claim");
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let mut state = self.state.lock().await;
+            state.watching.remove(&id);
+            self.save(&state).await?;
+        }
+        Ok(report)
+    }
+
+    async fn consider(&self, dispute: &OpenedDispute, now: u64, report: &mut CourtReport) -> Result<(), DaemonError> {
+        let mine = dispute.challenger == self.signer.address();
+        if !mine
+            && dispute.accused != self.signer.address()
+            && now < dispute.voting_ends
+            && dispute.model_id == self.reexecutor.model_id()
+            && !self.court.has_voted(dispute.id).await?
+        {
+            let evidence = match self.court.evidence(dispute).await {
+                Ok(evidence) => evidence,
+                Err(CourtError::EvidenceUnreadable { .. }) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
+            let output = String::from_utf8_lossy(&evidence.output).into_owned();
+            match self.reexecutor.judge(&evidence.receipt.receipt, &evidence.request, &output).await? {
+                Outcome::Judged(verdict) => {
+                    let uphold = !verdict.passed();
+                    tracing::info!(dispute = %dispute.id, uphold, failure = ?verdict.failure, "voting");
+                    self.court.vote(dispute.id, uphold).await?;
+                    report.voted.push((dispute.id, uphold));
+                }
+                Outcome::Abstain(why) => {
+                    tracing::info!(dispute = %dispute.id, %why, "abstaining");
+                    return Ok(());
+                }
+            }
+        }
+        if mine || self.court.has_voted(dispute.id).await? {
+            let mut state = self.state.lock().await;
+            state.watching.insert(dispute.id, dispute.voting_ends);
+            self.save(&state).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs until `shutdown`: a probe at exponentially distributed intervals, court duties after each.
+    pub async fn run(&self, shutdown: tokio_util::sync::CancellationToken) {
+        let mut rng = rand_chacha::ChaCha8Rng::from_entropy();
+        loop {
+            let delay = corpus::next_delay(&mut rng, self.settings.probe_interval);
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+            if let Err(error) = self.probe_random(&mut rng).await {
+                tracing::warn!(%error, "probe step failed; retrying next time");
+            }
+            match self.court_duties().await {
+                Ok(report) if report != CourtReport::default() => tracing::info!(?report, "court duties"),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "court step failed; retrying next time"),
+            }
+        }
+    }
+
+    async fn probe_random(&self, rng: &mut rand_chacha::ChaCha8Rng) -> Result<(), DaemonError> {
+        let nodes = self.nodes().await?;
+        let Some(operator) = nodes.choose(rng).copied() else { return Ok(()) };
+        let node = self.target(operator, None).await?;
+        let probe = corpus::draw(rng, 8..=64);
+        let stream = rng.gen_bool(0.5);
+        match self.probe(&node, &probe, stream).await? {
+            ProbeResult::Passed(o) => tracing::info!(node = %operator, ttft = ?o.time_to_first_token, "probe passed"),
+            ProbeResult::Disputed { dispute, failure, .. } => {
+                tracing::warn!(node = %operator, %dispute, %failure, "dispute opened")
+            }
+            ProbeResult::NoEvidence(e) => tracing::warn!(node = %operator, error = %e, "probe without evidence"),
+            ProbeResult::Abstained(_, why) => tracing::info!(node = %operator, %why, "cannot judge"),
+        }
+        Ok(())
+    }
+}
+
+/// The state file, or a fresh state when there is none. A file that cannot be read is an error, not a fresh
+/// start: it holds the API keys whose funds are locked on chain.
+fn load_state(path: &Path) -> Result<State, DaemonError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| DaemonError::State { path: path.to_path_buf(), source: std::io::Error::other(e) }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+        Err(source) => Err(DaemonError::State { path: path.to_path_buf(), source }),
+    }
+}

@@ -1,0 +1,203 @@
+//! `neuro-validator`: stake, probe nodes and settle disputes, calibrate the comparison.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use alloy::primitives::{B256, U256};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use neuro_chain::{RelayConfig, Relayer, RpcConfig};
+use neuro_engine::{Engine, ModelSource, mistralrs::IsqType, model_id, vocab::Vocabulary};
+use neuro_protocol::{Manifest, schedule::NEURO};
+use neuro_validator::{
+    calibrate::{self, Answer, Tamper},
+    compare::Tolerance,
+    court::Court,
+    daemon::{Settings, Validator},
+    reexecute::Reexecutor,
+};
+
+#[derive(Parser)]
+#[command(name = "neuro-validator", version, about = "Re-execute nodes' answers and settle disputes")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the chain is and who acts on it.
+#[derive(clap::Args)]
+struct ChainArgs {
+    /// JSON-RPC endpoint.
+    #[arg(long, env = "NEURO_RPC_URL", default_value = "http://127.0.0.1:8545")]
+    rpc_url: String,
+    /// Deployment manifest.
+    #[arg(long, env = "NEURO_MANIFEST", default_value = "deployments/31337.json")]
+    manifest: PathBuf,
+    /// Encrypted keystore of the validator's account (password from NEURO_KEYSTORE_PASSWORD or a prompt);
+    /// without it the key is read from NEURO_VALIDATOR_PRIVATE_KEY.
+    #[arg(long, env = "NEURO_VALIDATOR_KEYSTORE")]
+    keystore: Option<PathBuf>,
+}
+
+impl ChainArgs {
+    async fn connect(&self) -> anyhow::Result<(Manifest, alloy::signers::local::PrivateKeySigner, Court)> {
+        let manifest = Manifest::load(&self.manifest)?;
+        let signer = neuro_chain::keys::load_signer(self.keystore.as_deref(), "NEURO_VALIDATOR_PRIVATE_KEY")?;
+        let provider = neuro_chain::connect_signing(&self.rpc_url, RpcConfig::default(), signer.clone())?;
+        manifest.verify(&provider).await?;
+        let court = Court::new(Relayer::new(provider, signer.address(), RelayConfig::default()), &manifest);
+        Ok((manifest, signer, court))
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Bond validator stake in the dispute court (NEURO, whole units).
+    Stake {
+        #[command(flatten)]
+        chain: ChainArgs,
+        /// Amount in whole NEURO.
+        amount: u64,
+    },
+    /// Probe the nodes serving a model and settle disputes until stopped (SIGINT/SIGTERM).
+    Run {
+        #[command(flatten)]
+        chain: ChainArgs,
+        /// The model file or directory to re-execute with (its id must be the one nodes registered).
+        #[arg(long)]
+        model: PathBuf,
+        /// Mean seconds between probes (exponentially distributed).
+        #[arg(long, default_value_t = 60)]
+        probe_interval_secs: u64,
+        /// Seconds a node has to answer a probe.
+        #[arg(long, default_value_t = 120)]
+        probe_deadline_secs: u64,
+        /// NEURO locked per node allowance (whole units).
+        #[arg(long, default_value_t = 10)]
+        allowance_cap: u64,
+        /// State file (API keys opened, disputes followed).
+        #[arg(long, default_value = "validator-state.json")]
+        state: PathBuf,
+    },
+    /// Calibrate the comparison: answer probes as a node would, or judge answers as a validator would.
+    #[command(subcommand)]
+    Calibrate(Calibrate),
+}
+
+#[derive(Subcommand)]
+enum Calibrate {
+    /// Answer the seeded probes like a node (JSON lines on stdout). Set RAYON_NUM_THREADS to vary threads.
+    Answer {
+        /// Model file or directory.
+        #[arg(long)]
+        model: PathBuf,
+        /// Probes to answer.
+        #[arg(long, default_value_t = 100)]
+        count: usize,
+        /// Seed of the probe sequence.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Sample at this temperature instead of greedily (a substitution).
+        #[arg(long)]
+        temperature: Option<f64>,
+        /// Quantize the model in place first (a substitution): q4_0, q8_0.
+        #[arg(long, value_parser = parse_isq)]
+        isq: Option<IsqType>,
+        /// Tamper with each answer (a substitution).
+        #[arg(long, value_enum)]
+        tamper: Option<TamperArg>,
+    },
+    /// Judge answers (JSON lines from `answer`) by re-executing them; prints the report.
+    Judge {
+        /// Model file or directory (the one the node registered).
+        #[arg(long)]
+        model: PathBuf,
+        /// The answers file.
+        #[arg(long)]
+        answers: PathBuf,
+        /// Seed of the probe sequence the answers are for.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Candidate near-tie rank bound.
+        #[arg(long, default_value_t = Tolerance::default().top_k)]
+        top_k: usize,
+        /// Near-tie margin, nats.
+        #[arg(long, default_value_t = Tolerance::default().margin)]
+        margin: f32,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum TamperArg {
+    Truncate,
+    Pad,
+}
+
+fn parse_isq(value: &str) -> Result<IsqType, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "q4_0" => Ok(IsqType::Q4_0),
+        "q8_0" => Ok(IsqType::Q8_0),
+        other => Err(format!("unsupported quantization {other:?} (q4_0, q8_0)")),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Stake { chain, amount } => {
+            let (_, _, court) = chain.connect().await?;
+            let tx = court.stake(U256::from(amount) * NEURO).await?;
+            println!("staked {amount} NEURO (tx {tx}); bonded now {} NEURO-wei", court.stake_of().await?);
+        }
+        Command::Run { chain, model, probe_interval_secs, probe_deadline_secs, allowance_cap, state } => {
+            let (manifest, signer, court) = chain.connect().await?;
+            let source = ModelSource::detect(&model)?;
+            let id = B256::from(model_id::compute(&source, true)?);
+            let vocab = Arc::new(Vocabulary::load(&source)?);
+            let engine = Arc::new(Engine::load(source).await?);
+            let reexecutor = Reexecutor::new(engine, vocab, id, Tolerance::default());
+            let settings = Settings {
+                probe_interval: Duration::from_secs(probe_interval_secs.max(1)),
+                probe_deadline: Duration::from_secs(probe_deadline_secs.max(1)),
+                allowance_cap: U256::from(allowance_cap) * NEURO,
+                allowance_days: 7,
+                state_path: state,
+            };
+            let validator = Validator::new(reexecutor, court, manifest, signer, settings)?;
+            tracing::info!(model = %id, validator = %validator.court().me(), "validating");
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            tokio::spawn(neuro_chain::shutdown::on_signal(shutdown.clone()));
+            validator.run(shutdown).await;
+            tracing::info!("validator stopped");
+        }
+        Command::Calibrate(Calibrate::Answer { model, count, seed, temperature, isq, tamper }) => {
+            let engine = Engine::load_with(ModelSource::detect(&model)?, isq).await?;
+            let probes = calibrate::probes(seed, count);
+            for answer in calibrate::answer(&engine, &probes, temperature).await? {
+                let answer = match tamper {
+                    Some(TamperArg::Truncate) => calibrate::tampered(&answer, Tamper::Truncate),
+                    Some(TamperArg::Pad) => calibrate::tampered(&answer, Tamper::Pad),
+                    None => answer,
+                };
+                println!("{}", serde_json::to_string(&answer)?);
+            }
+        }
+        Command::Calibrate(Calibrate::Judge { model, answers, seed, top_k, margin }) => {
+            let source = ModelSource::detect(&model)?;
+            let vocab = Arc::new(Vocabulary::load(&source)?);
+            let engine = Engine::load(source).await?;
+            let text = std::fs::read_to_string(&answers).with_context(|| format!("reading {}", answers.display()))?;
+            let answers: Vec<Answer> =
+                text.lines().map(serde_json::from_str).collect::<Result<_, _>>().context("parsing the answers")?;
+            let count = answers.iter().map(|a| a.probe + 1).max().unwrap_or(0);
+            let probes = calibrate::probes(seed, count);
+            let report = calibrate::judge_all(&engine, &vocab, &probes, &answers, Tolerance { top_k, margin }).await?;
+            println!("{report:#?}");
+        }
+    }
+    Ok(())
+}

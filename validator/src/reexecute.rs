@@ -1,0 +1,134 @@
+//! Re-executing a request a node answered: parse the exact body the receipt commits to, run it teacher-forced
+//! through the node's text, and judge the node's claims.
+
+use std::sync::Arc;
+
+use alloy::primitives::B256;
+use neuro_engine::{ChatMessage, Engine, EngineError, Sampling, vocab::Vocabulary};
+use neuro_protocol::receipt::InferenceReceipt;
+
+use crate::compare::{Claim, Failure, Tolerance, Verdict, judge};
+
+/// Why a request cannot be judged by re-execution (a validator abstains rather than guess).
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum Unjudgeable {
+    /// The receipt is for a model this validator does not hold.
+    #[error("the receipt is for model {0}, not the validator's")]
+    OtherModel(B256),
+    /// The body is not a chat request this comparison can replay.
+    #[error("the request cannot be replayed: {0}")]
+    Request(String),
+    /// Sampled (temperature > 0) answers have no single right answer to compare with.
+    #[error("the request was not greedy (temperature {0})")]
+    NotGreedy(f64),
+}
+
+/// What re-executing one answer concluded.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The comparison's verdict.
+    Judged(Verdict),
+    /// The validator cannot judge this answer.
+    Abstain(Unjudgeable),
+}
+
+impl Outcome {
+    /// The failure, when the answer failed.
+    pub fn failure(&self) -> Option<&Failure> {
+        match self {
+            Self::Judged(verdict) => verdict.failure.as_ref(),
+            Self::Abstain(_) => None,
+        }
+    }
+}
+
+/// The chat messages and completion bound of a greedy request body.
+pub fn parse_request(body: &[u8]) -> Result<(Vec<ChatMessage>, usize), Unjudgeable> {
+    let bad = |why: &str| Unjudgeable::Request(why.to_string());
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| bad(&e.to_string()))?;
+    let object = value.as_object().ok_or_else(|| bad("not a JSON object"))?;
+    for key in object.keys() {
+        if !matches!(key.as_str(), "model" | "messages" | "max_tokens" | "temperature" | "stream" | "stream_options") {
+            return Err(bad(&format!("field `{key}` is not replayed")));
+        }
+    }
+    let temperature = object.get("temperature").and_then(serde_json::Value::as_f64).unwrap_or(1.0);
+    if temperature != 0.0 {
+        return Err(Unjudgeable::NotGreedy(temperature));
+    }
+    let max_tokens =
+        object.get("max_tokens").and_then(serde_json::Value::as_u64).ok_or_else(|| bad("no max_tokens"))?;
+    let messages = object
+        .get("messages")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| bad("no messages"))?
+        .iter()
+        .map(|m| match (m["role"].as_str(), m["content"].as_str()) {
+            (Some(role), Some(content)) => Ok(ChatMessage { role: role.into(), content: content.into() }),
+            _ => Err(bad("a message without a text role and content")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((messages, usize::try_from(max_tokens).map_err(|_| bad("max_tokens out of range"))?))
+}
+
+/// The model a validator holds, ready to re-execute answers.
+#[derive(Debug, Clone)]
+pub struct Reexecutor {
+    engine: Arc<Engine>,
+    vocab: Arc<Vocabulary>,
+    model_id: B256,
+    tolerance: Tolerance,
+}
+
+impl Reexecutor {
+    /// A re-executor for the loaded `engine`, whose weights hash to `model_id`.
+    pub fn new(engine: Arc<Engine>, vocab: Arc<Vocabulary>, model_id: B256, tolerance: Tolerance) -> Self {
+        Self { engine, vocab, model_id, tolerance }
+    }
+
+    /// The model id this validator can judge.
+    pub fn model_id(&self) -> B256 {
+        self.model_id
+    }
+
+    /// Re-executes the request a receipt commits to and judges the node's text and billed counts.
+    pub async fn judge(
+        &self,
+        receipt: &InferenceReceipt,
+        request: &[u8],
+        output: &str,
+    ) -> Result<Outcome, EngineError> {
+        if receipt.modelId != self.model_id {
+            return Ok(Outcome::Abstain(Unjudgeable::OtherModel(receipt.modelId)));
+        }
+        let (messages, max_tokens) = match parse_request(request) {
+            Ok(parsed) => parsed,
+            Err(why) => return Ok(Outcome::Abstain(why)),
+        };
+        let sampling = Sampling { max_tokens, temperature: Some(0.0), ..Default::default() };
+        let run = self.engine.chat_forced(&messages, &sampling, self.vocab.clone(), output).await?;
+        let claim = Claim {
+            text: output.to_string(),
+            prompt_tokens: receipt.promptTokens,
+            completion_tokens: receipt.completionTokens,
+        };
+        Ok(Outcome::Judged(judge(&run, &claim, self.tolerance)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_greedy_chat_requests_are_replayed() {
+        let ok = br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":8,"temperature":0}"#;
+        let (messages, max) = parse_request(ok).expect("replayable");
+        assert_eq!((messages.len(), max), (1, 8));
+        let sampled = br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":8}"#;
+        assert_eq!(parse_request(sampled).expect_err("sampled"), Unjudgeable::NotGreedy(1.0));
+        let extra = br#"{"model":"m","messages":[],"max_tokens":8,"temperature":0,"stop":["x"]}"#;
+        assert!(matches!(parse_request(extra), Err(Unjudgeable::Request(why)) if why.contains("stop")));
+        assert!(matches!(parse_request(b"not json"), Err(Unjudgeable::Request(_))));
+    }
+}

@@ -1,0 +1,169 @@
+//! Validators on a local chain: an honest node passes every probe and a validator framing it loses its bond; a
+//! node serving another model than it registered is disputed, voted down by a second validator re-executing the
+//! published evidence, slashed to the wei, and loses its epoch reward.
+
+use std::{path::Path, sync::Arc, time::Duration};
+
+use alloy::{
+    primitives::{Address, U256},
+    providers::ProviderBuilder,
+};
+use neuro_chain::{RelayConfig, Relayer, RpcConfig};
+use neuro_engine::{Engine, ModelSource, model_id, vocab::Vocabulary};
+use neuro_protocol::bindings::{Disputes, Emissions, NeuroToken, StakingVault};
+use neuro_testkit::{
+    network::{self, LocalNetwork, neuro, warp},
+    tiny_model::{self, TinyModelSpec},
+};
+use neuro_validator::{
+    compare::{Failure, Tolerance},
+    corpus::Probe,
+    court::Court,
+    daemon::{ProbeResult, Settings, Validator},
+    reexecute::Reexecutor,
+};
+
+type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+const STATUS_UPHELD: u8 = 2;
+const STATUS_REJECTED: u8 = 3;
+
+/// A validator with devnet key `index`, funded, staked with 1,000 NEURO, re-executing with `model`.
+async fn validator(
+    net: &LocalNetwork,
+    index: usize,
+    model: &Path,
+) -> Result<Validator, Box<dyn std::error::Error + Send + Sync>> {
+    let m = net.devnet.manifest().clone();
+    let deployer = net.devnet.signer(0).ok_or("key 0")?;
+    let signer = net.devnet.signer(index).ok_or("key")?;
+    let as_deployer = ProviderBuilder::new().wallet(deployer).connect_http(net.devnet.endpoint().parse()?);
+    NeuroToken::new(m.contracts.token, &as_deployer)
+        .transfer(signer.address(), neuro(2_000))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let provider = neuro_chain::connect_signing(&net.devnet.endpoint(), RpcConfig::default(), signer.clone())?;
+    let court = Court::new(Relayer::new(provider, signer.address(), RelayConfig::default()), &m);
+    court.stake(neuro(1_000)).await?;
+    let source = ModelSource::detect(model)?;
+    let id = model_id::compute(&source, false)?;
+    let vocab = Arc::new(Vocabulary::load(&source)?);
+    let engine = Arc::new(Engine::load(source).await?);
+    let settings = Settings {
+        probe_interval: Duration::from_secs(1),
+        probe_deadline: Duration::from_secs(60),
+        allowance_cap: neuro(10),
+        allowance_days: 7,
+        state_path: net.dir.join(format!("validator-{index}.json")),
+    };
+    let reexecutor = Reexecutor::new(engine, vocab, id.into(), Tolerance::default());
+    Ok(Validator::new(reexecutor, court, m, signer, settings)?)
+}
+
+fn probe(content: &str, max_tokens: usize) -> Probe {
+    Probe { messages: vec![neuro_engine::ChatMessage { role: "user".into(), content: content.into() }], max_tokens }
+}
+
+fn operator(net: &LocalNetwork) -> Result<Address, &'static str> {
+    Ok(net.devnet.signer(2).ok_or("key 2")?.address())
+}
+
+async fn balance(net: &LocalNetwork, who: Address) -> Result<U256, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(NeuroToken::new(net.devnet.manifest().contracts.token, &net.plain).balanceOf(who).call().await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_honest_node_passes_every_probe_and_framing_it_costs_the_bond() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let model = dir.path().join("model");
+    tiny_model::write(&model, TinyModelSpec::default())?;
+    let net = network::start(model.clone(), dir.path().join("keys"), dir.path().join("scratch")).await?;
+    let (framer, checker) = (validator(&net, 3, &model).await?, validator(&net, 4, &model).await?);
+    warp(&net.plain, 2).await?;
+    let node = framer.target(operator(&net)?, Some(net.url.clone())).await?;
+
+    // Non-streaming probes: mistral.rs drops a stream's final chunk (and its usage) when the text ends inside
+    // an incomplete UTF-8 sequence, which the tiny model's random bytes often do (docs/verification.md).
+    let mut honest = None;
+    let prompts = [("Why is the sky blue?", 16), ("Write a haiku.", 40), ("Hello!", 8), ("List three fruits.", 24)];
+    for (i, (text, max_tokens)) in prompts.iter().enumerate() {
+        match framer.probe(&node, &probe(text, *max_tokens), false).await? {
+            ProbeResult::Passed(observation) => honest = Some(observation),
+            other => panic!("probe {i} of an honest node: {other:?}"),
+        }
+    }
+    assert_eq!(framer.court_duties().await?, Default::default(), "nothing to vote on");
+
+    // The framer disputes an honest answer anyway: the checker re-executes the published evidence and rejects.
+    let honest = honest.ok_or("an observation")?;
+    let before = balance(&net, framer.court().me()).await?;
+    let id = framer.court().open(&honest).await?;
+    let report = checker.court_duties().await?;
+    assert_eq!(report.voted, vec![(id, false)]);
+    warp(&net.plain, 86_400 + 1).await?;
+    let report = checker.court_duties().await?;
+    assert_eq!((report.resolved, report.claimed), (vec![id], vec![id]));
+    let dispute = framer.court().dispute(id).await?;
+    assert_eq!(dispute.status, STATUS_REJECTED);
+    framer.court_duties().await?;
+    assert_eq!(
+        before - balance(&net, framer.court().me()).await?,
+        U256::from(dispute.bond),
+        "the framer lost its bond"
+    );
+    let staking = StakingVault::new(net.devnet.manifest().contracts.staking, &net.plain);
+    assert_eq!(staking.bondedStake(operator(&net)?).call().await?, neuro(10_000), "the honest node kept its stake");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_serving_another_model_is_disputed_voted_and_slashed() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (model, other) = (dir.path().join("model"), dir.path().join("other"));
+    tiny_model::write(&model, TinyModelSpec::default())?;
+    tiny_model::write(&other, TinyModelSpec { seed: 0xBAD, ..TinyModelSpec::default() })?;
+    let net = network::start_serving(model.clone(), other, dir.path().join("keys"), dir.path().join("scratch")).await?;
+    let (finder, second) = (validator(&net, 3, &model).await?, validator(&net, 4, &model).await?);
+    warp(&net.plain, 2).await?;
+    let accused = operator(&net)?;
+    let m = net.devnet.manifest().clone();
+    let staking = StakingVault::new(m.contracts.staking, &net.plain);
+    let stake_before = staking.bondedStake(accused).call().await?;
+    let finder_before = balance(&net, finder.court().me()).await?;
+
+    let node = finder.target(accused, Some(net.url.clone())).await?;
+    let (id, epoch) = match finder.probe(&node, &probe("Why is the sky blue?", 24), false).await? {
+        ProbeResult::Disputed { dispute, failure, observation } => {
+            assert!(matches!(failure, Failure::Diverged { .. }), "{failure}");
+            (dispute, observation.receipt.receipt.epoch)
+        }
+        other => panic!("the substituted model was not caught: {other:?}"),
+    };
+    let emissions = Emissions::new(m.contracts.emissions, &net.plain);
+    assert!(emissions.rewardHolds(U256::from(epoch), accused).call().await? > U256::ZERO, "reward held");
+
+    // The second validator reads the evidence from the opening transaction, re-executes it and upholds.
+    assert_eq!(second.court_duties().await?.voted, vec![(id, true)]);
+    warp(&net.plain, 86_400 + 1).await?;
+    assert_eq!(finder.court_duties().await?.resolved, vec![id]);
+    assert_eq!(second.court_duties().await?.claimed, vec![id]);
+    let court = Disputes::new(m.contracts.disputes, &net.plain);
+    let dispute = court.getDispute(id).call().await?;
+    assert_eq!(dispute.status, STATUS_UPHELD);
+
+    // First fault: 10% of the bonded stake; the finder's 10% of it, and its bond back.
+    let slashed = stake_before * court.firstFaultSlashBps().call().await? / U256::from(10_000);
+    assert_eq!(stake_before - staking.bondedStake(accused).call().await?, slashed);
+    let finder_share = slashed * court.finderBps().call().await? / U256::from(10_000);
+    let finder_after = balance(&net, finder.court().me()).await?;
+    let allowance_lock = neuro(10);
+    assert_eq!(
+        finder_after + allowance_lock,
+        finder_before + finder_share,
+        "finder: share in, bond back, allowance locked"
+    );
+    assert!(emissions.rewardForfeited(U256::from(epoch), accused).call().await?, "the epoch reward is forfeited");
+    Ok(())
+}
