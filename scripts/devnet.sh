@@ -215,6 +215,7 @@ fi
 user_key=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
 miner_key=0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
 keeper_key=0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6
+validator_key=0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a
 user=$("$bin/cast" wallet address --private-key "$user_key")
 miner=$("$bin/cast" wallet address --private-key "$miner_key")
 payments=$(field contracts.Payments)
@@ -268,6 +269,17 @@ NEURO_KEEPER_PRIVATE_KEY=$keeper_key "$target/neuro-keeper" --rpc-url "$rpc" --m
   run --listen 127.0.0.1:$((port + 2)) --interval-secs 5 >"$state/keeper-$port.log" 2>&1 &
 pids+=($!)
 
+# One validator (anvil account 4): 1,000 NEURO of validator stake, probing the node with the same model file.
+validator=$("$bin/cast" wallet address --private-key "$validator_key")
+send --private-key "$DEPLOYER_PRIVATE_KEY" "$token" "transfer(address,uint256)" "$validator" 2000ether
+validator_cli() { NEURO_VALIDATOR_PRIVATE_KEY=$validator_key "$target/neuro-validator" "$@" --rpc-url "$rpc" --manifest "$manifest"; }
+validator_cli stake 1000 >/dev/null
+probe_interval=60
+$e2e && probe_interval=8
+validator_cli run --model "$model_path" --probe-interval-secs "$probe_interval" --state "$state/validator-$port.json" \
+  >"$state/validator-$port.log" 2>&1 &
+pids+=($!)
+
 request_interval=15
 $e2e && request_interval=3
 # The demo user: deposit, an allowance for the miner as an API key, a chat request every 15 seconds (3 in --e2e).
@@ -294,7 +306,8 @@ echo "  miner ops  http://127.0.0.1:$((port + 4))/metrics"
 echo "$api_key" >"$state/user-$port.key"
 echo "  keeper     http://127.0.0.1:$((port + 2))/metrics"
 echo "  indexer    $indexer_url/v1/status   (REST API: $indexer_url/openapi.json)"
-echo "  logs       $state/{miner,keeper,indexer,user}-$port.log"
+echo "  validator  $validator   (probes every ~${probe_interval}s; disputes what fails re-execution)"
+echo "  logs       $state/{miner,keeper,indexer,user,validator}-$port.log"
 echo
 if $e2e; then
   # Non-interactive: wait for an epoch with work to be finalized, claim it, then assert the whole economy.
@@ -321,6 +334,13 @@ if $e2e; then
     "$(call "$payments" "minerFeeBps()(uint256)")" "$(call "$payments" "treasuryFeeBps()(uint256)")" \
     "$(call "$fee_vault" "pendingBurn()(uint256)")"
   indexer_cli verify --block "$head"
+  # The validator probed the honest node, every probe passed re-execution, and it disputed nothing.
+  passed=$(grep -c "probe passed" "$state/validator-$port.log" || true)
+  if [ "$passed" -lt 1 ] || grep -q "dispute opened\|probe failed" "$state/validator-$port.log"; then
+    echo "e2e: the validator passed $passed probe(s) and/or disputed the honest node; see $state/validator-$port.log" >&2
+    exit 1
+  fi
+  echo "e2e: the validator probed the honest node $passed time(s): every answer re-executed within tolerance"
   echo "e2e test passed"
   exit 0
 fi

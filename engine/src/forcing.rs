@@ -87,10 +87,19 @@ impl TeacherForcing {
         for id in generated {
             produced.extend_from_slice(self.vocab.bytes(*id));
         }
-        let mut order: Vec<u32> = (0..logprobs.len() as u32).collect();
-        order.sort_by(|a, b| logprobs[*b as usize].total_cmp(&logprobs[*a as usize]));
-        let top = order[0];
-        let rank_of = |id: u32| order.iter().position(|o| *o == id).unwrap_or(order.len());
+        // The first of equal maxima, as the engine's top-1 sampling picks it (a tie broken the other way could
+        // steer a token that adds no text where the node wrote one).
+        let mut top = 0u32;
+        for (id, lp) in logprobs.iter().enumerate() {
+            if *lp > logprobs[top as usize] {
+                top = id as u32;
+            }
+        }
+        // Rank: how many tokens the model puts strictly above `id` (one pass, no sort).
+        let rank_of = |id: u32| {
+            let lp = logprobs.get(id as usize).copied().unwrap_or(f32::NEG_INFINITY);
+            logprobs.iter().filter(|v| **v > lp).count()
+        };
         let step = |chosen: u32, end: bool| Step {
             top,
             top_logprob: logprobs[top as usize],
@@ -112,7 +121,7 @@ impl TeacherForcing {
             return step(most_likely_eos().unwrap_or(top), true);
         }
         let mut candidate = produced.clone();
-        let continues = |id: &u32| {
+        let mut continues = |id: &u32| {
             let piece = self.vocab.bytes(*id);
             if self.vocab.is_special(*id) {
                 return false;
@@ -128,7 +137,17 @@ impl TeacherForcing {
                 rest.chars().next().is_some_and(|c| c.encode_utf8(&mut [0; 4]).as_bytes().starts_with(tail))
             }
         };
-        match order.iter().copied().find(continues) {
+        // The model's own choice continues the text at almost every step of an honest answer; only a divergence
+        // pays for sorting the vocabulary.
+        let found = if continues(&top) {
+            Some(top)
+        } else {
+            let mut order: Vec<u32> = (0..logprobs.len() as u32).collect();
+            // Stable: equal logprobs keep id order, as the engine's top-1 sampling does.
+            order.sort_by(|a, b| logprobs[*b as usize].total_cmp(&logprobs[*a as usize]));
+            order.into_iter().find(continues)
+        };
+        match found {
             Some(chosen) => step(chosen, false),
             None => {
                 state.unreachable_at = Some(so_far.len());
