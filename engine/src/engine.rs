@@ -244,12 +244,7 @@ impl Engine {
         let mut rx = self.send_normal(messages, sampling, false, None).await?;
         match rx.recv().await {
             Some(Response::CompletionDone(done)) => Ok(done),
-            Some(Response::CompletionModelError(message, _)) => Err(EngineError::Inference(message)),
-            Some(Response::ValidationError(e)) | Some(Response::InternalError(e)) => {
-                Err(EngineError::Inference(e.to_string()))
-            }
-            Some(_) => Err(EngineError::Inference("unexpected response kind".into())),
-            None => Err(EngineError::Inference("engine closed the request".into())),
+            other => Err(failure(other)),
         }
     }
 
@@ -268,12 +263,7 @@ impl Engine {
         let mut rx = self.send_normal(messages, sampling, false, Some(vec![processor])).await?;
         match rx.recv().await {
             Some(Response::Done(done)) => Ok(done),
-            Some(Response::ModelError(message, _)) => Err(EngineError::Inference(message)),
-            Some(Response::ValidationError(e)) | Some(Response::InternalError(e)) => {
-                Err(EngineError::Inference(e.to_string()))
-            }
-            Some(_) => Err(EngineError::Inference("unexpected response kind".into())),
-            None => Err(EngineError::Inference("engine closed the request".into())),
+            other => Err(failure(other)),
         }
     }
 
@@ -305,5 +295,17 @@ impl Engine {
         let sender = self.model.inner().get_sender(None).map_err(|e| EngineError::Inference(e.to_string()))?;
         sender.send(request).await.map_err(|e| EngineError::Inference(e.to_string()))?;
         Ok(rx)
+    }
+}
+
+/// The error in a non-streaming request's only response (anything but the answer it waited for).
+fn failure(response: Option<Response>) -> EngineError {
+    match response {
+        Some(Response::ModelError(message, _)) | Some(Response::CompletionModelError(message, _)) => {
+            EngineError::Inference(message)
+        }
+        Some(Response::ValidationError(e)) | Some(Response::InternalError(e)) => EngineError::Inference(e.to_string()),
+        Some(_) => EngineError::Inference("unexpected response kind".into()),
+        None => EngineError::Inference("engine closed the request".into()),
     }
 }
