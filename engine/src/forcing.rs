@@ -10,7 +10,7 @@
 //! Text is compared the way mistral.rs makes it: the completion's bytes decoded lossily (one U+FFFD per invalid
 //! sequence), leading whitespace trimmed. At each step the steered token is the most likely token (in the
 //! model's own distribution) whose bytes continue the target text (a token that adds no visible text, such as
-//! leading whitespace, continues any text). An honest greedy run produced its text token by token from the same distribution,
+//! leading whitespace or a special token other than an end, continues any text). An honest greedy run produced its text token by token from the same distribution,
 //! so that token is the run's own choice even where a tokenizer would have split the text differently. Once the
 //! text is used up the most likely end-of-sequence token is steered; if no token continues the text the run is
 //! ended and the step is marked unreachable.
@@ -109,8 +109,7 @@ impl TeacherForcing {
             end,
         };
         let most_likely_eos = || {
-            let eos = self.vocab.eos();
-            eos.iter().copied().max_by(|a, b| {
+            self.vocab.enders().max_by(|a, b| {
                 let lp = |id: u32| logprobs.get(id as usize).copied().unwrap_or(f32::NEG_INFINITY);
                 lp(*a).total_cmp(&lp(*b))
             })
@@ -122,8 +121,10 @@ impl TeacherForcing {
         }
         let mut candidate = produced.clone();
         let mut continues = |id: &u32| {
+            // Any token but an end continues the text: a special token adds no text (the engine drops it), as
+            // a token that only adds leading whitespace does.
             let piece = self.vocab.bytes(*id);
-            if self.vocab.is_special(*id) {
+            if self.vocab.is_eos(*id) {
                 return false;
             }
             candidate.truncate(produced.len());

@@ -57,6 +57,17 @@ pub enum VocabError {
     },
 }
 
+/// What a vocabulary entry's string is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    /// Bytes in the vocabulary's encoding.
+    Encoded,
+    /// Literal UTF-8 (an added token).
+    Raw,
+    /// A special token: no text.
+    Special,
+}
+
 /// How token strings encode bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
@@ -111,6 +122,18 @@ impl Vocabulary {
         &self.eos
     }
 
+    /// Whether `id` is an end-of-sequence token.
+    pub fn is_eos(&self, id: u32) -> bool {
+        self.eos.contains(&id)
+    }
+
+    /// Tokens that may end an answer: the end-of-sequence tokens and every special token (chat templates end
+    /// turns with their own, e.g. `<|im_end|>`, which the metadata's single end token may not name).
+    pub fn enders(&self) -> impl Iterator<Item = u32> + '_ {
+        let special = self.special.iter().enumerate().filter(|(_, s)| **s).map(|(id, _)| id as u32);
+        self.eos.iter().copied().chain(special)
+    }
+
     /// How token strings encode bytes.
     pub fn encoding(&self) -> Encoding {
         self.encoding
@@ -127,17 +150,20 @@ impl Vocabulary {
         } else {
             return Err(unsupported("the decoder is neither byte-level BPE nor SentencePiece"));
         };
-        let mut pieces: HashMap<u32, (String, bool)> = HashMap::new();
+        let mut pieces: HashMap<u32, (String, Piece)> = HashMap::new();
         for (piece, id) in vocab {
             let id = id.as_u64().and_then(|id| u32::try_from(id).ok()).ok_or_else(|| unsupported("a bad token id"))?;
-            pieces.insert(id, (piece.clone(), false));
+            pieces.insert(id, (piece.clone(), Piece::Encoded));
         }
         let mut by_content: HashMap<String, u32> = pieces.iter().map(|(id, (p, _))| (p.clone(), *id)).collect();
         for added in tokenizer["added_tokens"].as_array().into_iter().flatten() {
             let (Some(id), Some(content)) = (added["id"].as_u64(), added["content"].as_str()) else { continue };
             let id = u32::try_from(id).map_err(|_| unsupported("a bad added token id"))?;
-            let special = added["special"].as_bool().unwrap_or(false);
-            pieces.insert(id, (content.to_string(), special));
+            // The engine's token trie drops special tokens and every added token spelled `<...>` from the text;
+            // other added tokens are their literal UTF-8.
+            let special =
+                added["special"].as_bool().unwrap_or(false) || (content.starts_with('<') && content.ends_with('>'));
+            pieces.insert(id, (content.to_string(), if special { Piece::Special } else { Piece::Raw }));
             by_content.insert(content.to_string(), id);
         }
         let mut eos = Vec::new();
@@ -176,14 +202,19 @@ impl Vocabulary {
             // GGUF token types: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte.
             let kind = types.and_then(|t| t.get(index)).and_then(|t| t.to_i32().ok()).unwrap_or(1);
             let piece = token.to_string().map_err(gguf_error)?.clone();
-            pieces.insert(id, (piece, kind == 3 || kind == 5));
+            let kind = match kind {
+                3 | 5 => Piece::Special,
+                4 => Piece::Raw,
+                _ => Piece::Encoded,
+            };
+            pieces.insert(id, (piece, kind));
         }
         let eos = meta("tokenizer.ggml.eos_token_id")?.to_u32().map_err(gguf_error)?;
         Self::build(pieces, vec![eos], encoding, file)
     }
 
     fn build(
-        pieces: HashMap<u32, (String, bool)>,
+        pieces: HashMap<u32, (String, Piece)>,
         mut eos: Vec<u32>,
         encoding: Encoding,
         path: &Path,
@@ -192,15 +223,16 @@ impl Vocabulary {
         let mut bytes = vec![Vec::new(); size];
         let mut special = vec![false; size];
         let decoder = byte_level_decoder();
-        for (id, (piece, is_special)) in pieces {
+        for (id, (piece, kind)) in pieces {
             let slot = id as usize;
-            special[slot] = is_special;
-            if !is_special {
-                let piece_bytes = match encoding {
-                    Encoding::ByteLevel => {
+            special[slot] = kind == Piece::Special;
+            if kind != Piece::Special {
+                let piece_bytes = match (kind, encoding) {
+                    (Piece::Raw, _) => piece.into_bytes(),
+                    (_, Encoding::ByteLevel) => {
                         piece.chars().map(|c| decoder.get(&c).copied().unwrap_or(b'?')).collect::<Vec<u8>>()
                     }
-                    Encoding::SentencePiece => sentencepiece_bytes(&piece),
+                    (_, Encoding::SentencePiece) => sentencepiece_bytes(&piece),
                 };
                 // mistral.rs decodes through llguidance's token trie, which marks special tokens with a leading
                 // 0xFF byte and drops them from the text; a plain token starting with 0xFF is dropped with them.

@@ -62,7 +62,7 @@ pub fn output_hash(text: &str) -> B256 {
 pub struct SamplingClaim {
     /// Completion token limit.
     pub max_tokens: u64,
-    /// Temperature; `None` or `0` is greedy decoding.
+    /// Temperature; `0` is greedy decoding, `None` the default (1.0, as OpenAI and the engine read it).
     pub temperature: Option<f64>,
     /// Nucleus sampling.
     pub top_p: Option<f64>,
@@ -73,15 +73,17 @@ pub struct SamplingClaim {
 impl SamplingClaim {
     /// Whether decoding was greedy (deterministic), the only kind a validator can re-execute token by token.
     pub fn is_greedy(&self) -> bool {
-        self.temperature.is_none_or(|t| t == 0.0)
+        self.temperature.is_some_and(|t| t <= 0.0)
     }
 
-    /// `keccak256(abi.encode(maxTokens, temperature·10⁶ or -1, topP·10⁶ or -1, stop[]))`; floats are rounded to
-    /// millionths so that the JSON a client sent and the value the node parsed hash alike.
+    /// `keccak256(abi.encode(maxTokens, temperature·10⁶ (-1 when greedy, 10⁶ when absent), topP·10⁶ or -1,
+    /// stop[]))`; floats are rounded to millionths so that the JSON a client sent and the value the node parsed
+    /// hash alike.
     pub fn hash(&self) -> B256 {
         let micros = |v: Option<f64>| v.map_or(-1i64, |v| (v * 1e6).round() as i64);
         // Greedy has one encoding, however it was asked for.
-        let temperature = if self.is_greedy() { -1 } else { micros(self.temperature) };
+        // A missing temperature is the default 1.0, not greedy (the engine samples it).
+        let temperature = if self.is_greedy() { -1 } else { micros(self.temperature.or(Some(1.0))) };
         keccak256((self.max_tokens, temperature, micros(self.top_p), self.stop.clone()).abi_encode_params())
     }
 }
@@ -243,11 +245,16 @@ mod tests {
     }
 
     #[test]
-    fn greedy_has_one_encoding() {
-        let greedy = SamplingClaim { max_tokens: 8, ..Default::default() };
-        let zero = SamplingClaim { temperature: Some(0.0), ..greedy.clone() };
+    fn greedy_has_one_encoding_and_a_missing_temperature_is_not_greedy() {
+        let greedy = SamplingClaim { max_tokens: 8, temperature: Some(0.0), ..Default::default() };
+        let negative = SamplingClaim { temperature: Some(-1.0), ..greedy.clone() };
+        let default = SamplingClaim { temperature: None, ..greedy.clone() };
+        let one = SamplingClaim { temperature: Some(1.0), ..greedy.clone() };
         let warm = SamplingClaim { temperature: Some(0.7), ..greedy.clone() };
-        assert_eq!(greedy.hash(), zero.hash());
+        assert_eq!(greedy.hash(), negative.hash());
+        assert!(!default.is_greedy(), "the engine samples a request without temperature at 1.0");
+        assert_eq!(default.hash(), one.hash());
+        assert_ne!(greedy.hash(), default.hash());
         assert_ne!(greedy.hash(), warm.hash());
         let greedy_hash = greedy.hash();
         assert_ne!(greedy_hash, SamplingClaim { max_tokens: 9, ..greedy }.hash());

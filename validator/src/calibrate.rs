@@ -124,6 +124,7 @@ fn kind(failure: &Failure) -> &'static str {
         Failure::Unreachable { .. } => "unreachable text",
         Failure::TooLong => "too long",
         Failure::Diverged { .. } => "diverged",
+        Failure::SamplingClaim => "sampling claim",
     }
 }
 

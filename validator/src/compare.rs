@@ -76,6 +76,9 @@ pub enum Failure {
     /// The text is longer than `max_tokens` allows.
     #[error("the text does not fit the request's max_tokens")]
     TooLong,
+    /// The receipt's sampling hash is not the request's (the node signed parameters it was not asked for).
+    #[error("the receipt's sampling parameters are not the request's")]
+    SamplingClaim,
     /// At `step` the node's token is not a near-tie of the model's own choice.
     #[error(
         "step {index}: the node's token {} ranks {} with margin {:.4} nats (the model's choice: token {})",

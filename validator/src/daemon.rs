@@ -22,7 +22,7 @@ use neuro_protocol::{
     bindings::{Emissions, NodeRegistry, Payments},
     voucher::{Allowance, SignedAllowance, payments_domain},
 };
-use rand::{Rng, SeedableRng, seq::SliceRandom};
+use rand::{SeedableRng, seq::SliceRandom};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
@@ -116,6 +116,21 @@ pub struct CourtReport {
     pub resolved: Vec<U256>,
     /// Disputes whose bond and winnings this validator claimed.
     pub claimed: Vec<U256>,
+}
+
+impl DaemonError {
+    /// Whether trying again later may succeed (RPC trouble), as opposed to a deterministic failure.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Court(e) => match e.as_ref() {
+                CourtError::Chain(e) => e.is_transient(),
+                CourtError::EvidenceUnreadable { .. } => false,
+                CourtError::Read(_) | CourtError::Rpc(_) => true,
+            },
+            Self::Read(_) | Self::Rpc(_) | Self::Models(_) | Self::State { .. } => true,
+            Self::Engine(_) | Self::Receipt(_) | Self::Voucher(_) | Self::ModelNotServed(_) => false,
+        }
+    }
 }
 
 impl From<CourtError> for DaemonError {
@@ -227,7 +242,8 @@ impl Validator {
         let api_key = self.api_key(operator).await?;
         let allowance = SignedAllowance::from_api_key(&api_key)?.allowance;
         let (domain, signer) = node_signer(self.provider(), &self.manifest, operator).await?;
-        Ok(NodeKeys { endpoint, model_name, api_key, allowance, domain, signer })
+        let model_id = self.reexecutor.model_id();
+        Ok(NodeKeys { endpoint, model_name, model_id, api_key, allowance, domain, signer })
     }
 
     async fn api_key(&self, operator: Address) -> Result<String, DaemonError> {
@@ -311,7 +327,14 @@ impl Validator {
         let now = self.provider().get_block_by_number(Default::default()).await?.map_or(0, |b| b.header.timestamp);
         let from = self.state.lock().await.read_to_block + 1;
         for dispute in self.court.opened(from.min(head), head).await? {
-            self.consider(&dispute, now, &mut report).await?;
+            match self.consider(&dispute, now, &mut report).await {
+                Ok(()) => {}
+                // A transient failure: stop here and read this block range again next time.
+                Err(error) if error.is_transient() => return Err(error),
+                // Anything deterministic (a revert such as a closed vote, an engine error on hostile evidence)
+                // would fail again the same way: skip this dispute instead of stalling every other one.
+                Err(error) => tracing::warn!(dispute = %dispute.id, %error, "skipping dispute"),
+            }
         }
         let watching: Vec<(U256, u64)> = {
             let mut state = self.state.lock().await;
@@ -332,10 +355,12 @@ impl Validator {
             if vote.side != 0 && !vote.claimed {
                 match self.court.claim(id).await {
                     Ok(_) => report.claimed.push(id),
-                    // Nothing to claim (a losing side): settled all the same.
-                    Err(CourtError::Chain(e)) if !e.is_transient() => {
-                        tracing::info!(dispute = %id, error = %e, "nothing to claim");
+                    // The contract refused: nothing to claim (a losing side, or a challenger whose bond came
+                    // back at resolution). Settled all the same.
+                    Err(CourtError::Chain(neuro_chain::ChainError::Reverted { .. })) => {
+                        tracing::info!(dispute = %id, "nothing to claim");
                     }
+                    // Anything else (a timeout, a stuck or dropped transaction): keep watching, claim again later.
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -406,8 +431,9 @@ impl Validator {
         let Some(operator) = nodes.choose(rng).copied() else { return Ok(()) };
         let node = self.target(operator, None).await?;
         let probe = corpus::draw(rng, 8..=64);
-        let stream = rng.gen_bool(0.5);
-        match self.probe(&node, &probe, stream).await? {
+        // Not streamed: a streamed answer's text is assembled differently by the engine and is not replayed
+        // (reexecute::Unjudgeable::Streamed) until the forcing mirrors the stream's decoding.
+        match self.probe(&node, &probe, false).await? {
             ProbeResult::Passed(o) => tracing::info!(node = %operator, ttft = ?o.time_to_first_token, "probe passed"),
             ProbeResult::Disputed { dispute, failure, .. } => {
                 tracing::warn!(node = %operator, %dispute, %failure, "dispute opened")

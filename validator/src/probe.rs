@@ -2,7 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use alloy::{primitives::Address, sol_types::Eip712Domain};
+use alloy::{
+    primitives::{Address, B256},
+    sol_types::Eip712Domain,
+};
 use futures::StreamExt;
 use neuro_client::{
     receipt::{self, CheckError},
@@ -35,6 +38,15 @@ pub enum ProbeError {
     /// The receipt is missing or does not hold (no signed claim to dispute; counted against honesty).
     #[error("bad receipt: {0}")]
     Receipt(#[from] CheckError),
+    /// The receipt names another model than the one the node lists under the name asked for (a node signing
+    /// receipts for a made-up model to make its answers unjudgeable).
+    #[error("the receipt names model {found}, the node lists {expected}")]
+    WrongModel {
+        /// In the receipt.
+        found: B256,
+        /// Listed by the node and registered on chain.
+        expected: B256,
+    },
 }
 
 /// A node's answer to a probe, with its signed receipt checked against what was sent and received.
@@ -67,6 +79,8 @@ pub struct NodeKeys {
     pub endpoint: String,
     /// The model name the node serves.
     pub model_name: String,
+    /// The model id behind that name (the validator's).
+    pub model_id: B256,
     /// The API key (an allowance for this node).
     pub api_key: String,
     /// The allowance behind the key.
@@ -93,6 +107,9 @@ pub async fn send(
     let (text, body, first) = answer.map_err(|_| ProbeError::TimedOut(deadline))??;
     let signed = receipt::receipt_in(&body)?;
     receipt::check(&signed, &node.domain, &node.allowance, node.signer, &request, &text, epoch_now)?;
+    if signed.receipt.modelId != node.model_id {
+        return Err(ProbeError::WrongModel { found: signed.receipt.modelId, expected: node.model_id });
+    }
     Ok(Observation { request, text, receipt: signed, time_to_first_token: first, elapsed: started.elapsed() })
 }
 

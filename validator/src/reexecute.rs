@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use alloy::primitives::B256;
 use neuro_engine::{ChatMessage, Engine, EngineError, Sampling, vocab::Vocabulary};
-use neuro_protocol::receipt::InferenceReceipt;
+use neuro_protocol::receipt::{InferenceReceipt, SamplingClaim};
 
 use crate::compare::{Claim, Failure, Tolerance, Verdict, judge};
 
@@ -21,7 +21,26 @@ pub enum Unjudgeable {
     /// Sampled (temperature > 0) answers have no single right answer to compare with.
     #[error("the request was not greedy (temperature {0})")]
     NotGreedy(f64),
+    /// Streamed text is assembled from deltas that mistral.rs trims and rewrites differently from a whole answer
+    /// (leading whitespace, `▁`), so the forced replay of a whole answer would misjudge it.
+    #[error("streamed answers are not replayed")]
+    Streamed,
+    /// Evidence beyond what one judgement may cost (a hostile dispute could otherwise stall every validator).
+    #[error("evidence too large to replay: {0}")]
+    TooLarge(&'static str),
+    /// The re-execution did not finish within its time budget.
+    #[error("the re-execution took longer than {0:?}")]
+    TooSlow(std::time::Duration),
 }
+
+/// Largest request body replayed.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// Largest output replayed.
+pub const MAX_OUTPUT_BYTES: usize = 16 * 1024;
+/// Largest `max_tokens` replayed.
+pub const MAX_REPLAY_TOKENS: usize = 1024;
+/// Time budget of one judgement.
+pub const JUDGE_BUDGET: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// What re-executing one answer concluded.
 #[derive(Debug)]
@@ -52,6 +71,12 @@ pub fn parse_request(body: &[u8]) -> Result<(Vec<ChatMessage>, usize), Unjudgeab
             return Err(bad(&format!("field `{key}` is not replayed")));
         }
     }
+    if body.len() > MAX_REQUEST_BYTES {
+        return Err(Unjudgeable::TooLarge("request"));
+    }
+    if object.get("stream").and_then(serde_json::Value::as_bool) == Some(true) {
+        return Err(Unjudgeable::Streamed);
+    }
     let temperature = object.get("temperature").and_then(serde_json::Value::as_f64).unwrap_or(1.0);
     if temperature != 0.0 {
         return Err(Unjudgeable::NotGreedy(temperature));
@@ -68,7 +93,11 @@ pub fn parse_request(body: &[u8]) -> Result<(Vec<ChatMessage>, usize), Unjudgeab
             _ => Err(bad("a message without a text role and content")),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((messages, usize::try_from(max_tokens).map_err(|_| bad("max_tokens out of range"))?))
+    let max_tokens = usize::try_from(max_tokens).map_err(|_| bad("max_tokens out of range"))?;
+    if max_tokens > MAX_REPLAY_TOKENS {
+        return Err(Unjudgeable::TooLarge("max_tokens"));
+    }
+    Ok((messages, max_tokens))
 }
 
 /// The model a validator holds, ready to re-execute answers.
@@ -105,8 +134,25 @@ impl Reexecutor {
             Ok(parsed) => parsed,
             Err(why) => return Ok(Outcome::Abstain(why)),
         };
+        if output.len() > MAX_OUTPUT_BYTES {
+            return Ok(Outcome::Abstain(Unjudgeable::TooLarge("output")));
+        }
+        let claimed = SamplingClaim { max_tokens: max_tokens as u64, temperature: Some(0.0), ..Default::default() };
+        if receipt.samplingHash != claimed.hash() {
+            // The node signed other sampling parameters than the request it answered: a false claim on its own.
+            return Ok(Outcome::Judged(Verdict {
+                steps: 0,
+                near_ties: 0,
+                worst_margin: 0.0,
+                failure: Some(Failure::SamplingClaim),
+            }));
+        }
         let sampling = Sampling { max_tokens, temperature: Some(0.0), ..Default::default() };
-        let run = self.engine.chat_forced(&messages, &sampling, self.vocab.clone(), output).await?;
+        let forced = self.engine.chat_forced(&messages, &sampling, self.vocab.clone(), output);
+        let run = match tokio::time::timeout(JUDGE_BUDGET, forced).await {
+            Ok(run) => run?,
+            Err(_) => return Ok(Outcome::Abstain(Unjudgeable::TooSlow(JUDGE_BUDGET))),
+        };
         let claim = Claim {
             text: output.to_string(),
             prompt_tokens: receipt.promptTokens,
@@ -127,6 +173,10 @@ mod tests {
         assert_eq!((messages.len(), max), (1, 8));
         let sampled = br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":8}"#;
         assert_eq!(parse_request(sampled).expect_err("sampled"), Unjudgeable::NotGreedy(1.0));
+        let streamed = br#"{"model":"m","messages":[],"max_tokens":8,"temperature":0,"stream":true}"#;
+        assert_eq!(parse_request(streamed).expect_err("streamed"), Unjudgeable::Streamed);
+        let long = br#"{"model":"m","messages":[],"max_tokens":100000,"temperature":0}"#;
+        assert_eq!(parse_request(long).expect_err("long"), Unjudgeable::TooLarge("max_tokens"));
         let extra = br#"{"model":"m","messages":[],"max_tokens":8,"temperature":0,"stop":["x"]}"#;
         assert!(matches!(parse_request(extra), Err(Unjudgeable::Request(why)) if why.contains("stop")));
         assert!(matches!(parse_request(b"not json"), Err(Unjudgeable::Request(_))));
