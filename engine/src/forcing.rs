@@ -119,18 +119,34 @@ impl TeacherForcing {
         if (so_far == self.target && !pending) || state.unreachable_at.is_some() {
             return step(most_likely_eos().unwrap_or(top), true);
         }
-        let mut candidate = produced.clone();
+        // What the text so far settles: everything before a trailing incomplete character decodes the same
+        // whatever comes next, so each candidate only decodes that tail and its own bytes (cheap even when a
+        // hostile dispute makes the search scan the whole vocabulary over a long answer).
+        let stable = produced.len() - pending_len(&produced);
+        // (Bytes before `stable` that look incomplete on their own were found invalid in context: one U+FFFD,
+        // which is what the standard lossy decoding gives them.)
+        let settled = String::from_utf8_lossy(&produced[..stable]);
+        let settled = settled.trim_start();
+        // While nothing but whitespace is settled, the engine's trim reaches into the candidate's text too.
+        let (rest_after_settled, trim_candidate) = match settled {
+            "" => (Some(self.target.as_str()), true),
+            settled => (self.target.strip_prefix(settled), false),
+        };
+        let mut candidate = produced[stable..].to_vec();
+        let open = candidate.len();
         let mut continues = |id: &u32| {
             // Any token but an end continues the text: a special token adds no text (the engine drops it), as
             // a token that only adds leading whitespace does.
             let piece = self.vocab.bytes(*id);
+            let Some(rest_after_settled) = rest_after_settled else { return false };
             if self.vocab.is_eos(*id) {
                 return false;
             }
-            candidate.truncate(produced.len());
+            candidate.truncate(open);
             candidate.extend_from_slice(piece);
             let (text, pending) = lossy_text(&candidate);
-            let Some(rest) = self.target.strip_prefix(text.trim_start()) else { return false };
+            let text = if trim_candidate { text.trim_start() } else { text.as_str() };
+            let Some(rest) = rest_after_settled.strip_prefix(text) else { return false };
             // An incomplete character continues the text only if the text goes on with a character those bytes
             // begin, or with U+FFFD (they may turn out invalid).
             !pending || rest.starts_with('\u{FFFD}') || {
@@ -243,7 +259,28 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
-    use super::lossy_text;
+    use super::{lossy_text, pending_len};
+
+    #[test]
+    fn decoding_the_settled_prefix_and_the_open_tail_apart_is_decoding_the_whole() {
+        // Bytes biased towards UTF-8 lead and continuation bytes, where the split could go wrong.
+        let alphabet = [b'a', b' ', 0x80, 0xA7, 0xBF, 0xC3, 0xDF, 0xE2, 0xE4, 0xF0, 0x9F, 0xFF];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            let len = (state % 9) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    alphabet[(state % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            let stable = bytes.len() - pending_len(&bytes);
+            let apart = String::from_utf8_lossy(&bytes[..stable]).into_owned() + &lossy_text(&bytes[stable..]).0;
+            assert_eq!(apart, lossy_text(&bytes).0, "{bytes:x?}");
+        }
+    }
 
     #[test]
     fn lossy_text_matches_the_engines_decoding_and_holds_back_an_incomplete_character() {
