@@ -171,8 +171,7 @@ contract Disputes is AccessControl {
     event ValidatorUnbonding(address indexed validator, uint256 amount, uint256 releaseTime);
     /// @notice A validator withdrew its released stake.
     event ValidatorWithdrawn(address indexed validator, uint256 amount);
-    /// @notice A dispute was opened; the evidence (receipt, signature, request and output) is this call's
-    /// calldata, and its hashes are signed in the receipt.
+    /// @notice A dispute was opened; its evidence is in `DisputeEvidence`, emitted with it.
     event DisputeOpened(
         uint256 indexed id,
         address indexed challenger,
@@ -182,6 +181,10 @@ contract Disputes is AccessControl {
         bytes32 receiptDigest,
         uint256 votingEnds
     );
+    /// @notice The evidence of dispute `id`, in the log so that voters can read it however the dispute was
+    /// opened (a direct call, a batch, a smart account): the node's receipt and signature, the request body and
+    /// the output text whose hashes the receipt signs.
+    event DisputeEvidence(uint256 indexed id, InferenceReceipt receipt, bytes signature, bytes request, bytes output);
     /// @notice A validator voted.
     event DisputeVoted(uint256 indexed id, address indexed voter, bool uphold, uint256 weight);
     /// @notice A dispute was resolved; `slashed` is what the accused lost (zero unless upheld).
@@ -319,6 +322,7 @@ contract Disputes is AccessControl {
         emit DisputeOpened(
             id, msg.sender, receipt.miner, receipt.modelId, receipt.epoch, digest, _disputes[id].votingEnds
         );
+        emit DisputeEvidence(id, receipt, signature, request, output);
         emit DisputeVoted(id, msg.sender, true, _disputes[id].upholdWeight);
     }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {Vm} from "forge-std/Vm.sol";
 import {NeuroFixture} from "./utils/NeuroFixture.sol";
 import {Disputes} from "../src/Disputes.sol";
 import {Emissions} from "../src/Emissions.sol";
@@ -242,6 +243,26 @@ contract DisputesTest is NeuroFixture {
         vm.prank(v1);
         vm.expectRevert(abi.encodeWithSelector(Disputes.AlreadyDisputed.selector, digest, id));
         court.openDispute(r, sig, request, output);
+    }
+
+    function test_theEvidenceIsInTheLogWhoeverOpens() public {
+        vm.recordLogs();
+        (uint256 id, Disputes.InferenceReceipt memory r) = _open(v1);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        bytes32 topic = Disputes.DisputeEvidence.selector;
+        bool found;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter != address(court) || logs[i].topics[0] != topic) continue;
+            assertEq(uint256(logs[i].topics[1]), id);
+            (Disputes.InferenceReceipt memory logged, bytes memory sig, bytes memory request, bytes memory output) =
+                abi.decode(logs[i].data, (Disputes.InferenceReceipt, bytes, bytes, bytes));
+            assertEq(court.receiptDigest(logged), court.receiptDigest(r));
+            assertEq(keccak256(request), r.requestHash);
+            assertEq(keccak256(output), r.outputHash);
+            assertEq(sig.length, 65);
+            found = true;
+        }
+        assertTrue(found, "DisputeEvidence emitted");
     }
 
     function test_flashStakeAndTheAccusedCannotVote() public {

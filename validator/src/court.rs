@@ -1,17 +1,17 @@
 //! The validator's side of `Disputes.sol`: stake, open a dispute with a failed probe's evidence, read the
-//! evidence of disputes others opened (from the opening transaction's calldata), vote, resolve and claim.
+//! evidence of disputes others opened (from the `DisputeEvidence` log), vote, resolve and claim.
 
 use alloy::{
     primitives::{Address, B256, Bytes, U256},
     providers::{DynProvider, Provider},
     rpc::types::Filter,
-    sol_types::{SolCall, SolEvent},
+    sol_types::SolEvent,
 };
 use neuro_chain::{ChainError, Relayer};
 use neuro_protocol::{
     Manifest,
     bindings::{Disputes, NeuroToken},
-    receipt::{InferenceReceipt, SignedReceipt},
+    receipt::SignedReceipt,
 };
 
 use crate::probe::Observation;
@@ -28,9 +28,8 @@ pub enum CourtError {
     /// An RPC call failed.
     #[error("RPC failed: {0}")]
     Rpc(#[from] alloy::transports::TransportError),
-    /// The dispute's opening transaction is not a direct `openDispute` call (sent through another contract), so
-    /// its evidence cannot be read from calldata.
-    #[error("dispute {id}: evidence not readable from transaction {tx}")]
+    /// The dispute's `DisputeEvidence` log was not found (or did not decode) in its opening transaction's block.
+    #[error("dispute {id}: no readable evidence log in transaction {tx}")]
     EvidenceUnreadable {
         /// Dispute id.
         id: U256,
@@ -54,6 +53,8 @@ pub struct OpenedDispute {
     pub voting_ends: u64,
     /// The opening transaction.
     pub tx: B256,
+    /// Its block.
+    pub block: u64,
 }
 
 /// The evidence of a dispute, as its challenger published it.
@@ -163,22 +164,31 @@ impl Court {
                     model_id: event.modelId,
                     voting_ends: u64::try_from(event.votingEnds).unwrap_or(u64::MAX),
                     tx: log.transaction_hash?,
+                    block: log.block_number?,
                 })
             })
             .collect())
     }
 
-    /// The evidence of `dispute`, decoded from its opening transaction.
+    /// The evidence of `dispute`, from the `DisputeEvidence` log emitted with it (readable however the dispute
+    /// was opened: a direct call, a batch, a smart account).
     pub async fn evidence(&self, dispute: &OpenedDispute) -> Result<Evidence, CourtError> {
-        let unreadable = || CourtError::EvidenceUnreadable { id: dispute.id, tx: dispute.tx };
-        let tx = self.relayer.provider().get_transaction_by_hash(dispute.tx).await?.ok_or_else(unreadable)?;
-        let input = alloy::consensus::Transaction::input(&tx);
-        let call = Disputes::openDisputeCall::abi_decode(input).map_err(|_| unreadable())?;
-        let receipt: InferenceReceipt = call.receipt.into();
+        let filter = Filter::new()
+            .address(self.disputes)
+            .event_signature(Disputes::DisputeEvidence::SIGNATURE_HASH)
+            .topic1(B256::from(dispute.id))
+            .from_block(dispute.block)
+            .to_block(dispute.block);
+        let logs = self.relayer.provider().get_logs(&filter).await?;
+        let event = logs
+            .iter()
+            .find_map(|log| Disputes::DisputeEvidence::decode_log(&log.inner).ok())
+            .ok_or(CourtError::EvidenceUnreadable { id: dispute.id, tx: dispute.tx })?;
+        let evidence = event.data;
         Ok(Evidence {
-            receipt: SignedReceipt { receipt, signature: call.signature },
-            request: call.request,
-            output: call.output,
+            receipt: SignedReceipt { receipt: evidence.receipt.into(), signature: evidence.signature },
+            request: evidence.request,
+            output: evidence.output,
         })
     }
 

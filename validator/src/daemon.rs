@@ -381,7 +381,13 @@ impl Validator {
         {
             let evidence = match self.court.evidence(dispute).await {
                 Ok(evidence) => evidence,
-                Err(CourtError::EvidenceUnreadable { .. }) => return Ok(()),
+                // Evidence nobody can read cannot justify a slash: reject.
+                Err(CourtError::EvidenceUnreadable { .. }) => {
+                    tracing::warn!(dispute = %dispute.id, "no readable evidence: voting to reject");
+                    self.court.vote(dispute.id, false).await?;
+                    report.voted.push((dispute.id, false));
+                    return self.watch(dispute).await;
+                }
                 Err(e) => return Err(e.into()),
             };
             let output = String::from_utf8_lossy(&evidence.output).into_owned();
@@ -399,11 +405,15 @@ impl Validator {
             }
         }
         if mine || self.court.has_voted(dispute.id).await? {
-            let mut state = self.state.lock().await;
-            state.watching.insert(dispute.id, dispute.voting_ends);
-            self.save(&state).await?;
+            self.watch(dispute).await?;
         }
         Ok(())
+    }
+
+    async fn watch(&self, dispute: &OpenedDispute) -> Result<(), DaemonError> {
+        let mut state = self.state.lock().await;
+        state.watching.insert(dispute.id, dispute.voting_ends);
+        self.save(&state).await
     }
 
     /// Runs until `shutdown`: a probe at exponentially distributed intervals, court duties after each.
