@@ -61,6 +61,9 @@ pub enum DaemonError {
     /// The node does not serve the validator's model.
     #[error("node {0} does not list the validator's model")]
     ModelNotServed(Address),
+    /// Opening one more allowance would exceed the validator's budget.
+    #[error("allowance budget reached ({0} nodes hold a live allowance)")]
+    AllowanceBudget(usize),
     /// The state file could not be read or written.
     #[error("state file {}: {source}", path.display())]
     State {
@@ -83,6 +86,9 @@ pub struct Settings {
     pub allowance_cap: U256,
     /// Allowance lifetime.
     pub allowance_days: u64,
+    /// Most nodes holding one of this validator's allowances at once (its locked funds are at most this times
+    /// `allowance_cap`); other nodes are not probed until a key expires.
+    pub max_allowances: usize,
     /// Where the state file lives.
     pub state_path: PathBuf,
 }
@@ -128,7 +134,11 @@ impl DaemonError {
                 CourtError::Read(_) | CourtError::Rpc(_) => true,
             },
             Self::Read(_) | Self::Rpc(_) | Self::Models(_) | Self::State { .. } => true,
-            Self::Engine(_) | Self::Receipt(_) | Self::Voucher(_) | Self::ModelNotServed(_) => false,
+            Self::Engine(_)
+            | Self::Receipt(_)
+            | Self::Voucher(_)
+            | Self::ModelNotServed(_)
+            | Self::AllowanceBudget(_) => false,
         }
     }
 }
@@ -254,6 +264,15 @@ impl Validator {
             && signed.allowance.expiry > U256::from(now + 3600)
         {
             return Ok(key.clone());
+        }
+        let live = state
+            .api_keys
+            .values()
+            .filter_map(|key| SignedAllowance::from_api_key(key).ok())
+            .filter(|signed| signed.allowance.expiry > U256::from(now))
+            .count();
+        if live >= self.settings.max_allowances {
+            return Err(DaemonError::AllowanceBudget(live));
         }
         let m = &self.manifest;
         let payments = Payments::new(m.contracts.payments, self.provider());

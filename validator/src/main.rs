@@ -74,6 +74,9 @@ enum Command {
         /// NEURO locked per node allowance (whole units).
         #[arg(long, default_value_t = 10)]
         allowance_cap: u64,
+        /// Most nodes holding a live allowance at once (funds locked ≤ this × the cap).
+        #[arg(long, default_value_t = 20)]
+        max_allowances: usize,
         /// State file (API keys opened, disputes followed).
         #[arg(long, default_value = "validator-state.json")]
         state: PathBuf,
@@ -153,7 +156,15 @@ async fn main() -> anyhow::Result<()> {
             let tx = court.stake(U256::from(amount) * NEURO).await?;
             println!("staked {amount} NEURO (tx {tx}); bonded now {} NEURO-wei", court.stake_of().await?);
         }
-        Command::Run { chain, model, probe_interval_secs, probe_deadline_secs, allowance_cap, state } => {
+        Command::Run {
+            chain,
+            model,
+            probe_interval_secs,
+            probe_deadline_secs,
+            allowance_cap,
+            max_allowances,
+            state,
+        } => {
             let (manifest, signer, court) = chain.connect().await?;
             let source = ModelSource::detect(&model)?;
             let id = B256::from(model_id::compute(&source, true)?);
@@ -165,6 +176,7 @@ async fn main() -> anyhow::Result<()> {
                 probe_deadline: Duration::from_secs(probe_deadline_secs.max(1)),
                 allowance_cap: U256::from(allowance_cap) * NEURO,
                 allowance_days: 7,
+                max_allowances,
                 state_path: state,
             };
             let validator = Validator::new(reexecutor, court, manifest, signer, settings)?;

@@ -19,7 +19,7 @@ use neuro_validator::{
     compare::{Failure, Tolerance},
     corpus::Probe,
     court::Court,
-    daemon::{ProbeResult, Settings, Validator},
+    daemon::{DaemonError, ProbeResult, Settings, Validator},
     reexecute::Reexecutor,
 };
 
@@ -56,6 +56,7 @@ async fn validator(
         probe_deadline: Duration::from_secs(60),
         allowance_cap: neuro(10),
         allowance_days: 7,
+        max_allowances: 1,
         state_path: net.dir.join(format!("validator-{index}.json")),
     };
     let reexecutor = Reexecutor::new(engine, vocab, id.into(), Tolerance::default());
@@ -83,6 +84,10 @@ async fn an_honest_node_passes_every_probe_and_framing_it_costs_the_bond() -> Te
     let (framer, checker) = (validator(&net, 3, &model).await?, validator(&net, 4, &model).await?);
     warp(&net.plain, 2).await?;
     let node = framer.target(operator(&net)?, Some(net.url.clone())).await?;
+    // Its budget is one live allowance: a second node gets no funds locked for it.
+    let another = Address::repeat_byte(0x77);
+    let refused = framer.target(another, Some(net.url.clone())).await;
+    assert!(matches!(refused, Err(DaemonError::AllowanceBudget(1))), "{refused:?}");
 
     // Non-streaming probes: mistral.rs drops a stream's final chunk (and its usage) when the text ends inside
     // an incomplete UTF-8 sequence, which the tiny model's random bytes often do (docs/verification.md).
