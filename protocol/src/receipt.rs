@@ -10,14 +10,14 @@
 //! - a receipt replayed on another chain or deployment: the domain binds chain id and the `NodeRegistry`.
 
 use alloy::{
-    primitives::{Address, B256, Signature, U256, keccak256},
+    primitives::{Address, B256, keccak256},
     signers::Signer,
     sol,
     sol_types::{Eip712Domain, SolStruct, SolValue, eip712_domain},
 };
 use serde::{Deserialize, Serialize};
 
-use crate::voucher::SECP256K1N_HALF;
+use crate::voucher::canonical_signature;
 
 sol! {
     /// What a node claims about one response it served.
@@ -184,17 +184,7 @@ impl SignedReceipt {
     /// Who signed it; only canonical signatures (v 27/28, low s), as a contract using OpenZeppelin's ECDSA
     /// would accept.
     pub fn signer(&self, domain: &Eip712Domain) -> Result<Address, ReceiptError> {
-        let raw = self.signature.as_ref();
-        if raw.len() != 65 {
-            return Err(ReceiptError::Malformed("a signature is 65 bytes"));
-        }
-        if !matches!(raw[64], 27 | 28) {
-            return Err(ReceiptError::Malformed("v must be 27 or 28"));
-        }
-        if U256::from_be_slice(&raw[32..64]) > SECP256K1N_HALF {
-            return Err(ReceiptError::Malformed("high s"));
-        }
-        let signature = Signature::try_from(raw).map_err(|_| ReceiptError::Malformed("bad signature encoding"))?;
+        let signature = canonical_signature(self.signature.as_ref()).map_err(ReceiptError::Malformed)?;
         Ok(signature.recover_address_from_prehash(&self.receipt.digest(domain))?)
     }
 
@@ -218,6 +208,7 @@ impl SignedReceipt {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy::primitives::U256;
     use alloy::signers::local::PrivateKeySigner;
 
     fn receipt(miner: Address) -> InferenceReceipt {

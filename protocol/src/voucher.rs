@@ -52,6 +52,21 @@ pub enum VoucherError {
 pub const SECP256K1N_HALF: U256 =
     alloy::primitives::uint!(0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0_U256);
 
+/// Parses a 65-byte `r ‖ s ‖ v` signature, admitting exactly what OpenZeppelin's ECDSA accepts on chain: `v` of 27
+/// or 28 and `s` in the lower half of the curve order. The error says which rule failed.
+pub fn canonical_signature(raw: &[u8]) -> Result<Signature, &'static str> {
+    if raw.len() != 65 {
+        return Err("a signature is 65 bytes");
+    }
+    if !matches!(raw[64], 27 | 28) {
+        return Err("signature v must be 27 or 28");
+    }
+    if U256::from_be_slice(&raw[32..64]) > SECP256K1N_HALF {
+        return Err("non-canonical signature (high s), which the contracts reject");
+    }
+    Signature::try_from(raw).map_err(|_| "bad signature encoding")
+}
+
 /// The EIP-712 domain of the `Payments` contract at `payments` on `chain_id`.
 pub fn payments_domain(chain_id: u64, payments: Address) -> Eip712Domain {
     eip712_domain! {
@@ -111,17 +126,9 @@ impl SignedAllowance {
             return Err(VoucherError::MalformedKey("wrong length"));
         }
         let allowance = Allowance::abi_decode(&bytes[..160]).map_err(|_| VoucherError::MalformedKey("bad fields"))?;
-        let raw = &bytes[160..];
-        // Exactly the signatures `Payments.redeem` accepts (OpenZeppelin ECDSA): `v` of 27 or 28 and `s` in the
-        // lower half of the curve order. A high-s twin recovers to the same signer off chain but reverts on chain,
-        // so admitting it would serve requests that can never be paid.
-        if !matches!(raw[64], 27 | 28) {
-            return Err(VoucherError::MalformedKey("signature v must be 27 or 28"));
-        }
-        if U256::from_be_slice(&raw[32..64]) > SECP256K1N_HALF {
-            return Err(VoucherError::MalformedKey("non-canonical signature (high s), which Payments rejects"));
-        }
-        let signature = Signature::try_from(raw).map_err(|_| VoucherError::MalformedKey("bad signature encoding"))?;
+        // A high-s twin recovers to the same signer off chain but reverts in `Payments.redeem`, so admitting it
+        // would serve requests that can never be paid.
+        let signature = canonical_signature(&bytes[160..]).map_err(VoucherError::MalformedKey)?;
         Ok(Self { allowance, signature })
     }
 
