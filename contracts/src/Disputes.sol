@@ -94,6 +94,18 @@ contract Disputes is AccessControl {
         uint128 weight;
     }
 
+    /// @notice What a validator saw of one node during one epoch (see `reportProbes`).
+    struct ProbeReport {
+        address miner;
+        uint32 sent;
+        uint32 passed;
+        uint32 failed;
+        uint32 invalid;
+        uint32 timedOut;
+        uint32 medianTtftMs;
+        uint32 medianMilliTokensPerSecond;
+    }
+
     /// @notice A validator's unbonding position.
     struct Unbonding {
         uint192 amount;
@@ -125,6 +137,8 @@ contract Disputes is AccessControl {
     uint256 public constant MAX_VOTING_PERIOD = 7 days;
     /// @notice Upper bound of the validator unbonding period.
     uint256 public constant MAX_VALIDATOR_UNBONDING = 30 days;
+    /// @notice Most nodes one `reportProbes` call may cover (a validator probes a sample of nodes).
+    uint256 public constant MAX_REPORTS_PER_CALL = 200;
 
     /// @notice Bonded stake a validator needs to open disputes and vote.
     uint256 public minValidatorStake;
@@ -159,6 +173,9 @@ contract Disputes is AccessControl {
     uint256 public totalUnbonding;
     /// @notice Sum of bonds held for open or unclaimed disputes.
     uint256 public totalBonds;
+
+    /// @notice The first epoch a validator may still report on (one report per validator and epoch, in order).
+    mapping(address validator => uint256) public nextReportEpoch;
 
     mapping(uint256 id => Dispute) private _disputes;
     mapping(uint256 id => mapping(address voter => Vote)) private _votes;
@@ -195,6 +212,23 @@ contract Disputes is AccessControl {
     event VotePaid(uint256 indexed id, address indexed voter, uint256 amount);
     /// @notice A bond was forfeited to the treasury.
     event BondForfeited(uint256 indexed id, address indexed from, uint256 amount);
+    /// @notice Validator `validator` (bonded `validatorStake` when reporting) probed `miner` during `epoch`:
+    /// `sent` probes, of which `passed` and `failed` re-execution (each failure disputed), `invalid` came back
+    /// without a valid receipt and `timedOut` got no answer in time; the median time to first token of its
+    /// streamed probes (0: none) and median completion tokens per second (in thousandths).
+    event ProbeReported(
+        uint256 indexed epoch,
+        address indexed miner,
+        address indexed validator,
+        uint256 validatorStake,
+        uint256 sent,
+        uint256 passed,
+        uint256 failed,
+        uint256 invalid,
+        uint256 timedOut,
+        uint256 medianTtftMs,
+        uint256 medianMilliTokensPerSecond
+    );
     /// @notice A parameter changed.
     event ParameterSet(bytes32 indexed name, uint256 oldValue, uint256 newValue);
 
@@ -232,6 +266,12 @@ contract Disputes is AccessControl {
     error NothingToClaim(uint256 id, address voter);
     /// @notice Related parameters would contradict each other.
     error InconsistentParameters();
+    /// @notice Reports are for a finished epoch no older than `MAX_EVIDENCE_AGE_EPOCHS`, after the validator's
+    /// last reported one.
+    error ReportEpochRefused(uint256 epoch, uint256 firstAllowed, uint256 currentEpoch);
+    /// @notice A report batch is empty, too long, not in strictly ascending miner order, or its counts do not add
+    /// up (`passed + failed + invalid + timedOut <= sent`, `sent > 0`).
+    error MalformedReport(uint256 index);
 
     /// @notice Deploys the dispute court with default parameters; `admin` (the timelock) governs them.
     /// @param token_ NEURO.
@@ -438,6 +478,50 @@ contract Disputes is AccessControl {
         totalBonds -= amount;
         token.safeTransfer(msg.sender, amount);
         emit VotePaid(id, msg.sender, amount);
+    }
+
+    // ---------------------------------------------------------------- reputation
+
+    /// @notice Publishes what the caller's probes of each node found during `epoch`, once per epoch, in epoch
+    /// order; the indexer derives every node's reputation from these reports.
+    /// @dev Who could abuse this (docs/verification.md, reputation): reports are claims, so they weigh by the
+    /// reporter's stake and the indexer takes stake-weighted medians across validators (one validator, or any
+    /// minority of reporting stake, cannot move a node's score); a report per validator per epoch bounds the
+    /// flood (and `nextReportEpoch` makes it one storage write per call, O(1) in the number of nodes); failures
+    /// that matter to money are disputes, not reports.
+    /// @param epoch A finished epoch at most `MAX_EVIDENCE_AGE_EPOCHS` old, after the caller's last report.
+    /// @param reports One entry per node probed, in strictly ascending miner address order.
+    function reportProbes(uint64 epoch, ProbeReport[] calldata reports) external {
+        uint256 stake_ = _stake[msg.sender].latest();
+        if (stake_ < minValidatorStake) revert NotAValidator(msg.sender, stake_, minValidatorStake);
+        uint256 current = emissions.currentEpoch();
+        uint256 first = nextReportEpoch[msg.sender];
+        if (current > MAX_EVIDENCE_AGE_EPOCHS && current - MAX_EVIDENCE_AGE_EPOCHS > first) {
+            first = current - MAX_EVIDENCE_AGE_EPOCHS;
+        }
+        if (epoch < first || epoch >= current) revert ReportEpochRefused(epoch, first, current);
+        if (reports.length == 0 || reports.length > MAX_REPORTS_PER_CALL) revert MalformedReport(0);
+        nextReportEpoch[msg.sender] = uint256(epoch) + 1;
+        address previous;
+        for (uint256 i; i < reports.length; ++i) {
+            ProbeReport calldata r = reports[i];
+            uint256 outcomes = uint256(r.passed) + r.failed + r.invalid + r.timedOut;
+            if (r.miner <= previous || r.sent == 0 || outcomes > r.sent) revert MalformedReport(i);
+            previous = r.miner;
+            emit ProbeReported(
+                epoch,
+                r.miner,
+                msg.sender,
+                stake_,
+                r.sent,
+                r.passed,
+                r.failed,
+                r.invalid,
+                r.timedOut,
+                r.medianTtftMs,
+                r.medianMilliTokensPerSecond
+            );
+        }
     }
 
     // ---------------------------------------------------------------- views

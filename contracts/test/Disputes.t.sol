@@ -358,6 +358,116 @@ contract DisputesTest is NeuroFixture {
         assertEq(court.votingPeriod(), 1 hours);
     }
 
+    // ------------------------------------------------------------ reputation reports
+
+    function _report(address miner, uint32 sent, uint32 passed) internal pure returns (Disputes.ProbeReport memory) {
+        return Disputes.ProbeReport({
+            miner: miner,
+            sent: sent,
+            passed: passed,
+            failed: 0,
+            invalid: 0,
+            timedOut: sent - passed,
+            medianTtftMs: 120,
+            medianMilliTokensPerSecond: 35_000
+        });
+    }
+
+    function _oneReport(Disputes.ProbeReport memory r) internal pure returns (Disputes.ProbeReport[] memory list) {
+        list = new Disputes.ProbeReport[](1);
+        list[0] = r;
+    }
+
+    function _warpEpochs(uint256 n) internal {
+        vm.warp(block.timestamp + n * d.emissions.epochLength());
+    }
+
+    function test_aValidatorReportsEachFinishedEpochOnceInOrder() public {
+        _warpEpochs(3);
+        uint256 current = d.emissions.currentEpoch();
+        Disputes.ProbeReport[] memory list = _oneReport(_report(node, 4, 3));
+
+        // The current epoch is not finished: its report could still change.
+        vm.expectRevert(abi.encodeWithSelector(Disputes.ReportEpochRefused.selector, current, 0, current));
+        vm.prank(v1);
+        court.reportProbes(uint64(current), list);
+
+        vm.expectEmit(address(court));
+        emit Disputes.ProbeReported(current - 2, node, v1, VALIDATOR_STAKE, 4, 3, 0, 0, 1, 120, 35_000);
+        vm.prank(v1);
+        court.reportProbes(uint64(current - 2), list);
+        assertEq(court.nextReportEpoch(v1), current - 1);
+
+        // Twice for one epoch, or going back, is refused: one validator cannot stuff a node's record.
+        vm.expectRevert(abi.encodeWithSelector(Disputes.ReportEpochRefused.selector, current - 2, current - 1, current));
+        vm.prank(v1);
+        court.reportProbes(uint64(current - 2), list);
+
+        // Another validator's report of the same epoch is its own.
+        vm.prank(v2);
+        court.reportProbes(uint64(current - 2), list);
+    }
+
+    function test_onlyBondedValidatorsReport() public {
+        _warpEpochs(1);
+        Disputes.ProbeReport[] memory list = _oneReport(_report(node, 1, 1));
+        vm.expectRevert(abi.encodeWithSelector(Disputes.NotAValidator.selector, outsider, 0, court.minValidatorStake()));
+        vm.prank(outsider);
+        court.reportProbes(0, list);
+        // A validator that started unbonding below the minimum no longer reports.
+        vm.prank(v1);
+        court.unstake(1 ether);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                Disputes.NotAValidator.selector, v1, VALIDATOR_STAKE - 1 ether, court.minValidatorStake()
+            )
+        );
+        vm.prank(v1);
+        court.reportProbes(0, list);
+    }
+
+    function test_reportsTooOldAreRefused() public {
+        _warpEpochs(court.MAX_EVIDENCE_AGE_EPOCHS() + 5);
+        uint256 current = d.emissions.currentEpoch();
+        uint256 oldest = current - court.MAX_EVIDENCE_AGE_EPOCHS();
+        Disputes.ProbeReport[] memory list = _oneReport(_report(node, 1, 1));
+        vm.expectRevert(abi.encodeWithSelector(Disputes.ReportEpochRefused.selector, oldest - 1, oldest, current));
+        vm.prank(v1);
+        court.reportProbes(uint64(oldest - 1), list);
+        vm.prank(v1);
+        court.reportProbes(uint64(oldest), list);
+    }
+
+    function test_malformedReportsAreRefused() public {
+        _warpEpochs(1);
+        address other = makeAddr("another node");
+        (address low, address high) = node < other ? (node, other) : (other, node);
+        Disputes.ProbeReport[] memory list = new Disputes.ProbeReport[](2);
+
+        // The same node twice in one report would count it twice.
+        list[0] = _report(low, 2, 2);
+        list[1] = _report(low, 2, 2);
+        vm.expectRevert(abi.encodeWithSelector(Disputes.MalformedReport.selector, 1));
+        vm.prank(v1);
+        court.reportProbes(0, list);
+
+        // Outcomes beyond the probes sent.
+        list[1] = _report(high, 2, 2);
+        list[1].failed = 1;
+        vm.expectRevert(abi.encodeWithSelector(Disputes.MalformedReport.selector, 1));
+        vm.prank(v1);
+        court.reportProbes(0, list);
+
+        // Empty.
+        vm.expectRevert(abi.encodeWithSelector(Disputes.MalformedReport.selector, 0));
+        vm.prank(v1);
+        court.reportProbes(0, new Disputes.ProbeReport[](0));
+
+        list[1].failed = 0;
+        vm.prank(v1);
+        court.reportProbes(0, list);
+    }
+
     // ------------------------------------------------------------ gas
 
     /// Gas of a dispute's life, written to contracts/snapshots/DisputesTest.json (independent of how many nodes
@@ -378,6 +488,22 @@ contract DisputesTest is NeuroFixture {
         vm.prank(v2);
         court.claim(id);
         vm.snapshotGasLastCall("claim (winning voter)");
+    }
+
+    /// Gas of a reputation report, per node covered: one storage write per call plus one log per node.
+    function test_gas_reputationReport() public {
+        _warpEpochs(2);
+        Disputes.ProbeReport[] memory one = _oneReport(_report(node, 3, 3));
+        vm.prank(v1);
+        court.reportProbes(0, one);
+        vm.snapshotGasLastCall("reportProbes (1 node)");
+        Disputes.ProbeReport[] memory ten = new Disputes.ProbeReport[](10);
+        for (uint256 i; i < 10; ++i) {
+            ten[i] = _report(address(uint160(i + 1)), 3, 3);
+        }
+        vm.prank(v1);
+        court.reportProbes(1, ten);
+        vm.snapshotGasLastCall("reportProbes (10 nodes)");
     }
 
     // ------------------------------------------------------------ fuzz

@@ -50,6 +50,18 @@ contract DisputesInvariantTest is NeuroFixture {
         assertEq(sum, d.disputes.totalStake());
     }
 
+    /// One report per validator and epoch, never for an epoch not yet over.
+    function invariant_oneReportPerValidatorAndFinishedEpoch() public view {
+        uint256 current = d.emissions.currentEpoch();
+        for (uint256 i; i < handler.validatorCount(); ++i) {
+            address v = handler.validators(i);
+            assertLe(d.disputes.nextReportEpoch(v), current);
+            for (uint256 e = current > 40 ? current - 40 : 0; e <= current; ++e) {
+                assertLe(handler.reportsOf(v, e), 1);
+            }
+        }
+    }
+
     function invariant_rewardsAreHeldExactlyWhileDisputed() public view {
         for (uint256 i; i < handler.epochCount(); ++i) {
             uint256 epoch = handler.epochsTouched(i);

@@ -145,6 +145,24 @@ contract DisputesHandler is Test {
         try court.claim(id) {} catch {}
     }
 
+    /// @dev Reports accepted per validator and epoch (must never exceed one).
+    mapping(address validator => mapping(uint256 epoch => uint256)) public reportsOf;
+    uint256 public reports;
+
+    function report(uint256 seed, uint256 epochSeed) external {
+        uint256 current = emissions.currentEpoch();
+        if (current == 0) return;
+        address v = _validator(seed);
+        uint256 epoch = bound(epochSeed, current > 30 ? current - 30 : 0, current);
+        Disputes.ProbeReport[] memory list = new Disputes.ProbeReport[](1);
+        list[0] = Disputes.ProbeReport(node, 2, 1, 0, 0, 1, 100, 1000);
+        vm.prank(v);
+        try court.reportProbes(uint64(epoch), list) {
+            ++reportsOf[v][epoch];
+            ++reports;
+        } catch {}
+    }
+
     function warp(uint256 seconds_) external {
         vm.warp(block.timestamp + bound(seconds_, 1, 2 days));
     }
