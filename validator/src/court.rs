@@ -218,6 +218,19 @@ impl Court {
         Ok(self.relayer.send_call::<Disputes::DisputesErrors, _, _>("resolve", call).await?.transaction_hash)
     }
 
+    /// The first epoch this validator may still report on.
+    pub async fn next_report_epoch(&self) -> Result<u64, CourtError> {
+        let next = self.contract().nextReportEpoch(self.me()).call().await?;
+        Ok(u64::try_from(next).unwrap_or(u64::MAX))
+    }
+
+    /// Publishes this validator's probe outcomes of `epoch` (reports in ascending node order).
+    pub async fn report(&self, epoch: u64, reports: Vec<Disputes::ProbeReport>) -> Result<B256, CourtError> {
+        let court = self.contract();
+        let call = court.reportProbes(epoch, reports);
+        Ok(self.relayer.send_call::<Disputes::DisputesErrors, _, _>("report probes", call).await?.transaction_hash)
+    }
+
     /// Claims this validator's bond and winnings of a resolved dispute.
     pub async fn claim(&self, id: U256) -> Result<B256, CourtError> {
         let court = self.contract();

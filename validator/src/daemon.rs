@@ -1,9 +1,13 @@
 //! The validator daemon: probe a node at random intervals, re-execute its answer, dispute a failure; vote on
 //! other validators' disputes after re-executing their evidence; resolve disputes whose vote is over; claim.
 //!
+//! After each epoch it publishes what its probes found per node (`Disputes.reportProbes`), the raw material of
+//! every node's reputation.
+//!
 //! Restarts: the chain is the source of truth for what was done (a vote is read back with `getVote` before
-//! voting, a dispute's status before resolving), so a restart repeats no action. The state file only holds
-//! the API keys opened for nodes (so their locked funds are reused) and the block up to which disputes were read.
+//! voting, a dispute's status before resolving, the next reportable epoch before reporting), so a restart
+//! repeats no action. The state file holds the API keys opened for nodes (so their locked funds are reused), the
+//! block up to which disputes were read, and the probe tallies not yet reported.
 
 use std::{
     collections::BTreeMap,
@@ -22,7 +26,7 @@ use neuro_protocol::{
     bindings::{Emissions, NodeRegistry, Payments},
     voucher::{Allowance, SignedAllowance, payments_domain},
 };
-use rand::{SeedableRng, seq::SliceRandom};
+use rand::{Rng, SeedableRng, seq::SliceRandom};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
@@ -32,6 +36,7 @@ use crate::{
     court::{Court, CourtError, OpenedDispute},
     probe::{self, NodeKeys, Observation, ProbeError},
     reexecute::{Outcome, Reexecutor},
+    reputation::{ProbeOutcome, Tallies},
 };
 
 /// Why a daemon step failed (logged and retried on the next step; never taken as a verdict).
@@ -160,6 +165,9 @@ struct State {
     read_to_block: u64,
     /// Disputes not yet settled for this validator: id → voting end.
     watching: BTreeMap<U256, u64>,
+    /// Probe outcomes not yet reported, by epoch and node.
+    #[serde(default)]
+    tallies: Tallies,
 }
 
 /// A running validator.
@@ -312,22 +320,41 @@ impl Validator {
         Ok(key)
     }
 
-    /// Probes `node` once: sends `probe`, re-executes the answer, disputes it if it fails.
+    /// Probes `node` once: sends `probe`, re-executes the answer, disputes it if it fails; counts the outcome
+    /// in the epoch's tallies.
     pub async fn probe(&self, node: &NodeKeys, probe: &Probe, stream: bool) -> Result<ProbeResult, DaemonError> {
         let epoch = self.epoch().await?;
+        let miner = node.allowance.miner;
         let observation = match probe::send(&self.http, node, probe, stream, epoch, self.settings.probe_deadline).await
         {
             Ok(observation) => observation,
-            Err(error) => return Ok(ProbeResult::NoEvidence(error)),
+            Err(error) => {
+                self.tally(epoch, miner, ProbeOutcome::of_error(&error)).await?;
+                return Ok(ProbeResult::NoEvidence(error));
+            }
+        };
+        let timing = |o: &Observation| {
+            let ttft_ms = stream.then(|| u32::try_from(o.time_to_first_token.as_millis()).unwrap_or(u32::MAX));
+            (ttft_ms, o.tokens_per_second())
         };
         let outcome =
             self.reexecutor.judge(&observation.receipt.receipt, &observation.request, &observation.text).await?;
         match outcome {
-            Outcome::Abstain(why) => Ok(ProbeResult::Abstained(Box::new(observation), why)),
+            Outcome::Abstain(why) => {
+                let (ttft_ms, tokens_per_second) = timing(&observation);
+                self.tally(epoch, miner, ProbeOutcome::Answered { ttft_ms, tokens_per_second }).await?;
+                Ok(ProbeResult::Abstained(Box::new(observation), why))
+            }
             Outcome::Judged(verdict) => match verdict.failure {
-                None => Ok(ProbeResult::Passed(Box::new(observation))),
+                None => {
+                    let (ttft_ms, tokens_per_second) = timing(&observation);
+                    self.tally(epoch, miner, ProbeOutcome::Passed { ttft_ms, tokens_per_second }).await?;
+                    Ok(ProbeResult::Passed(Box::new(observation)))
+                }
                 Some(failure) => {
-                    tracing::warn!(node = %node.allowance.miner, %failure, "probe failed re-execution: disputing");
+                    tracing::warn!(node = %miner, %failure, "probe failed re-execution: disputing");
+                    // Counted before the dispute is sent: a failed transaction does not make the failure vanish.
+                    self.tally(epoch, miner, ProbeOutcome::Failed).await?;
                     let dispute = self.court.open(&observation).await?;
                     let voting_ends = self.court.dispute(dispute).await?.votingEnds;
                     let mut state = self.state.lock().await;
@@ -337,6 +364,43 @@ impl Validator {
                 }
             },
         }
+    }
+
+    async fn tally(&self, epoch: u64, node: Address, outcome: ProbeOutcome) -> Result<(), DaemonError> {
+        let mut state = self.state.lock().await;
+        state.tallies.record(epoch, node, outcome);
+        self.save(&state).await
+    }
+
+    /// Publishes the tallies of every finished epoch, oldest first; returns the epochs reported. An epoch the
+    /// chain no longer takes (already reported before a crash, too old, or this account is no longer a
+    /// validator) is dropped with a warning; a transient failure keeps it for the next call.
+    pub async fn report_duties(&self) -> Result<Vec<u64>, DaemonError> {
+        let current = self.epoch().await?;
+        let mut reported = Vec::new();
+        loop {
+            let Some((epoch, reports)) = self.state.lock().await.tallies.due(current) else { break };
+            let nodes = reports.len();
+            let next = self.court.next_report_epoch().await?;
+            if epoch < next {
+                tracing::info!(epoch, "probes of this epoch already reported");
+            } else {
+                match self.court.report(epoch, reports).await {
+                    Ok(tx) => {
+                        tracing::info!(epoch, nodes, %tx, "probes reported");
+                        reported.push(epoch);
+                    }
+                    Err(CourtError::Chain(neuro_chain::ChainError::Reverted { .. })) => {
+                        tracing::warn!(epoch, "the chain refused this epoch's report; dropping it");
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let mut state = self.state.lock().await;
+            state.tallies.settle(epoch);
+            self.save(&state).await?;
+        }
+        Ok(reported)
     }
 
     /// Reads new disputes, votes on those it can judge, resolves those whose vote is over and claims what it won.
@@ -452,6 +516,9 @@ impl Validator {
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "court step failed; retrying next time"),
             }
+            if let Err(error) = self.report_duties().await {
+                tracing::warn!(%error, "reporting failed; retrying next time");
+            }
         }
     }
 
@@ -460,9 +527,11 @@ impl Validator {
         let Some(operator) = nodes.choose(rng).copied() else { return Ok(()) };
         let node = self.target(operator, None).await?;
         let probe = corpus::draw(rng, 8..=64);
-        // Not streamed: a streamed answer's text is assembled differently by the engine and is not replayed
-        // (reexecute::Unjudgeable::Streamed) until the forcing mirrors the stream's decoding.
-        match self.probe(&node, &probe, false).await? {
+        // One probe in four is streamed, like much organic traffic: it measures time to first token and keeps
+        // the node's receipt honest, but is not re-executed (a streamed answer's text is assembled differently
+        // by the engine: reexecute::Unjudgeable::Streamed), so it does not count for honesty.
+        let stream = rng.gen_ratio(1, 4);
+        match self.probe(&node, &probe, stream).await? {
             ProbeResult::Passed(o) => tracing::info!(node = %operator, ttft = ?o.time_to_first_token, "probe passed"),
             ProbeResult::Disputed { dispute, failure, .. } => {
                 tracing::warn!(node = %operator, %dispute, %failure, "dispute opened")

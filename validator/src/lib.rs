@@ -1,6 +1,6 @@
 //! The Neuro validator: probes nodes with paid requests like any user, re-executes each answer with the same
 //! model file, disputes answers that fail on chain, and votes on other validators' disputes after
-//! re-executing their evidence. See `docs/verification.md`.
+//! re-executing their evidence; publishes what its probes found per epoch and node (reputation). See `docs/verification.md`.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 // Dependencies of the `neuro-validator` binary only.
@@ -13,3 +13,4 @@ pub mod court;
 pub mod daemon;
 pub mod probe;
 pub mod reexecute;
+pub mod reputation;

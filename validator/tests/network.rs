@@ -6,7 +6,9 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use alloy::{
     primitives::{Address, U256},
-    providers::ProviderBuilder,
+    providers::{Provider, ProviderBuilder},
+    rpc::types::Filter,
+    sol_types::SolEvent,
 };
 use neuro_chain::{RelayConfig, Relayer, RpcConfig};
 use neuro_engine::{Engine, ModelSource, model_id, vocab::Vocabulary};
@@ -71,6 +73,19 @@ fn operator(net: &LocalNetwork) -> Result<Address, &'static str> {
     Ok(net.devnet.signer(2).ok_or("key 2")?.address())
 }
 
+/// The `ProbeReported` events on chain.
+async fn reports(net: &LocalNetwork) -> Result<Vec<Disputes::ProbeReported>, Box<dyn std::error::Error + Send + Sync>> {
+    let filter = Filter::new()
+        .address(net.devnet.manifest().contracts.disputes)
+        .event_signature(Disputes::ProbeReported::SIGNATURE_HASH)
+        .from_block(0);
+    let logs = net.plain.get_logs(&filter).await?;
+    Ok(logs
+        .iter()
+        .map(|log| Disputes::ProbeReported::decode_log(&log.inner).map(|e| e.data))
+        .collect::<Result<_, _>>()?)
+}
+
 async fn balance(net: &LocalNetwork, who: Address) -> Result<U256, Box<dyn std::error::Error + Send + Sync>> {
     Ok(NeuroToken::new(net.devnet.manifest().contracts.token, &net.plain).balanceOf(who).call().await?)
 }
@@ -110,6 +125,20 @@ async fn an_honest_node_passes_every_probe_and_framing_it_costs_the_bond() -> Te
     warp(&net.plain, 86_400 + 1).await?;
     let report = checker.court_duties().await?;
     assert_eq!((report.resolved, report.claimed), (vec![id], vec![id]));
+
+    // Its epoch over, the framer publishes what its probes found, once.
+    let probed_in = honest.receipt.receipt.epoch;
+    assert_eq!(framer.report_duties().await?, vec![probed_in]);
+    assert_eq!(framer.report_duties().await?, Vec::<u64>::new(), "nothing left to report");
+    let published = reports(&net).await?;
+    let [r] = published.as_slice() else { panic!("one report: {published:?}") };
+    assert_eq!((r.miner, r.validator, r.epoch), (operator(&net)?, framer.court().me(), U256::from(probed_in)));
+    assert_eq!(
+        (r.sent, r.passed, r.failed, r.invalid, r.timedOut),
+        (U256::from(4), U256::from(4), U256::ZERO, U256::ZERO, U256::ZERO)
+    );
+    assert!(r.medianMilliTokensPerSecond > U256::ZERO, "throughput measured");
+    assert_eq!(r.validatorStake, neuro(1_000));
     let dispute = framer.court().dispute(id).await?;
     assert_eq!(dispute.status, STATUS_REJECTED);
     framer.court_duties().await?;
@@ -170,5 +199,12 @@ async fn a_node_serving_another_model_is_disputed_voted_and_slashed() -> TestRes
         "finder: share in, bond back, allowance locked"
     );
     assert!(emissions.rewardForfeited(U256::from(epoch), accused).call().await?, "the epoch reward is forfeited");
+
+    // The finder's report of that epoch counts the failure; the second validator sent no probe and reports none.
+    assert_eq!(finder.report_duties().await?, vec![epoch]);
+    assert_eq!(second.report_duties().await?, Vec::<u64>::new());
+    let published = reports(&net).await?;
+    let [r] = published.as_slice() else { panic!("one report: {published:?}") };
+    assert_eq!((r.miner, r.sent, r.passed, r.failed), (accused, U256::from(1), U256::ZERO, U256::from(1)));
     Ok(())
 }
