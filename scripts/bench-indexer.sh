@@ -25,6 +25,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$bin/anvil" --host 127.0.0.1 --port "$port" --chain-id "$chain_id" --hardfork prague --gas-limit 300000000 \
+  --cache-path "$work/anvil-cache" \
   >"$work/anvil.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do "$bin/cast" chain-id --rpc-url "$rpc" >/dev/null 2>&1 && break; sleep 0.1; done

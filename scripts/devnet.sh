@@ -71,8 +71,9 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 fi
 
 echo "starting anvil on $rpc (chain $chain_id)"
+# --cache-path: anvil's persisted states stay in the devnet's state folder, not in ~/.foundry/anvil/tmp.
 "$bin/anvil" --host 127.0.0.1 --port "$port" --chain-id "$chain_id" --hardfork prague \
-  >"$state/anvil-$port.log" 2>&1 &
+  --cache-path "$state/anvil-cache-$port" >"$state/anvil-$port.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
   "$bin/cast" chain-id --rpc-url "$rpc" >/dev/null 2>&1 && break

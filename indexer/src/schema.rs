@@ -68,6 +68,12 @@ schema! {
         NodeModelsSet { operator, models }
         NodeDeregistered { operator }
     }
+    Disputes {
+        ProbeReported {
+            epoch, miner, validator, validatorStake, sent, passed, failed, invalid, timedOut, medianTtftMs,
+            medianMilliTokensPerSecond
+        }
+    }
     ModelRegistry {
         ModelProposed { modelId, owner, name, metadataURI, minPricePerMTok }
         ModelStatusChanged { modelId, status }

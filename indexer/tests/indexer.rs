@@ -94,6 +94,30 @@ async fn api_matches_chain(backend: &str) -> TestResult {
     let (_, miners) = get(&format!("{base}/v1/miners")).await?;
     assert_eq!(miners["data"][0]["address"], format!("{miner:#x}"));
 
+    // Reputation: per validator first, then stake-weighted medians. Honesty 1 (both saw only passes among
+    // judged probes); timeliness 0.5 (the validator with 2/3 of the stake saw one of two probes time out);
+    // the slash after the reports is counted and shown.
+    let (status, rep) = get(&format!("{base}/v1/miners/{miner}/reputation")).await?;
+    assert_eq!(status, 200, "{rep}");
+    let r = &rep["data"];
+    assert_eq!(
+        (r["honesty"].as_f64(), r["timeliness"].as_f64(), r["uptime"].as_f64()),
+        (Some(1.0), Some(0.5), Some(1.0))
+    );
+    assert_eq!(r["score"].as_f64(), Some(0.5));
+    assert_eq!(r["probes"]["sent"], 6);
+    assert_eq!(r["medianTtftMs"], 400, "the heavier validator's median");
+    assert_eq!(r["slashes"], 1);
+    assert_eq!(r["reportingStake"], neuro(3_000).to_string());
+    assert_eq!((r["fromEpoch"].as_u64(), r["toEpoch"].as_u64()), (Some(epoch.saturating_sub(23)), Some(epoch)));
+    let reports = &r["history"][0]["reports"];
+    assert_eq!(reports.as_array().map(Vec::len), Some(2));
+    let (_, logged) = get(&format!("{base}/v1/events?contract=Disputes&name=ProbeReported")).await?;
+    assert_eq!(reports[0]["tx"]["transactionHash"], logged["data"][0]["transactionHash"], "traceable to its tx");
+    let (_, ranking) = get(&format!("{base}/v1/reputation")).await?;
+    assert_eq!(ranking["data"][0]["address"], format!("{miner:#x}"));
+    assert_eq!(ranking["data"][0]["score"].as_f64(), Some(0.5));
+
     let (_, model) = get(&format!("{base}/v1/models/{MODEL}")).await?;
     assert_eq!(model["data"]["status"], "Approved");
     assert_ne!(model["data"]["rewardsClaimed"], "0");
@@ -130,6 +154,8 @@ async fn api_matches_chain(backend: &str) -> TestResult {
         ("/v1/epochs/minus-one", "epoch"),
         ("/v1/models/0x12", "id"),
         ("/v1/proposals/abc", "id"),
+        ("/v1/reputation?epochs=0", "epochs"),
+        ("/v1/reputation?epochs=100000", "epochs"),
     ] {
         let (status, body) = get(&format!("{base}{path}")).await?;
         assert_eq!((status, body["parameter"].as_str()), (400, Some(parameter)), "{path}: {body}");

@@ -71,12 +71,17 @@ pub enum DevnetError {
     Manifest(#[from] ManifestError),
 }
 
-/// A running anvil with the protocol deployed. Dropping it stops anvil and removes its manifest.
+/// A running anvil with the protocol deployed. Dropping it stops anvil and removes its manifest and state cache.
 #[derive(Debug)]
 pub struct Devnet {
+    // Declared first so it is dropped (anvil killed) before its state cache is removed.
     anvil: AnvilInstance,
     manifest: Manifest,
     manifest_path: PathBuf,
+    /// anvil's persisted states. By default anvil writes them under `~/.foundry/anvil/tmp` and removes them only
+    /// on a clean exit; the node bindings kill it, so every test chain left up to 2 GB there (80 GB filled this
+    /// machine's disk and failed a CI run).
+    _state_cache: tempfile::TempDir,
 }
 
 impl Devnet {
@@ -93,7 +98,15 @@ impl Devnet {
             // Distinct per process and per call; far from public chain ids.
             0x4e_0000_0000 + u64::from(std::process::id()) * 1000 + NEXT_CHAIN.fetch_add(1, Ordering::Relaxed)
         });
-        let anvil = Anvil::at(&anvil_bin).chain_id(chain_id).prague().arg("--host").arg("127.0.0.1").try_spawn()?;
+        let state_cache = tempfile::Builder::new().prefix("neuro-anvil-").tempdir()?;
+        let anvil = Anvil::at(&anvil_bin)
+            .chain_id(chain_id)
+            .prague()
+            .arg("--host")
+            .arg("127.0.0.1")
+            .arg("--cache-path")
+            .arg(state_cache.path())
+            .try_spawn()?;
 
         let deployer_key = hex::encode_prefixed(anvil.first_key().to_bytes());
         let output = {
@@ -117,7 +130,7 @@ impl Devnet {
         }
         let manifest_path = options.repo_root.join("deployments").join(format!("{chain_id}.json"));
         let manifest = Manifest::load(&manifest_path)?;
-        Ok(Self { anvil, manifest, manifest_path })
+        Ok(Self { anvil, manifest, manifest_path, _state_cache: state_cache })
     }
 
     /// The repository root, found from this crate's location (for tests).

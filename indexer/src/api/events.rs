@@ -7,27 +7,13 @@ use axum::{
     extract::{Query, State},
 };
 
+use neuro_protocol::abi;
+
 use super::{
     ApiError, ApiResult, AppState, Envelope, ErrorBody,
     params::{self, Params},
 };
 use crate::store::{EventFilter, EventRow};
-
-/// Contract names of the manifest that emit events.
-const CONTRACTS: [&str; 12] = [
-    "NeuroToken",
-    "Emissions",
-    "StakingVault",
-    "NeuroGovernor",
-    "NeuroTimelock",
-    "TeamVesting",
-    "InvestorVesting",
-    "ModelRegistry",
-    "NodeRegistry",
-    "Payments",
-    "FeeVault",
-    "UsageLedger",
-];
 
 /// Events in chain order.
 #[utoipa::path(get, path = "/v1/events", params(
@@ -42,10 +28,13 @@ pub(super) async fn events(
 ) -> ApiResult<Vec<EventRow>> {
     let params = Params::new(q, &["contract", "name", "fromBlock", "toBlock", "cursor", "limit"])?;
     let contract = params.text("contract").map(str::to_owned);
+    // Every contract of the deployment whose events are decoded (derived, so a new contract cannot be missed).
+    let known: Vec<&str> =
+        s.manifest.contracts.named().into_iter().map(|(name, _)| name).filter(|n| abi::abi_name(n).is_some()).collect();
     if let Some(c) = &contract
-        && !CONTRACTS.contains(&c.as_str())
+        && !known.contains(&c.as_str())
     {
-        return Err(ApiError::bad("contract", format!("{c:?} is not one of {}", CONTRACTS.join(", "))));
+        return Err(ApiError::bad("contract", format!("{c:?} is not one of {}", known.join(", "))));
     }
     let name = params.text("name").map(str::to_owned);
     if let Some(n) = &name

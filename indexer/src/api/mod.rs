@@ -9,6 +9,7 @@ mod events;
 mod governance;
 mod params;
 mod participants;
+mod reputation;
 
 use std::sync::Arc;
 
@@ -177,6 +178,8 @@ impl AppState {
         participants::models,
         participants::model,
         participants::slashes,
+        reputation::ranking,
+        reputation::of_miner,
         governance::proposals,
         governance::proposal,
         events::events,
@@ -197,6 +200,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/fees", get(economy::fees))
         .route("/v1/miners", get(participants::miners))
         .route("/v1/miners/{address}", get(participants::miner))
+        .route("/v1/miners/{address}/reputation", get(reputation::of_miner))
+        .route("/v1/reputation", get(reputation::ranking))
         .route("/v1/models", get(participants::models))
         .route("/v1/models/{id}", get(participants::model))
         .route("/v1/slashes", get(participants::slashes))

@@ -26,7 +26,7 @@ use neuro_indexer::{
     store::Store,
 };
 use neuro_protocol::{
-    bindings::{Emissions, FeeVault, ModelRegistry, NeuroToken, NodeRegistry, Payments, StakingVault},
+    bindings::{Disputes, Emissions, FeeVault, ModelRegistry, NeuroToken, NodeRegistry, Payments, StakingVault},
     schedule::NEURO,
     voucher::{Allowance, payments_domain},
 };
@@ -45,10 +45,10 @@ pub(crate) fn devnet() -> Result<Devnet, BoxError> {
     Ok(Devnet::start(options)?)
 }
 
-/// A provider signing for anvil keys 0 (deployer), 1 (user) and 2 (miner).
+/// A provider signing for anvil keys 0 (deployer), 1 (user), 2 (miner), 3 and 4 (validators).
 pub(crate) fn wallet(devnet: &Devnet) -> Result<DynProvider, BoxError> {
     let mut wallet = EthereumWallet::from(devnet.signer(0).ok_or("key 0")?);
-    for i in [1, 2] {
+    for i in [1, 2, 3, 4] {
         wallet.register_signer(devnet.signer(i).ok_or("key")?);
     }
     Ok(ProviderBuilder::new().wallet(wallet).connect_http(devnet.endpoint().parse()?).erased())
@@ -195,6 +195,27 @@ pub(crate) async fn activity(devnet: &Devnet, provider: &DynProvider) -> Result<
     FeeVault::new(c.fee_vault, provider).flush().from(user).send().await?.get_receipt().await?;
     emissions.claim(vec![U256::from(epoch)]).from(miner).send().await?.get_receipt().await?;
     emissions.claimModel(MODEL, vec![U256::from(epoch)]).from(deployer).send().await?.get_receipt().await?;
+    // Two validators report on the miner's finished epoch: one saw 4 of 4 probes pass, the other (twice the
+    // stake) 1 pass and 1 timeout.
+    let court = Disputes::new(c.disputes, provider);
+    for (i, stake, report) in [(3, 1_000, (4u32, 4u32, 0u32)), (4, 2_000, (2, 1, 1))] {
+        let validator = addr(devnet, i);
+        token.transfer(validator, neuro(stake)).from(deployer).send().await?.get_receipt().await?;
+        token.approve(c.disputes, U256::MAX).from(validator).send().await?.get_receipt().await?;
+        court.stake(neuro(stake)).from(validator).send().await?.get_receipt().await?;
+        let (sent, passed, timed_out) = report;
+        let entry = Disputes::ProbeReport {
+            miner,
+            sent,
+            passed,
+            failed: 0,
+            invalid: 0,
+            timedOut: timed_out,
+            medianTtftMs: 100 * i as u32,
+            medianMilliTokensPerSecond: 20_000,
+        };
+        court.reportProbes(epoch, vec![entry]).from(validator).send().await?.get_receipt().await?;
+    }
     staking.slash(miner, neuro(500), keccak256("test")).from(deployer).send().await?.get_receipt().await?;
     Ok(epoch)
 }
