@@ -342,9 +342,32 @@ if $e2e; then
     exit 1
   fi
   echo "e2e: the validator probed the honest node $passed time(s): every answer re-executed within tolerance"
+  # Its reports reach the chain after each epoch; the indexer turns them into the node's reputation.
+  until rep=$(curl -sf "$indexer_url/v1/miners/$miner/reputation") && echo "$rep" | node -e '
+    let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s).data;
+      if (r.probes.passed < 1) process.exit(1);
+      if (r.probes.failed !== 0 || r.honesty !== 1 || r.slashes !== 0) { console.error("e2e: unexpected reputation", s); process.exit(2); }
+      console.log(`e2e: reputation of the honest node: score ${r.score}, ${r.probes.passed}/${r.probes.sent} probes passed, ` +
+        `timeliness ${r.timeliness}, uptime ${r.uptime}, ${r.validators} validator(s)`)})'; do
+    [ $? -eq 2 ] && exit 1
+    [ $SECONDS -lt $deadline ] || { echo "e2e: no probe report reached the indexer; see $state/validator-$port.log" >&2; exit 1; }
+    sleep 3
+  done
   echo "e2e test passed"
   exit 0
 fi
+# Disputes opened so far and the nodes' reputation as the indexer derives it from the validators' reports.
+reputation_summary() {
+  local disputes
+  disputes=$(call "$(field contracts.Disputes)" "disputeCount()(uint256)" 2>/dev/null || echo "?")
+  curl -sf "$indexer_url/v1/reputation?limit=5" 2>/dev/null | DISPUTES=$disputes node -e '
+    let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const list=JSON.parse(s).data;
+      const head=`           disputes ${process.env.DISPUTES}; reputation (validator reports, epochs ${list[0]?list[0].fromEpoch+"-"+list[0].toEpoch:"-"}):`;
+      console.log(list.length?head:`           disputes ${process.env.DISPUTES}; no probe report yet`);
+      for (const r of list) console.log(`             ${r.address} score ${r.score===null?"-":r.score.toFixed(2)} `+
+        `passed ${r.probes.passed}/${r.probes.sent} failed ${r.probes.failed} timed out ${r.probes.timedOut} slashes ${r.slashes}`)})' || true
+}
+echo "  rank nodes: neuro miners --model $model_id --indexer $indexer_url"
 echo "(Ctrl-C to stop)"
 last_epoch=$(call "$emissions" "currentEpoch()(uint256)")
 while kill -0 "${pids[0]}" 2>/dev/null; do
@@ -352,6 +375,7 @@ while kill -0 "${pids[0]}" 2>/dev/null; do
   epoch=$(call "$emissions" "currentEpoch()(uint256)" 2>/dev/null) || continue
   if [ "$epoch" != "$last_epoch" ]; then
     summary
+    reputation_summary
     last_epoch=$epoch
   fi
 done

@@ -1,4 +1,5 @@
 //! Library side of the `neuro` user CLI.
 
 pub mod receipt;
+pub mod reputation;
 pub mod sse;

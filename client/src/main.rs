@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 use futures::StreamExt;
 use neuro_chain::{RelayConfig, Relayer, RpcConfig};
 use neuro_client::{
-    receipt,
+    receipt, reputation,
     sse::{LineReader, SseEvent, delta_text},
 };
 use neuro_protocol::{
@@ -78,13 +78,20 @@ enum Command {
     /// Returns what is left in the lock of the allowance in NEURO_API_KEY to your deposit (after its expiry,
     /// or once its revocation has settled).
     Release,
-    /// Lists active nodes serving a model.
+    /// Lists active nodes serving a model; with an indexer, ranked by reputation (validators' probe reports:
+    /// honesty, timeliness, uptime, latency; slashed nodes last; nodes without reports after rated ones).
     ///
-    /// Example: neuro miners --model 0x1234…
+    /// Example: neuro miners --model 0x1234… --indexer http://127.0.0.1:8600
     Miners {
         /// Model id (32 bytes hex).
         #[arg(long)]
         model: B256,
+        /// Indexer API base URL, to rank nodes by reputation.
+        #[arg(long, env = "NEURO_INDEXER_URL")]
+        indexer: Option<String>,
+        /// Epochs the reputation covers.
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=720))]
+        epochs: u64,
     },
     /// Chats with a node interactively (reads NEURO_API_KEY).
     ///
@@ -231,27 +238,63 @@ async fn main() -> Result<()> {
             };
             print_sent(action, &sent);
         }
-        Command::Miners { model } => {
+        Command::Miners { model, indexer, epochs } => {
             let manifest = Manifest::load(&cli.manifest)?;
             let provider = neuro_chain::connect(&cli.rpc_url, RpcConfig::default())?;
             manifest.verify(&provider).await?;
             let nodes = NodeRegistry::new(manifest.contracts.node_registry, &provider);
             let mut offset = U256::ZERO;
-            let mut found = 0;
+            let mut active = Vec::new();
             loop {
                 let page = nodes.activeNodesForModel(*model, offset, U256::from(100)).call().await?;
-                for operator in &page.operators {
-                    let node = nodes.getNode(*operator).call().await?;
-                    println!("{operator}  {}", node.endpoint);
-                    found += 1;
-                }
+                active.extend(page.operators);
                 if page.next.is_zero() {
                     break;
                 }
                 offset = page.next;
             }
-            if found == 0 {
+            if active.is_empty() {
                 println!("no active node serves {model}");
+                return Ok(());
+            }
+            let ranking = match indexer {
+                Some(url) => reputation::ranking(url, *epochs).await.context("reading reputation")?,
+                None => Vec::new(),
+            };
+            if indexer.is_some() {
+                println!(
+                    "{:<42}  {:>5}  {:>7}  {:>6}  {:>6}  {:>8}  {:>6}  {:>7}  endpoint",
+                    "operator", "score", "honesty", "timely", "uptime", "ttft ms", "tok/s", "slashes"
+                );
+            }
+            let pct = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{:.0}%", v * 100.0));
+            for ranked in reputation::rank(&active, ranking) {
+                let endpoint = nodes.getNode(ranked.operator).call().await?.endpoint;
+                match (&ranked.reputation, indexer.is_some()) {
+                    (Some(r), _) => println!(
+                        "{:<42}  {:>5}  {:>7}  {:>6}  {:>6}  {:>8}  {:>6}  {:>7}  {endpoint}",
+                        ranked.operator.to_string(),
+                        r.score.map_or_else(|| "-".to_owned(), |s| format!("{s:.2}")),
+                        pct(r.honesty),
+                        pct(r.timeliness),
+                        pct(r.uptime),
+                        r.median_ttft_ms.map_or_else(|| "-".to_owned(), |v| v.to_string()),
+                        r.median_tokens_per_second.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}")),
+                        r.slashes,
+                    ),
+                    (None, true) => println!(
+                        "{:<42}  {:>5}  {:>7}  {:>6}  {:>6}  {:>8}  {:>6}  {:>7}  {endpoint}",
+                        ranked.operator.to_string(),
+                        "new",
+                        "-",
+                        "-",
+                        "-",
+                        "-",
+                        "-",
+                        "-"
+                    ),
+                    (None, false) => println!("{}  {endpoint}", ranked.operator),
+                }
             }
         }
         Command::Chat { miner, model, max_tokens } => {

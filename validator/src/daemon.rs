@@ -94,6 +94,8 @@ pub struct Settings {
     /// Most nodes holding one of this validator's allowances at once (its locked funds are at most this times
     /// `allowance_cap`); other nodes are not probed until a key expires.
     pub max_allowances: usize,
+    /// Share of probes sent streamed (measuring time to first token; not re-executed).
+    pub stream_share: f64,
     /// Where the state file lives.
     pub state_path: PathBuf,
 }
@@ -527,10 +529,11 @@ impl Validator {
         let Some(operator) = nodes.choose(rng).copied() else { return Ok(()) };
         let node = self.target(operator, None).await?;
         let probe = corpus::draw(rng, 8..=64);
-        // One probe in four is streamed, like much organic traffic: it measures time to first token and keeps
-        // the node's receipt honest, but is not re-executed (a streamed answer's text is assembled differently
-        // by the engine: reexecute::Unjudgeable::Streamed), so it does not count for honesty.
-        let stream = rng.gen_ratio(1, 4);
+        // A streamed probe measures time to first token and checks the receipt, but is not re-executed (a
+        // streamed answer's text is assembled differently by the engine: reexecute::Unjudgeable::Streamed), so
+        // it counts for timeliness, not for honesty.
+        let share = self.settings.stream_share;
+        let stream = share > 0.0 && rng.gen_bool(share.min(1.0));
         match self.probe(&node, &probe, stream).await? {
             ProbeResult::Passed(o) => tracing::info!(node = %operator, ttft = ?o.time_to_first_token, "probe passed"),
             ProbeResult::Disputed { dispute, failure, .. } => {

@@ -77,6 +77,11 @@ enum Command {
         /// Most nodes holding a live allowance at once (funds locked ≤ this × the cap).
         #[arg(long, default_value_t = 20)]
         max_allowances: usize,
+        /// Share of probes sent streamed (0 to 1): they measure time to first token but are not re-executed.
+        /// Off by default: mistral.rs drops a stream's last chunk (and the receipt) when the text ends inside a
+        /// UTF-8 sequence, which would count against honest nodes as an invalid receipt (docs/verification.md).
+        #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+        stream_share: f64,
         /// State file (API keys opened, disputes followed).
         #[arg(long, default_value = "validator-state.json")]
         state: PathBuf,
@@ -163,6 +168,7 @@ async fn main() -> anyhow::Result<()> {
             probe_deadline_secs,
             allowance_cap,
             max_allowances,
+            stream_share,
             state,
         } => {
             let (manifest, signer, court) = chain.connect().await?;
@@ -177,6 +183,7 @@ async fn main() -> anyhow::Result<()> {
                 allowance_cap: U256::from(allowance_cap) * NEURO,
                 allowance_days: 7,
                 max_allowances,
+                stream_share,
                 state_path: state,
             };
             let validator = Validator::new(reexecutor, court, manifest, signer, settings)?;
@@ -212,4 +219,11 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{text:?} is not a share between 0 and 1")),
+    }
 }

@@ -59,6 +59,7 @@ async fn validator(
         allowance_cap: neuro(10),
         allowance_days: 7,
         max_allowances: 1,
+        stream_share: 0.0,
         state_path: net.dir.join(format!("validator-{index}.json")),
     };
     let reexecutor = Reexecutor::new(engine, vocab, id.into(), Tolerance::default());

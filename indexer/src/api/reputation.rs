@@ -151,8 +151,17 @@ fn median(values: &mut [u64]) -> Option<u64> {
     values.get(values.len().saturating_sub(1) / 2).copied().filter(|_| !values.is_empty())
 }
 
-/// Per-validator figures, then their stake-weighted medians.
-fn figures(reports: &[Report]) -> (Option<f64>, Option<f64>, Option<f64>, Option<u64>, Option<f64>, U256) {
+/// A node's figures: per validator first, then their stake-weighted medians.
+struct Figures {
+    honesty: Option<f64>,
+    timeliness: Option<f64>,
+    uptime: Option<f64>,
+    median_ttft_ms: Option<u64>,
+    median_tokens_per_second: Option<f64>,
+    reporting_stake: U256,
+}
+
+fn figures(reports: &[Report]) -> Figures {
     let mut by_validator: BTreeMap<&str, Vec<&Report>> = BTreeMap::new();
     for r in reports {
         by_validator.entry(&r.validator).or_default().push(r);
@@ -183,19 +192,20 @@ fn figures(reports: &[Report]) -> (Option<f64>, Option<f64>, Option<f64>, Option
             tps.push((m as f64 / 1000.0, stake));
         }
     }
-    (
-        weighted_median(honesty),
-        weighted_median(timeliness),
-        weighted_median(uptime),
-        weighted_median(ttft).map(|v| v as u64),
-        weighted_median(tps),
+    Figures {
+        honesty: weighted_median(honesty),
+        timeliness: weighted_median(timeliness),
+        uptime: weighted_median(uptime),
+        median_ttft_ms: weighted_median(ttft).map(|v| v as u64),
+        median_tokens_per_second: weighted_median(tps),
         reporting_stake,
-    )
+    }
 }
 
 /// The reputation of `address` from its reports in `from..=to`.
 fn reputation(address: String, reports: &[Report], from: u64, to: u64, slashes: usize, bonded: U256) -> Reputation {
-    let (honesty, timeliness, uptime, median_ttft_ms, median_tokens_per_second, reporting_stake) = figures(reports);
+    let Figures { honesty, timeliness, uptime, median_ttft_ms, median_tokens_per_second, reporting_stake } =
+        figures(reports);
     let mut probes = ProbeCounts::default();
     reports.iter().for_each(|r| probes.add(r));
     let validators = reports.iter().map(|r| &r.validator).collect::<std::collections::BTreeSet<_>>().len();
