@@ -83,8 +83,15 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
     uint256 public totalUnbonding;
     /// @notice The Governor, whose slash latency bounds the unbonding period from below (zero: not checked).
     ISlashLatency public slashLatencySource;
-    /// @notice Until when each account may not withdraw (a pending slash names it).
-    mapping(address account => uint256) public frozenUntil;
+    /// @notice Until when `freezer` forbids `account` to withdraw. Each freezer lifts only its own freeze: the
+    /// Governor's permissionless release (no live slash proposal) must not lift the dispute court's.
+    mapping(address account => mapping(address freezer => uint256)) public frozenBy;
+    /// @notice Most distinct accounts that may ever freeze (role holders: the Governor, the court, successors).
+    uint256 public constant MAX_FREEZERS = 8;
+    /// @dev Every account ever granted FREEZER_ROLE (registered at the grant, so a freeze costs no more than
+    /// before), so `frozenUntil` is O(MAX_FREEZERS). A revoked freezer's freezes run out at their time.
+    address[] private _freezers;
+    mapping(address freezer => bool) private _isFreezer;
     /// @notice NEURO a slash proposal must post (governable).
     uint256 public slashProposalBond;
     /// @notice Sum of the bonds held.
@@ -152,6 +159,8 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
     error UnbondingShorterThanSlashLatency(uint256 unbondingPeriod, uint256 slashLatency);
     /// @notice A freeze reaches further than MAX_FREEZE.
     error FreezeTooLong(uint256 until, uint256 max);
+    /// @notice More than MAX_FREEZERS distinct accounts would have held FREEZER_ROLE.
+    error TooManyFreezers();
     /// @notice The proposal has no bond to settle.
     error NoSlashBond(uint256 proposalId);
     /// @notice The proposal is neither executed nor defeated, cancelled or expired yet.
@@ -222,7 +231,7 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
         Unbonding memory position = _unbonding[msg.sender];
         if (position.amount == 0) revert NothingUnbonding();
         if (block.timestamp < position.releaseTime) revert StillUnbonding(position.releaseTime);
-        uint256 frozen = frozenUntil[msg.sender];
+        uint256 frozen = frozenUntil(msg.sender);
         if (block.timestamp < frozen) revert WithdrawalsAreFrozen(frozen);
         amount = position.amount;
         delete _unbonding[msg.sender];
@@ -298,8 +307,8 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
     /// @param until Timestamp, at most `MAX_FREEZE` from now.
     function freezeWithdrawals(address account, uint256 until) external onlyRole(FREEZER_ROLE) {
         if (until > block.timestamp + MAX_FREEZE) revert FreezeTooLong(until, block.timestamp + MAX_FREEZE);
-        if (until <= frozenUntil[account]) return;
-        frozenUntil[account] = until;
+        if (until <= frozenBy[account][msg.sender]) return;
+        frozenBy[account][msg.sender] = until;
         emit WithdrawalsFrozen(account, until, msg.sender);
     }
 
@@ -333,15 +342,35 @@ contract StakingVault is ERC20, EIP712, ERC20Votes, AccessControl {
         emit SlashBondSettled(proposalId, to, bond.amount, returned);
     }
 
-    /// @notice Lifts the freeze of `account` (the Governor does, once no live proposal would slash it).
+    /// @notice Lifts the caller's own freeze of `account` (the Governor does, once no live proposal would slash
+    /// it); other freezers' freezes stay.
     /// @param account Frozen account.
     function releaseWithdrawals(address account) external onlyRole(FREEZER_ROLE) {
-        if (frozenUntil[account] == 0) return;
-        delete frozenUntil[account];
+        if (frozenBy[account][msg.sender] == 0) return;
+        delete frozenBy[account][msg.sender];
         emit WithdrawalsReleased(account, msg.sender);
     }
 
+    /// @dev Registers every FREEZER_ROLE holder for `frozenUntil`.
+    function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
+        granted = super._grantRole(role, account);
+        if (role == FREEZER_ROLE && !_isFreezer[account]) {
+            if (_freezers.length == MAX_FREEZERS) revert TooManyFreezers();
+            _isFreezer[account] = true;
+            _freezers.push(account);
+        }
+    }
+
     // ---------------------------------------------------------------- views
+
+    /// @notice Until when `account` may not withdraw: the latest of every freezer's freeze.
+    /// @param account An account.
+    function frozenUntil(address account) public view returns (uint256 until) {
+        for (uint256 i; i < _freezers.length; ++i) {
+            uint256 byFreezer = frozenBy[account][_freezers[i]];
+            if (byFreezer > until) until = byFreezer;
+        }
+    }
 
     /// @notice Bonded stake of `account` (equal to its stNEURO balance).
     /// @param account Account.

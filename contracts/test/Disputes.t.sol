@@ -150,6 +150,27 @@ contract DisputesTest is NeuroFixture {
         court.claim(id);
     }
 
+    /// Review finding 3: the Governor's permissionless `releaseWithdrawals` (no slash proposal names the node)
+    /// used to clear the court's freeze too, so an accused node whose unbonding had matured could withdraw
+    /// before the slash. Each freezer now lifts only its own freeze.
+    function test_theGovernorsReleaseDoesNotLiftTheCourtsFreeze() public {
+        vm.prank(node);
+        d.staking.unstake(5000 ether);
+        vm.warp(block.timestamp + d.staking.unbondingPeriod() + 1);
+        (uint256 id,) = _open(v1);
+        uint256 until = court.getDispute(id).votingEnds + court.FREEZE_MARGIN();
+        d.governor.releaseWithdrawals(node);
+        assertEq(d.staking.frozenUntil(node), until, "the court's freeze stands");
+        vm.expectRevert(abi.encodeWithSelector(StakingVault.WithdrawalsAreFrozen.selector, until));
+        vm.prank(node);
+        d.staking.withdraw();
+
+        _vote(v2, id, true);
+        vm.warp(court.getDispute(id).votingEnds);
+        court.resolve(id);
+        assertEq(_nodeSlashable(), NODE_STAKE * 9 / 10, "slashed by the first-fault rate before it could leave");
+    }
+
     function test_repeatedFraudIsSlashedHarder() public {
         (uint256 first,) = _open(v1);
         _vote(v2, first, true);
