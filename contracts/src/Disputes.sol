@@ -414,7 +414,8 @@ contract Disputes is AccessControl {
         emit DisputeVoted(id, msg.sender, uphold, weight);
     }
 
-    /// @notice Resolves a dispute once voting is over (permissionless): slashes and forfeits if upheld, settles
+    /// @notice Resolves a dispute once voting is over (permissionless): slashes (adding any reward of the epoch
+    /// already claimed) and forfeits if upheld, settles
     /// the challenger's bond, releases the reward hold.
     /// @param id Dispute id.
     /// @return status The outcome.
@@ -435,8 +436,12 @@ contract Disputes is AccessControl {
         address accused = d.accused;
         if (status == Status.Upheld) {
             uint256 count = ++faults[accused];
+            // A reward claimed before the dispute opened is taken back from stake on top of the slash, so
+            // claiming fast does not keep a cheat's reward (review finding 1).
+            uint256 clawback = emissions.releaseMinerReward(d.epoch, accused, true);
             uint256 base = staking.bondedStake(accused) + staking.unbonding(accused).amount;
-            uint256 amount = base * (count == 1 ? firstFaultSlashBps : repeatFaultSlashBps) / BPS;
+            uint256 amount = base * (count == 1 ? firstFaultSlashBps : repeatFaultSlashBps) / BPS + clawback;
+            if (amount > base) amount = base;
             if (amount > 0) {
                 slashed = staking.slashWithFinder(accused, amount, d.receiptDigest, d.challenger, finderBps);
             }
@@ -449,7 +454,7 @@ contract Disputes is AccessControl {
             emit BondForfeited(id, d.challenger, d.bond);
         }
         // Rejected: the challenger's bond stays, paid to the rejecting voters by `claim`.
-        emissions.releaseMinerReward(d.epoch, accused, status == Status.Upheld);
+        if (status != Status.Upheld) emissions.releaseMinerReward(d.epoch, accused, false);
         emit DisputeResolved(id, status, d.upholdWeight, d.rejectWeight, slashed);
     }
 

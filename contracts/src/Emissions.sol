@@ -428,11 +428,22 @@ contract Emissions is AccessControl {
     /// @param epoch Epoch of the disputed response.
     /// @param miner Accused miner.
     /// @param forfeit Whether the dispute was upheld.
-    function releaseMinerReward(uint256 epoch, address miner, bool forfeit) external onlyRole(REWARD_HOLDER_ROLE) {
+    /// @return alreadyPaid With `forfeit`: the reward the miner claimed before the dispute (the first forfeiture
+    /// of the epoch only), for the court to take back from its stake; otherwise zero.
+    function releaseMinerReward(uint256 epoch, address miner, bool forfeit)
+        external
+        onlyRole(REWARD_HOLDER_ROLE)
+        returns (uint256 alreadyPaid)
+    {
         uint256 holds = rewardHolds[epoch][miner];
         if (holds == 0) revert NoRewardHold(epoch, miner);
         rewardHolds[epoch][miner] = holds - 1;
-        if (forfeit) rewardForfeited[epoch][miner] = true;
+        if (forfeit && !rewardForfeited[epoch][miner]) {
+            Work storage work = _minerWork[epoch][miner];
+            // A claim pays only while nothing is forfeited and no hold is on; paid then means paid in full.
+            if (work.claimed) (alreadyPaid,) = _share(epoch, work, true);
+            rewardForfeited[epoch][miner] = true;
+        }
         emit RewardHoldReleased(epoch, miner, holds - 1, forfeit);
     }
 
@@ -533,8 +544,19 @@ contract Emissions is AccessControl {
         view
         returns (uint256 reward, uint256 forgone)
     {
+        if (work.claimed) return (0, 0);
+        return _share(epoch, work, minerSide);
+    }
+
+    /// @dev `(reward, forgone)` of `work`, claimed or not: the pool share by burned fees, capped at the rate
+    /// times the burned fees.
+    function _share(uint256 epoch, Work storage work, bool minerSide)
+        private
+        view
+        returns (uint256 reward, uint256 forgone)
+    {
         EpochState storage state = _epochs[epoch];
-        if (!state.finalized || work.claimed || work.burnedFees == 0) return (0, 0);
+        if (!state.finalized || work.burnedFees == 0) return (0, 0);
         uint256 pool = minerSide ? state.minerPool : state.modelPool;
         uint256 rate = minerSide ? state.minerRewardPerBurnBps : state.modelRewardPerBurnBps;
         uint256 share = Math.mulDiv(pool, work.burnedFees, state.totalBurnedFees);

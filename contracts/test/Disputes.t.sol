@@ -171,6 +171,47 @@ contract DisputesTest is NeuroFixture {
         assertEq(_nodeSlashable(), NODE_STAKE * 9 / 10, "slashed by the first-fault rate before it could leave");
     }
 
+    /// Review finding 1: a node that claims its epoch reward before the dispute opens used to keep it (a
+    /// forfeit after the claim took nothing). The court now adds the claimed reward to the slash.
+    function test_aRewardClaimedBeforeTheDisputeIsTakenBackFromStake() public {
+        uint256 epoch = d.emissions.currentEpoch();
+        record(epoch, node, MODEL_A, 100);
+        warpToFinalizable(epoch);
+        d.emissions.finalizeEpoch(epoch);
+        vm.prank(node);
+        uint256 claimed = d.emissions.claim(single(epoch));
+        assertGt(claimed, 0, "the reward was paid");
+
+        // Two disputes about two answers of that epoch, both upheld.
+        uint256 first = _openAbout(v1, epoch, "hi");
+        uint256 second = _openAbout(v2, epoch, "hello");
+        _vote(v2, first, true);
+        _vote(v3, second, true);
+        vm.warp(court.getDispute(second).votingEnds);
+
+        uint256 slashable = _nodeSlashable();
+        court.resolve(first);
+        uint256 expected = slashable * court.firstFaultSlashBps() / 10_000 + claimed;
+        assertEq(slashable - _nodeSlashable(), expected, "the slash plus the reward claimed");
+        assertTrue(d.emissions.rewardForfeited(epoch, node));
+
+        // The second takes the reward back no second time.
+        slashable = _nodeSlashable();
+        court.resolve(second);
+        assertEq(slashable - _nodeSlashable(), slashable * court.repeatFaultSlashBps() / 10_000, "no second clawback");
+    }
+
+    function _openAbout(address challenger, uint256 epoch, string memory prompt) internal returns (uint256 id) {
+        bytes memory request =
+            abi.encodePacked('{"model":"tiny","messages":[{"role":"user","content":"', prompt, '"}]}');
+        bytes memory output = bytes("a substituted answer");
+        Disputes.InferenceReceipt memory r = _receipt(challenger, request, output);
+        r.epoch = uint64(epoch);
+        bytes memory sig = _sign(nodeKey, r);
+        vm.prank(challenger);
+        id = court.openDispute(r, sig, request, output);
+    }
+
     function test_repeatedFraudIsSlashedHarder() public {
         (uint256 first,) = _open(v1);
         _vote(v2, first, true);
