@@ -170,6 +170,9 @@ struct State {
     /// Probe outcomes not yet reported, by epoch and node.
     #[serde(default)]
     tallies: Tallies,
+    /// Replaced API keys whose unspent lock goes back to the deposit once they expire.
+    #[serde(default)]
+    retired: Vec<String>,
 }
 
 /// A running validator.
@@ -275,12 +278,11 @@ impl Validator {
         {
             return Ok(key.clone());
         }
-        let live = state
-            .api_keys
-            .values()
-            .filter_map(|key| SignedAllowance::from_api_key(key).ok())
-            .filter(|signed| signed.allowance.expiry > U256::from(now))
-            .count();
+        let live_for = |key: &String| {
+            SignedAllowance::from_api_key(key).is_ok_and(|signed| signed.allowance.expiry > U256::from(now))
+        };
+        // Retired keys not yet expired still lock funds: they count against the budget.
+        let live = state.api_keys.values().chain(&state.retired).filter(|key| live_for(key)).count();
         if live >= self.settings.max_allowances {
             return Err(DaemonError::AllowanceBudget(live));
         }
@@ -317,9 +319,53 @@ impl Validator {
             .await
             .map_err(CourtError::from)?;
         let key = signed.to_api_key();
-        state.api_keys.insert(operator, key.clone());
+        if let Some(old) = state.api_keys.insert(operator, key.clone()) {
+            state.retired.push(old);
+        }
         self.save(&state).await?;
         Ok(key)
+    }
+
+    /// Returns the unspent lock of every replaced allowance that has expired to the validator's deposit (the
+    /// next allowance reuses it); returns the NEURO-wei released. A release the chain refuses is dropped; a
+    /// transient failure keeps the key for the next call.
+    pub async fn release_duties(&self) -> Result<U256, DaemonError> {
+        let now = self.provider().get_block_by_number(Default::default()).await?.map_or(0, |b| b.header.timestamp);
+        let retired = self.state.lock().await.retired.clone();
+        let payments = Payments::new(self.manifest.contracts.payments, self.provider());
+        let mut released = U256::ZERO;
+        for key in retired {
+            let allowance = match SignedAllowance::from_api_key(&key) {
+                Ok(signed) if signed.allowance.expiry >= U256::from(now) => continue,
+                Ok(signed) => signed,
+                Err(error) => {
+                    tracing::warn!(%error, "dropping an unreadable retired key");
+                    self.forget_retired(&key).await?;
+                    continue;
+                }
+            };
+            let before = payments.deposits(self.signer.address()).call().await?;
+            let call = payments.releaseAllowance(allowance.to_call_arg());
+            match self.court.relayer().send_call::<Payments::PaymentsErrors, _, _>("release allowance", call).await {
+                Ok(_) => {
+                    let gained = payments.deposits(self.signer.address()).call().await?.saturating_sub(before);
+                    tracing::info!(miner = %allowance.allowance.miner, %gained, "expired allowance released");
+                    released += gained;
+                }
+                Err(neuro_chain::ChainError::Reverted { .. }) => {
+                    tracing::warn!(miner = %allowance.allowance.miner, "the chain refused the release; dropping it");
+                }
+                Err(e) => return Err(CourtError::from(e).into()),
+            }
+            self.forget_retired(&key).await?;
+        }
+        Ok(released)
+    }
+
+    async fn forget_retired(&self, key: &str) -> Result<(), DaemonError> {
+        let mut state = self.state.lock().await;
+        state.retired.retain(|k| k != key);
+        self.save(&state).await
     }
 
     /// Probes `node` once: sends `probe`, re-executes the answer, disputes it if it fails; counts the outcome
@@ -520,6 +566,9 @@ impl Validator {
             }
             if let Err(error) = self.report_duties().await {
                 tracing::warn!(%error, "reporting failed; retrying next time");
+            }
+            if let Err(error) = self.release_duties().await {
+                tracing::warn!(%error, "releasing expired allowances failed; retrying next time");
             }
         }
     }

@@ -12,7 +12,10 @@ use alloy::{
 };
 use neuro_chain::{RelayConfig, Relayer, RpcConfig};
 use neuro_engine::{Engine, ModelSource, model_id, vocab::Vocabulary};
-use neuro_protocol::bindings::{Disputes, Emissions, NeuroToken, StakingVault};
+use neuro_protocol::{
+    bindings::{Disputes, Emissions, NeuroToken, Payments, StakingVault},
+    voucher::SignedAllowance,
+};
 use neuro_testkit::{
     network::{self, LocalNetwork, neuro, warp},
     tiny_model::{self, TinyModelSpec},
@@ -57,7 +60,7 @@ async fn validator(
         probe_interval: Duration::from_secs(1),
         probe_deadline: Duration::from_secs(60),
         allowance_cap: neuro(10),
-        allowance_days: 7,
+        allowance_days: 1,
         max_allowances: 1,
         stream_share: 0.0,
         state_path: net.dir.join(format!("validator-{index}.json")),
@@ -140,6 +143,7 @@ async fn an_honest_node_passes_every_probe_and_framing_it_costs_the_bond() -> Te
     );
     assert!(r.medianMilliTokensPerSecond > U256::ZERO, "throughput measured");
     assert_eq!(r.validatorStake, neuro(1_000));
+
     let dispute = framer.court().dispute(id).await?;
     assert_eq!(dispute.status, STATUS_REJECTED);
     framer.court_duties().await?;
@@ -150,6 +154,19 @@ async fn an_honest_node_passes_every_probe_and_framing_it_costs_the_bond() -> Te
     );
     let staking = StakingVault::new(net.devnet.manifest().contracts.staking, &net.plain);
     assert_eq!(staking.bondedStake(operator(&net)?).call().await?, neuro(10_000), "the honest node kept its stake");
+
+    // Its one-day key has expired: the next probe target gets a new allowance, and the old one's unspent lock
+    // goes back to the deposit instead of staying locked for good.
+    let payments = Payments::new(net.devnet.manifest().contracts.payments, &net.plain);
+    let old = SignedAllowance::from_api_key(&node.api_key)?.to_call_arg();
+    let renewed = framer.target(operator(&net)?, Some(net.url.clone())).await?;
+    assert_ne!(renewed.api_key, node.api_key, "a new key");
+    let locked = payments.lockOf(payments.allowanceDigest(old.clone()).call().await?).call().await?.amount;
+    assert!(locked > 0, "something left to release");
+    let deposit_before = payments.deposits(framer.court().me()).call().await?;
+    assert_eq!(framer.release_duties().await?, U256::from(locked));
+    assert_eq!(payments.deposits(framer.court().me()).call().await?, deposit_before + U256::from(locked));
+    assert_eq!(framer.release_duties().await?, U256::ZERO, "released once");
     Ok(())
 }
 
