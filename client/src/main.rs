@@ -257,8 +257,12 @@ async fn main() -> Result<()> {
                 println!("no active node serves {model}");
                 return Ok(());
             }
+            // Without the indexer's ranking the nodes are still listed (unranked), never hidden behind its error.
             let ranking = match indexer {
-                Some(url) => reputation::ranking(url, *epochs).await.context("reading reputation")?,
+                Some(url) => reputation::ranking(url, *epochs).await.unwrap_or_else(|error| {
+                    eprintln!("warning: no reputation ({error}); nodes listed unranked");
+                    Vec::new()
+                }),
                 None => Vec::new(),
             };
             if indexer.is_some() {

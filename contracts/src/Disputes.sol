@@ -7,6 +7,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {NeuroToken} from "./NeuroToken.sol";
 import {StakingVault} from "./StakingVault.sol";
 import {NodeRegistry} from "./NodeRegistry.sol";
@@ -176,6 +177,8 @@ contract Disputes is AccessControl {
 
     /// @notice The first epoch a validator may still report on (one report per validator and epoch, in order).
     mapping(address validator => uint256) public nextReportEpoch;
+    /// @notice Open disputes against each node: the court lifts its freeze when the last one resolves.
+    mapping(address node => uint256) public openDisputesAgainst;
 
     mapping(uint256 id => Dispute) private _disputes;
     mapping(uint256 id => mapping(address voter => Vote)) private _votes;
@@ -229,6 +232,9 @@ contract Disputes is AccessControl {
         uint256 medianTtftMs,
         uint256 medianMilliTokensPerSecond
     );
+    /// @notice A report's entry about `miner` was left out: it is not a registered node (deregistered since the
+    /// probe, or never one), so a validator cannot fill the ranking with made-up nodes.
+    event ProbeReportSkipped(uint256 indexed epoch, address indexed miner, address indexed validator);
     /// @notice A parameter changed.
     event ParameterSet(bytes32 indexed name, uint256 oldValue, uint256 newValue);
 
@@ -269,8 +275,8 @@ contract Disputes is AccessControl {
     /// @notice Reports are for a finished epoch no older than `MAX_EVIDENCE_AGE_EPOCHS`, after the validator's
     /// last reported one.
     error ReportEpochRefused(uint256 epoch, uint256 firstAllowed, uint256 currentEpoch);
-    /// @notice A report batch is empty, too long, not in strictly ascending miner order, or its counts do not add
-    /// up (`passed + failed + invalid + timedOut <= sent`, `sent > 0`).
+    /// @notice A report batch is empty, too long, not in strictly ascending miner order, about the reporter itself,
+    /// or its counts do not add up (`passed + failed + invalid + timedOut <= sent`, `sent > 0`).
     error MalformedReport(uint256 index);
 
     /// @notice Deploys the dispute court with default parameters; `admin` (the timelock) governs them.
@@ -386,6 +392,7 @@ contract Disputes is AccessControl {
         d.receiptDigest = digest;
         _votes[id][msg.sender] = Vote({side: 1, claimed: false, weight: SafeCast.toUint128(weight)});
         totalBonds += bond;
+        ++openDisputesAgainst[accused];
         token.safeTransferFrom(msg.sender, address(this), bond);
         staking.freezeWithdrawals(accused, votingEnds + FREEZE_MARGIN);
         emissions.holdMinerReward(epoch, accused);
@@ -455,6 +462,9 @@ contract Disputes is AccessControl {
         }
         // Rejected: the challenger's bond stays, paid to the rejecting voters by `claim`.
         if (status != Status.Upheld) emissions.releaseMinerReward(d.epoch, accused, false);
+        // A node cleared of (or slashed for) its last open dispute may leave again: a string of false disputes
+        // keeps it frozen no longer than each one's vote.
+        if (--openDisputesAgainst[accused] == 0) staking.releaseWithdrawals(accused);
         emit DisputeResolved(id, status, d.upholdWeight, d.rejectWeight, slashed);
     }
 
@@ -497,9 +507,12 @@ contract Disputes is AccessControl {
     /// @param epoch A finished epoch at most `MAX_EVIDENCE_AGE_EPOCHS` old, after the caller's last report.
     /// @param reports One entry per node probed, in strictly ascending miner address order.
     function reportProbes(uint64 epoch, ProbeReport[] calldata reports) external {
-        uint256 stake_ = _stake[msg.sender].latest();
-        if (stake_ < minValidatorStake) revert NotAValidator(msg.sender, stake_, minValidatorStake);
         uint256 current = emissions.currentEpoch();
+        if (epoch >= current) revert ReportEpochRefused(epoch, nextReportEpoch[msg.sender], current);
+        // The stake it held through the epoch reported on, and still holds: stake bonded later (or already
+        // leaving) does not weigh on epochs it was not there for.
+        uint256 stake_ = Math.min(_stake[msg.sender].latest(), stakeAt(msg.sender, emissions.epochStart(epoch + 1) - 1));
+        if (stake_ < minValidatorStake) revert NotAValidator(msg.sender, stake_, minValidatorStake);
         uint256 first = nextReportEpoch[msg.sender];
         if (current > MAX_EVIDENCE_AGE_EPOCHS && current - MAX_EVIDENCE_AGE_EPOCHS > first) {
             first = current - MAX_EVIDENCE_AGE_EPOCHS;
@@ -511,8 +524,14 @@ contract Disputes is AccessControl {
         for (uint256 i; i < reports.length; ++i) {
             ProbeReport calldata r = reports[i];
             uint256 outcomes = uint256(r.passed) + r.failed + r.invalid + r.timedOut;
-            if (r.miner <= previous || r.sent == 0 || outcomes > r.sent) revert MalformedReport(i);
+            if (r.miner <= previous || r.miner == msg.sender || r.sent == 0 || outcomes > r.sent) {
+                revert MalformedReport(i);
+            }
             previous = r.miner;
+            if (!nodes.isRegistered(r.miner)) {
+                emit ProbeReportSkipped(epoch, r.miner, msg.sender);
+                continue;
+            }
             emit ProbeReported(
                 epoch,
                 r.miner,

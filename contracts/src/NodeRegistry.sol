@@ -127,7 +127,13 @@ contract NodeRegistry {
         emit NodeDeregistered(msg.sender);
     }
 
-    /// @notice Whether `operator` has a registered node with enough bonded stake.
+    /// @notice Whether `operator` is registered (whatever its stake).
+    /// @param operator Node operator.
+    function isRegistered(address operator) external view returns (bool) {
+        return _nodes[operator].registeredAt != 0;
+    }
+
+    /// @notice Whether `operator` is registered and holds the node stake.
     /// @param operator Node operator.
     function isActive(address operator) public view returns (bool) {
         return _nodes[operator].registeredAt != 0 && staking.meetsNodeStake(operator);

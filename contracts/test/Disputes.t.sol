@@ -212,6 +212,21 @@ contract DisputesTest is NeuroFixture {
         id = court.openDispute(r, sig, request, output);
     }
 
+    /// Review: once the court no longer shares a freeze with the Governor, a string of false disputes must not
+    /// keep an honest node frozen past its last vote: the court lifts its freeze when the last one resolves.
+    function test_theCourtsFreezeEndsWithTheLastOpenDispute() public {
+        (uint256 first,) = _open(v1);
+        uint256 second = _openAbout(v2, d.emissions.currentEpoch(), "another");
+        assertEq(court.openDisputesAgainst(node), 2);
+        _vote(v3, first, false);
+        _vote(v3, second, false);
+        vm.warp(court.getDispute(second).votingEnds);
+        court.resolve(first);
+        assertGt(d.staking.frozenUntil(node), block.timestamp, "still frozen: one dispute open");
+        court.resolve(second);
+        assertEq(d.staking.frozenUntil(node), 0, "free to leave once cleared");
+    }
+
     function test_repeatedFraudIsSlashedHarder() public {
         (uint256 first,) = _open(v1);
         _vote(v2, first, true);
@@ -500,6 +515,43 @@ contract DisputesTest is NeuroFixture {
         court.reportProbes(uint64(oldest), list);
     }
 
+    function test_madeUpNodesAreSkippedAndSelfReportsRefused() public {
+        _warpEpochs(1);
+        address nobody = makeAddr("not a node");
+        (address low, address high) = node < nobody ? (node, nobody) : (nobody, node);
+        Disputes.ProbeReport[] memory list = new Disputes.ProbeReport[](2);
+        list[0] = _report(low, 2, 2);
+        list[1] = _report(high, 2, 2);
+        vm.expectEmit(address(court));
+        emit Disputes.ProbeReportSkipped(0, nobody, v1);
+        vm.prank(v1);
+        court.reportProbes(0, list);
+
+        // A validator that also runs a node cannot rate itself.
+        _validator(node, VALIDATOR_STAKE);
+        _warpEpochs(1);
+        vm.expectRevert(abi.encodeWithSelector(Disputes.MalformedReport.selector, 0));
+        vm.prank(node);
+        court.reportProbes(1, _oneReport(_report(node, 1, 1)));
+    }
+
+    function test_stakeBondedAfterAnEpochDoesNotWeighOnIt() public {
+        _warpEpochs(3);
+        address late = makeAddr("late validator");
+        _validator(late, VALIDATOR_STAKE * 5);
+        vm.warp(block.timestamp + 1);
+        uint256 current = d.emissions.currentEpoch();
+        vm.expectRevert(abi.encodeWithSelector(Disputes.NotAValidator.selector, late, 0, court.minValidatorStake()));
+        vm.prank(late);
+        court.reportProbes(uint64(current - 2), _oneReport(_report(node, 1, 1)));
+        // The epoch it staked in is not over yet; the next one it reports with its stake.
+        _warpEpochs(1);
+        vm.expectEmit(address(court));
+        emit Disputes.ProbeReported(current, node, late, VALIDATOR_STAKE * 5, 1, 1, 0, 0, 0, 120, 35_000);
+        vm.prank(late);
+        court.reportProbes(uint64(current), _oneReport(_report(node, 1, 1)));
+    }
+
     function test_malformedReportsAreRefused() public {
         _warpEpochs(1);
         address other = makeAddr("another node");
@@ -560,8 +612,14 @@ contract DisputesTest is NeuroFixture {
         court.reportProbes(0, one);
         vm.snapshotGasLastCall("reportProbes (1 node)");
         Disputes.ProbeReport[] memory ten = new Disputes.ProbeReport[](10);
+        bytes32[] memory ids = new bytes32[](1);
+        ids[0] = MODEL_A;
         for (uint256 i; i < 10; ++i) {
-            ten[i] = _report(address(uint160(i + 1)), 3, 3);
+            address operator = address(uint160(i + 1));
+            stakeAs(operator, NODE_STAKE);
+            vm.prank(operator);
+            d.nodes.register("https://node.example", operator, ids);
+            ten[i] = _report(operator, 3, 3);
         }
         vm.prank(v1);
         court.reportProbes(1, ten);

@@ -389,8 +389,8 @@ impl Validator {
             self.reexecutor.judge(&observation.receipt.receipt, &observation.request, &observation.text).await?;
         match outcome {
             Outcome::Abstain(why) => {
-                let (ttft_ms, tokens_per_second) = timing(&observation);
-                self.tally(epoch, miner, ProbeOutcome::Answered { ttft_ms, tokens_per_second }).await?;
+                let (ttft_ms, _) = timing(&observation);
+                self.tally(epoch, miner, ProbeOutcome::Answered { ttft_ms }).await?;
                 Ok(ProbeResult::Abstained(Box::new(observation), why))
             }
             Outcome::Judged(verdict) => match verdict.failure {

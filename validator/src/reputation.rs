@@ -27,16 +27,15 @@ pub enum ProbeOutcome {
     /// Answered without a receipt that holds, or with a receipt for another model.
     Invalid,
     /// Answered, validly signed, but not judged (streamed, or beyond what the validator replays): counts as
-    /// answered for timeliness, not for honesty.
+    /// answered for timeliness, not for honesty; its token count is the node's unchecked claim, so it gives no
+    /// throughput figure.
     Answered {
         /// Milliseconds to the first token, when streamed.
         ttft_ms: Option<u32>,
-        /// Completion tokens per second.
-        tokens_per_second: f64,
     },
-    /// No answer in time, or the node was unreachable or failed (5xx, 429).
+    /// No answer in time, or the node was unreachable, failed or refused (any status but 401 and 402).
     TimedOut,
-    /// Refused for a reason that may be the validator's own (4xx other than 429): not reported.
+    /// Refused for a reason that may be the validator's own key (401, 402): not reported.
     Excluded,
 }
 
@@ -45,8 +44,10 @@ impl ProbeOutcome {
     pub fn of_error(error: &ProbeError) -> Self {
         match error {
             ProbeError::Unreachable(_) | ProbeError::TimedOut(_) => Self::TimedOut,
-            ProbeError::Refused { status, .. } if *status >= 500 || *status == 429 => Self::TimedOut,
-            ProbeError::Refused { .. } => Self::Excluded,
+            // Only a refusal of the key itself may be the validator's fault (an exhausted or expired allowance);
+            // any other refusal of a valid paid request is the node not serving, whatever code it picks.
+            ProbeError::Refused { status: 401 | 402, .. } => Self::Excluded,
+            ProbeError::Refused { .. } => Self::TimedOut,
             ProbeError::Malformed(_) | ProbeError::Receipt(_) | ProbeError::WrongModel { .. } => Self::Invalid,
         }
     }
@@ -74,17 +75,15 @@ pub struct Tally {
 impl Tally {
     /// Counts one probe.
     pub fn record(&mut self, outcome: ProbeOutcome) {
-        let mut timing = |ttft: Option<u32>, tps: f64| {
-            self.ttft_ms.extend(ttft);
-            self.milli_tokens_per_second.push((tps * 1000.0).clamp(0.0, f64::from(u32::MAX)) as u32);
-        };
         match outcome {
             ProbeOutcome::Excluded => return,
             ProbeOutcome::Passed { ttft_ms, tokens_per_second } => {
-                timing(ttft_ms, tokens_per_second);
+                self.ttft_ms.extend(ttft_ms);
+                let milli = (tokens_per_second * 1000.0).clamp(0.0, f64::from(u32::MAX)) as u32;
+                self.milli_tokens_per_second.push(milli);
                 self.passed += 1;
             }
-            ProbeOutcome::Answered { ttft_ms, tokens_per_second } => timing(ttft_ms, tokens_per_second),
+            ProbeOutcome::Answered { ttft_ms } => self.ttft_ms.extend(ttft_ms),
             ProbeOutcome::Failed => self.failed += 1,
             ProbeOutcome::Invalid => self.invalid += 1,
             ProbeOutcome::TimedOut => self.timed_out += 1,
@@ -167,7 +166,7 @@ mod tests {
     fn a_tally_counts_each_outcome_once_and_excludes_the_validators_own_refusals() {
         let mut t = Tally::default();
         t.record(ProbeOutcome::Passed { ttft_ms: None, tokens_per_second: 30.0 });
-        t.record(ProbeOutcome::Answered { ttft_ms: Some(80), tokens_per_second: 40.0 });
+        t.record(ProbeOutcome::Answered { ttft_ms: Some(80) });
         t.record(ProbeOutcome::Passed { ttft_ms: Some(120), tokens_per_second: 20.5 });
         t.record(ProbeOutcome::Failed);
         t.record(ProbeOutcome::Invalid);
@@ -176,7 +175,7 @@ mod tests {
         let r = t.report(node(1));
         assert_eq!((r.sent, r.passed, r.failed, r.invalid, r.timedOut), (6, 2, 1, 1, 1));
         assert_eq!(r.medianTtftMs, 80, "lower median of streamed probes only");
-        assert_eq!(r.medianMilliTokensPerSecond, 30_000);
+        assert_eq!(r.medianMilliTokensPerSecond, 20_500, "lower median of judged probes only");
         assert!(r.passed + r.failed + r.invalid + r.timedOut <= r.sent, "the contract's check holds");
     }
 
@@ -185,7 +184,11 @@ mod tests {
         let refused = |status| ProbeError::Refused { status, message: String::new() };
         assert_eq!(ProbeOutcome::of_error(&refused(503)), ProbeOutcome::TimedOut);
         assert_eq!(ProbeOutcome::of_error(&refused(429)), ProbeOutcome::TimedOut);
+        // A node may not dodge timeliness by answering 400 or 403 instead of 503.
+        assert_eq!(ProbeOutcome::of_error(&refused(400)), ProbeOutcome::TimedOut);
+        assert_eq!(ProbeOutcome::of_error(&refused(403)), ProbeOutcome::TimedOut);
         assert_eq!(ProbeOutcome::of_error(&refused(402)), ProbeOutcome::Excluded);
+        assert_eq!(ProbeOutcome::of_error(&refused(401)), ProbeOutcome::Excluded);
         assert_eq!(ProbeOutcome::of_error(&ProbeError::TimedOut(Default::default())), ProbeOutcome::TimedOut);
         assert_eq!(ProbeOutcome::of_error(&ProbeError::Malformed("x".into())), ProbeOutcome::Invalid);
     }

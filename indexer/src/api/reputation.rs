@@ -19,7 +19,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{
-    ApiError, ApiResult, AppState, Envelope, ErrorBody,
+    ApiError, ApiResult, AppState, BlockRef, Envelope, ErrorBody,
     economy::TxRef,
     params::{self, Params},
 };
@@ -240,41 +240,50 @@ fn rank(list: &mut [Reputation]) {
     });
 }
 
-/// The reports of the window ending at the newest reported epoch (for `account`, or every node), and the window.
+/// The reports of the window of `epochs` epochs ending at the last finished one (for `account`, or every node),
+/// in chain order, and the window.
 async fn window(
     s: &AppState,
     params: &Params,
     account: Option<String>,
-    at: u64,
+    block: &BlockRef,
 ) -> Result<(Vec<(String, Report, EventRow)>, u64, u64), ApiError> {
     let epochs = match params.u64("epochs")? {
         None => DEFAULT_WINDOW,
         Some(n) if (1..=MAX_WINDOW).contains(&n) => n,
         Some(n) => return Err(ApiError::bad("epochs", format!("{n} is outside 1..={MAX_WINDOW}"))),
     };
-    let newest = EventFilter {
+    let reports = EventFilter {
         contract: Some(Disputes::CONTRACT.into()),
         names: vec![ProbeReported::NAME.into()],
         descending: true,
         ..Default::default()
     };
-    // The window ends at the newest epoch any validator reported, so every node is judged over the same epochs.
-    let Some(latest) = s.store.events(&newest, at, Some(1)).await?.events.first().map(|e| Report::of(e).epoch) else {
-        return Ok((Vec::new(), 0, 0));
+    // The window ends at the last finished epoch at the block served (every node judged over the same epochs,
+    // and a late report about an old epoch cannot move it). A past block (`?block=`) has no timestamp here:
+    // then the highest epoch reported by that block.
+    let m = &s.manifest;
+    let latest = if block.timestamp > 0 && m.epoch_length > 0 {
+        (block.timestamp.saturating_sub(m.genesis_time) / m.epoch_length).saturating_sub(1)
+    } else {
+        let newest = s.store.events(&reports, block.number, Some(MAX_REPORTS)).await?.events;
+        match newest.iter().map(|e| Report::of(e).epoch).max() {
+            Some(epoch) => epoch,
+            None => return Ok((Vec::new(), 0, 0)),
+        }
     };
     let from = latest.saturating_sub(epochs - 1);
-    let page = s.store.events(&EventFilter { account, ..newest }, at, Some(MAX_REPORTS)).await?;
-    let mut rows = Vec::new();
-    for e in page.events {
-        let report = Report::of(&e);
-        if report.epoch < from {
-            continue;
-        }
-        rows.push((e.arg(ProbeReported::miner).to_ascii_lowercase(), report, e));
-    }
-    if page.next.is_some() && rows.len() == MAX_REPORTS as usize {
+    let filter = EventFilter { account, from_epoch: Some(from), ..reports };
+    let page = s.store.events(&filter, block.number, Some(MAX_REPORTS)).await?;
+    if page.next.is_some() {
         return Err(ApiError::bad("epochs", format!("more than {MAX_REPORTS} reports: ask for fewer epochs")));
     }
+    let mut rows: Vec<(String, Report, EventRow)> = page
+        .events
+        .into_iter()
+        .map(|e| (e.arg(ProbeReported::miner).to_ascii_lowercase(), Report::of(&e), e))
+        .filter(|(_, r, _)| r.epoch <= latest)
+        .collect();
     // Chain order, so that "latest stake" is the latest.
     rows.reverse();
     Ok((rows, from, latest))
@@ -307,7 +316,7 @@ pub(super) async fn ranking(
     let params = Params::new(q, &["epochs", "limit"])?;
     let block = s.at(&params).await?;
     let limit = params.limit()? as usize;
-    let (rows, from, to) = window(&s, &params, None, block.number).await?;
+    let (rows, from, to) = window(&s, &params, None, &block).await?;
     let mut by_node: BTreeMap<String, (Vec<Report>, u64)> = BTreeMap::new();
     for (node, report, e) in rows {
         let entry = by_node.entry(node).or_insert_with(|| (Vec::new(), e.block_number));
@@ -380,7 +389,7 @@ pub(super) async fn of_miner(
     let params = Params::new(q, &["epochs"])?;
     let address = params::address("address", &address)?;
     let block = s.at(&params).await?;
-    let (rows, from, to) = window(&s, &params, Some(address.clone()), block.number).await?;
+    let (rows, from, to) = window(&s, &params, Some(address.clone()), &block).await?;
     let Some(first_block) = rows.first().map(|(_, _, e)| e.block_number) else {
         return Err(ApiError::NotFound(format!("no probe reports on {address} at block {}", block.number)));
     };

@@ -53,6 +53,8 @@ pub struct EventFilter {
     pub names: Vec<String>,
     /// Epoch column.
     pub epoch: Option<u64>,
+    /// Lowest epoch column (events without an epoch are left out).
+    pub from_epoch: Option<u64>,
     /// Account column (lowercase hex).
     pub account: Option<String>,
     /// Subject column (model id or proposal id).
@@ -112,6 +114,9 @@ impl Store {
         }
         if let Some(epoch) = filter.epoch {
             add(&mut clauses, &mut params, "epoch = ?", Param::Int(to_i64(epoch)));
+        }
+        if let Some(from) = filter.from_epoch {
+            add(&mut clauses, &mut params, "epoch >= ?", Param::Int(to_i64(from)));
         }
         if let Some(account) = &filter.account {
             add(&mut clauses, &mut params, "account = ?", Param::Text(account.clone()));

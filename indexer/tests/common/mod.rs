@@ -156,6 +156,14 @@ pub(crate) async fn activity(devnet: &Devnet, provider: &DynProvider) -> Result<
     let grant = |role: B256| StakingVault::grantRoleCall { role, account: deployer }.abi_encode();
     as_timelock(devnet, provider, c.staking, grant(keccak256("SLASHER_ROLE"))).await?;
 
+    let court = Disputes::new(c.disputes, provider);
+    for (i, stake) in [(3, 1_000), (4, 2_000)] {
+        let validator = addr(devnet, i);
+        token.transfer(validator, neuro(stake)).from(deployer).send().await?.get_receipt().await?;
+        token.approve(c.disputes, U256::MAX).from(validator).send().await?.get_receipt().await?;
+        court.stake(neuro(stake)).from(validator).send().await?.get_receipt().await?;
+    }
+
     let emissions = Emissions::new(c.emissions, provider);
     let epoch = current_epoch(devnet, provider).await?;
     // A real payment: the user deposits and signs an allowance, the miner redeems 50 NEURO for MODEL (10 burned).
@@ -195,14 +203,10 @@ pub(crate) async fn activity(devnet: &Devnet, provider: &DynProvider) -> Result<
     FeeVault::new(c.fee_vault, provider).flush().from(user).send().await?.get_receipt().await?;
     emissions.claim(vec![U256::from(epoch)]).from(miner).send().await?.get_receipt().await?;
     emissions.claimModel(MODEL, vec![U256::from(epoch)]).from(deployer).send().await?.get_receipt().await?;
-    // Two validators report on the miner's finished epoch: one saw 4 of 4 probes pass, the other (twice the
-    // stake) 1 pass and 1 timeout.
-    let court = Disputes::new(c.disputes, provider);
-    for (i, stake, report) in [(3, 1_000, (4u32, 4u32, 0u32)), (4, 2_000, (2, 1, 1))] {
+    // Two validators report on the miner's finished epoch (staked during it): one saw 4 of 4 probes pass, the
+    // other (twice the stake) 1 pass and 1 timeout.
+    for (i, _stake, report) in [(3, 1_000, (4u32, 4u32, 0u32)), (4, 2_000, (2, 1, 1))] {
         let validator = addr(devnet, i);
-        token.transfer(validator, neuro(stake)).from(deployer).send().await?.get_receipt().await?;
-        token.approve(c.disputes, U256::MAX).from(validator).send().await?.get_receipt().await?;
-        court.stake(neuro(stake)).from(validator).send().await?.get_receipt().await?;
         let (sent, passed, timed_out) = report;
         let entry = Disputes::ProbeReport {
             miner,
