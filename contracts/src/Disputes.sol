@@ -232,6 +232,9 @@ contract Disputes is AccessControl {
         uint256 medianTtftMs,
         uint256 medianMilliTokensPerSecond
     );
+    /// @notice Resolving dispute `id` skipped what needs `role`, which governance revoked from the court since the
+    /// dispute opened (bonds are settled all the same).
+    event CourtPowerMissing(uint256 indexed id, bytes32 role);
     /// @notice A report's entry about `miner` was left out: it is not a registered node (deregistered since the
     /// probe, or never one), so a validator cannot fill the ranking with made-up nodes.
     event ProbeReportSkipped(uint256 indexed epoch, address indexed miner, address indexed validator);
@@ -441,15 +444,21 @@ contract Disputes is AccessControl {
         }
         d.status = status;
         address accused = d.accused;
+        // Governance may have revoked the court's powers since the dispute opened (replacing the court): what the
+        // court may no longer do is skipped (with `CourtPowerMissing`), never a reason to strand the bonds. The
+        // roles are checked, not the calls caught, so a caller cannot starve a call of gas to skip a slash.
+        bool canHold = emissions.hasRole(emissions.REWARD_HOLDER_ROLE(), address(this));
         if (status == Status.Upheld) {
             uint256 count = ++faults[accused];
             // A reward claimed before the dispute opened is taken back from stake on top of the slash, so
             // claiming fast does not keep a cheat's reward (review finding 1).
-            uint256 clawback = emissions.releaseMinerReward(d.epoch, accused, true);
+            uint256 clawback = canHold ? emissions.releaseMinerReward(d.epoch, accused, true) : 0;
             uint256 base = staking.bondedStake(accused) + staking.unbonding(accused).amount;
             uint256 amount = base * (count == 1 ? firstFaultSlashBps : repeatFaultSlashBps) / BPS + clawback;
             if (amount > base) amount = base;
-            if (amount > 0) {
+            if (!staking.hasRole(staking.SLASHER_ROLE(), address(this))) {
+                emit CourtPowerMissing(id, staking.SLASHER_ROLE());
+            } else if (amount > 0) {
                 slashed = staking.slashWithFinder(accused, amount, d.receiptDigest, d.challenger, finderBps);
             }
             totalBonds -= d.bond;
@@ -461,10 +470,14 @@ contract Disputes is AccessControl {
             emit BondForfeited(id, d.challenger, d.bond);
         }
         // Rejected: the challenger's bond stays, paid to the rejecting voters by `claim`.
-        if (status != Status.Upheld) emissions.releaseMinerReward(d.epoch, accused, false);
+        if (!canHold) emit CourtPowerMissing(id, emissions.REWARD_HOLDER_ROLE());
+        else if (status != Status.Upheld) emissions.releaseMinerReward(d.epoch, accused, false);
         // A node cleared of (or slashed for) its last open dispute may leave again: a string of false disputes
         // keeps it frozen no longer than each one's vote.
-        if (--openDisputesAgainst[accused] == 0) staking.releaseWithdrawals(accused);
+        if (--openDisputesAgainst[accused] == 0) {
+            if (staking.hasRole(staking.FREEZER_ROLE(), address(this))) staking.releaseWithdrawals(accused);
+            else emit CourtPowerMissing(id, staking.FREEZER_ROLE());
+        }
         emit DisputeResolved(id, status, d.upholdWeight, d.rejectWeight, slashed);
     }
 

@@ -227,6 +227,28 @@ contract DisputesTest is NeuroFixture {
         assertEq(d.staking.frozenUntil(node), 0, "free to leave once cleared");
     }
 
+    /// Review finding 5: governance revoking the court's roles (replacing the court) used to make `resolve`
+    /// revert forever, stranding the challenger's and voters' bonds. What the court may no longer do is skipped.
+    function test_revokedPowersDoNotStrandTheBonds() public {
+        (uint256 id,) = _open(v1);
+        _vote(v2, id, true);
+        vm.startPrank(address(d.timelock));
+        d.staking.revokeRole(d.staking.SLASHER_ROLE(), address(court));
+        d.staking.revokeRole(d.staking.FREEZER_ROLE(), address(court));
+        d.emissions.revokeRole(d.emissions.REWARD_HOLDER_ROLE(), address(court));
+        vm.stopPrank();
+        vm.warp(court.getDispute(id).votingEnds);
+        uint256 before = d.token.balanceOf(v1);
+        vm.expectEmit(address(court));
+        emit Disputes.CourtPowerMissing(id, d.staking.SLASHER_ROLE());
+        assertEq(uint8(court.resolve(id)), uint8(Disputes.Status.Upheld));
+        assertEq(d.token.balanceOf(v1), before + court.disputeBond(), "the challenger's bond came back");
+        assertEq(_nodeSlashable(), NODE_STAKE, "no slash without the power to slash");
+        vm.prank(v2);
+        court.claim(id);
+        assertEq(d.token.balanceOf(address(court)), court.totalStake() + court.totalUnbonding() + court.totalBonds());
+    }
+
     function test_repeatedFraudIsSlashedHarder() public {
         (uint256 first,) = _open(v1);
         _vote(v2, first, true);
