@@ -39,6 +39,10 @@ contract Disputes is AccessControl {
     uint256 public constant MAX_EVIDENCE_AGE_EPOCHS = 24;
     /// @notice How long after the vote ends the accused stays frozen, so `resolve` can run.
     uint256 public constant FREEZE_MARGIN = 1 days;
+    /// @notice How long after the vote ends `resolve` waits for a power governance revoked from the court before
+    /// settling without it (the court is taken as retired; a shorter gap, such as an emergency revoke and
+    /// re-grant, cannot be used by the accused to skip its slash).
+    uint256 public constant POWERLESS_GRACE = 30 days;
     /// @notice EIP-712 type of the receipt a node signs over every response.
     bytes32 public constant RECEIPT_TYPEHASH = keccak256(
         "InferenceReceipt(address miner,address user,bytes32 modelId,bytes32 requestHash,bytes32 outputHash,"
@@ -235,8 +239,8 @@ contract Disputes is AccessControl {
     /// @notice Resolving dispute `id` skipped what needs `role`, which governance revoked from the court since the
     /// dispute opened (bonds are settled all the same).
     event CourtPowerMissing(uint256 indexed id, bytes32 role);
-    /// @notice A report's entry about `miner` was left out: it is not a registered node (deregistered since the
-    /// probe, or never one), so a validator cannot fill the ranking with made-up nodes.
+    /// @notice A report's entry about `miner` was left out: it never registered a node, so a validator cannot
+    /// fill the ranking with made-up nodes.
     event ProbeReportSkipped(uint256 indexed epoch, address indexed miner, address indexed validator);
     /// @notice A parameter changed.
     event ParameterSet(bytes32 indexed name, uint256 oldValue, uint256 newValue);
@@ -275,6 +279,8 @@ contract Disputes is AccessControl {
     error NothingToClaim(uint256 id, address voter);
     /// @notice Related parameters would contradict each other.
     error InconsistentParameters();
+    /// @notice Governance revoked a power the court needs to resolve; it settles without it from `settlesAt`.
+    error CourtPowerless(uint256 id, uint256 settlesAt);
     /// @notice Reports are for a finished epoch no older than `MAX_EVIDENCE_AGE_EPOCHS`, after the validator's
     /// last reported one.
     error ReportEpochRefused(uint256 epoch, uint256 firstAllowed, uint256 currentEpoch);
@@ -444,23 +450,19 @@ contract Disputes is AccessControl {
         }
         d.status = status;
         address accused = d.accused;
-        // Governance may have revoked the court's powers since the dispute opened (replacing the court): what the
-        // court may no longer do is skipped (with `CourtPowerMissing`), never a reason to strand the bonds. The
-        // roles are checked, not the calls caught, so a caller cannot starve a call of gas to skip a slash.
+        // Governance may have revoked the court's powers since the dispute opened (replacing the court): after
+        // POWERLESS_GRACE, what the court may no longer do is skipped (with `CourtPowerMissing`) rather than
+        // strand the bonds; before it, `resolve` waits. The roles are checked, not the calls caught, so a caller
+        // cannot starve a call of gas to skip a slash.
+        bool retired = block.timestamp >= uint256(d.votingEnds) + POWERLESS_GRACE;
         bool canHold = emissions.hasRole(emissions.REWARD_HOLDER_ROLE(), address(this));
+        bool canSlash = staking.hasRole(staking.SLASHER_ROLE(), address(this));
+        bool canFreeze = staking.hasRole(staking.FREEZER_ROLE(), address(this));
+        if (!retired && !(canHold && canSlash && canFreeze)) {
+            revert CourtPowerless(id, uint256(d.votingEnds) + POWERLESS_GRACE);
+        }
         if (status == Status.Upheld) {
-            uint256 count = ++faults[accused];
-            // A reward claimed before the dispute opened is taken back from stake on top of the slash, so
-            // claiming fast does not keep a cheat's reward (review finding 1).
-            uint256 clawback = canHold ? emissions.releaseMinerReward(d.epoch, accused, true) : 0;
-            uint256 base = staking.bondedStake(accused) + staking.unbonding(accused).amount;
-            uint256 amount = base * (count == 1 ? firstFaultSlashBps : repeatFaultSlashBps) / BPS + clawback;
-            if (amount > base) amount = base;
-            if (!staking.hasRole(staking.SLASHER_ROLE(), address(this))) {
-                emit CourtPowerMissing(id, staking.SLASHER_ROLE());
-            } else if (amount > 0) {
-                slashed = staking.slashWithFinder(accused, amount, d.receiptDigest, d.challenger, finderBps);
-            }
+            slashed = _punish(id, d, canHold, canSlash);
             totalBonds -= d.bond;
             token.safeTransfer(d.challenger, d.bond);
             emit VotePaid(id, d.challenger, d.bond);
@@ -475,10 +477,27 @@ contract Disputes is AccessControl {
         // A node cleared of (or slashed for) its last open dispute may leave again: a string of false disputes
         // keeps it frozen no longer than each one's vote.
         if (--openDisputesAgainst[accused] == 0) {
-            if (staking.hasRole(staking.FREEZER_ROLE(), address(this))) staking.releaseWithdrawals(accused);
+            if (canFreeze) staking.releaseWithdrawals(accused);
             else emit CourtPowerMissing(id, staking.FREEZER_ROLE());
         }
         emit DisputeResolved(id, status, d.upholdWeight, d.rejectWeight, slashed);
+    }
+
+    /// @dev Slashes the accused of upheld dispute `id` by the fault table, plus the epoch reward it claimed
+    /// before the dispute opened (taken back from stake so claiming fast does not keep a cheat's reward), capped
+    /// at its stake; forfeits the reward. Skips what the court lost the power to do.
+    function _punish(uint256 id, Dispute storage d, bool canHold, bool canSlash) private returns (uint256 slashed) {
+        address accused = d.accused;
+        uint256 count = ++faults[accused];
+        uint256 clawback = canHold ? emissions.releaseMinerReward(d.epoch, accused, true) : 0;
+        uint256 base = staking.bondedStake(accused) + staking.unbonding(accused).amount;
+        uint256 amount = base * (count == 1 ? firstFaultSlashBps : repeatFaultSlashBps) / BPS + clawback;
+        if (amount > base) amount = base;
+        if (!canSlash) {
+            emit CourtPowerMissing(id, staking.SLASHER_ROLE());
+        } else if (amount > 0) {
+            slashed = staking.slashWithFinder(accused, amount, d.receiptDigest, d.challenger, finderBps);
+        }
     }
 
     /// @notice Pays a voter of a resolved dispute: on the winning side, its bond back and its stake-weighted
@@ -541,7 +560,8 @@ contract Disputes is AccessControl {
                 revert MalformedReport(i);
             }
             previous = r.miner;
-            if (!nodes.isRegistered(r.miner)) {
+            // Ever registered: a node deregistering before the reports land cannot wipe its bad record.
+            if (!nodes.everRegistered(r.miner)) {
                 emit ProbeReportSkipped(epoch, r.miner, msg.sender);
                 continue;
             }

@@ -38,6 +38,8 @@ contract NodeRegistry {
     /// @notice Every key that was ever `operator`'s receipt signer: receipts it signed stay attributable to the
     /// node after a key rotation or deregistration, so a node cannot void the evidence against it.
     mapping(address operator => mapping(address signer => bool)) public wasReceiptSigner;
+    /// @notice Whether `operator` ever registered a node (never cleared: deregistering does not erase a record).
+    mapping(address operator => bool) public everRegistered;
     mapping(bytes32 modelId => EnumerableSet.AddressSet) private _servers;
 
     /// @notice A node registered.
@@ -92,6 +94,7 @@ contract NodeRegistry {
         node.endpoint = endpoint;
         node.receiptSigner = receiptSigner;
         wasReceiptSigner[msg.sender][receiptSigner] = true;
+        everRegistered[msg.sender] = true;
         node.registeredAt = uint64(block.timestamp);
         _setModels(node, modelIds);
         emit NodeRegistered(msg.sender, endpoint, receiptSigner, modelIds);
@@ -125,12 +128,6 @@ contract NodeRegistry {
         _clearModels(node);
         delete _nodes[msg.sender];
         emit NodeDeregistered(msg.sender);
-    }
-
-    /// @notice Whether `operator` is registered (whatever its stake).
-    /// @param operator Node operator.
-    function isRegistered(address operator) external view returns (bool) {
-        return _nodes[operator].registeredAt != 0;
     }
 
     /// @notice Whether `operator` is registered and holds the node stake.

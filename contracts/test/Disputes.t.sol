@@ -237,7 +237,14 @@ contract DisputesTest is NeuroFixture {
         d.staking.revokeRole(d.staking.FREEZER_ROLE(), address(court));
         d.emissions.revokeRole(d.emissions.REWARD_HOLDER_ROLE(), address(court));
         vm.stopPrank();
-        vm.warp(court.getDispute(id).votingEnds);
+        uint256 votingEnds = court.getDispute(id).votingEnds;
+        // A gap in the court's powers (an emergency revoke, a re-grant pending) is not a way out for the accused:
+        // resolve waits for the powers to come back, or for the grace that retires the court.
+        vm.warp(votingEnds);
+        uint256 settlesAt = votingEnds + court.POWERLESS_GRACE();
+        vm.expectRevert(abi.encodeWithSelector(Disputes.CourtPowerless.selector, id, settlesAt));
+        court.resolve(id);
+        vm.warp(settlesAt);
         uint256 before = d.token.balanceOf(v1);
         vm.expectEmit(address(court));
         emit Disputes.CourtPowerMissing(id, d.staking.SLASHER_ROLE());
@@ -548,6 +555,16 @@ contract DisputesTest is NeuroFixture {
         emit Disputes.ProbeReportSkipped(0, nobody, v1);
         vm.prank(v1);
         court.reportProbes(0, list);
+
+        // A node that deregisters before the reports land does not wipe its record.
+        vm.prank(node);
+        d.nodes.deregister();
+        vm.expectEmit(address(court));
+        emit Disputes.ProbeReported(0, node, v2, VALIDATOR_STAKE, 2, 0, 2, 0, 0, 120, 35_000);
+        Disputes.ProbeReport memory bad = _report(node, 2, 0);
+        (bad.failed, bad.timedOut) = (2, 0);
+        vm.prank(v2);
+        court.reportProbes(0, _oneReport(bad));
 
         // A validator that also runs a node cannot rate itself.
         _validator(node, VALIDATOR_STAKE);
