@@ -38,6 +38,8 @@ abstract contract NeuroDeployer is CommonBase {
         uint256 minerShareBps;
         uint256 minerRewardPerBurnBps;
         uint256 modelRewardPerBurnBps;
+        uint256 validatorShareBps;
+        uint256 validatorRewardPerBurnBps;
         uint256 globalFloorPerMTok;
         uint256 timelockDelay;
         NeuroGovernor.Settings governor;
@@ -81,9 +83,13 @@ abstract contract NeuroDeployer is CommonBase {
         cfg.epochLength = 1 hours;
         cfg.submissionWindow = 15 minutes;
         cfg.minerShareBps = 7000;
-        // Rewards at most 90% of the burned fee behind the work, split as the emission is (70/30).
-        cfg.minerRewardPerBurnBps = 6300;
-        cfg.modelRewardPerBurnBps = 2700;
+        // Validators get 5% of the emission; miners 70%, model developers the remaining 25%.
+        cfg.validatorShareBps = 500;
+        // Rewards at most 90% of the burned fee behind the work: 80% for the miner and model owner, split 70/30,
+        // and 10% for the validator who paid the fee as a probe (docs/economics.md).
+        cfg.minerRewardPerBurnBps = 5600;
+        cfg.modelRewardPerBurnBps = 2400;
+        cfg.validatorRewardPerBurnBps = 1000;
         cfg.globalFloorPerMTok = 0.01 ether;
         cfg.timelockDelay = 2 days;
         cfg.governor = NeuroGovernor.Settings({
@@ -164,6 +170,8 @@ abstract contract NeuroDeployer is CommonBase {
             cfg.minerShareBps,
             cfg.minerRewardPerBurnBps,
             cfg.modelRewardPerBurnBps,
+            cfg.validatorShareBps,
+            cfg.validatorRewardPerBurnBps,
             IModelOwners(address(0))
         );
         d.staking = new StakingVault(
@@ -209,6 +217,8 @@ abstract contract NeuroDeployer is CommonBase {
         // The dispute court holds and forfeits miners' rewards here, and slashes and freezes in the vault (below).
         d.disputes = new Disputes(d.token, d.staking, d.nodes, d.emissions, address(d.timelock));
         d.emissions.grantRole(d.emissions.REWARD_HOLDER_ROLE(), address(d.disputes));
+        // Validators' probe fees come from the payments contract; the court says who is a validator.
+        d.emissions.setValidatorAccounting(address(d.payments), d.disputes);
         d.emissions.grantRole(d.emissions.DEFAULT_ADMIN_ROLE(), address(d.timelock));
         d.emissions.renounceRole(d.emissions.DEFAULT_ADMIN_ROLE(), deployer);
     }

@@ -13,6 +13,7 @@ import {StakingVault} from "./StakingVault.sol";
 import {NodeRegistry} from "./NodeRegistry.sol";
 import {Emissions} from "./Emissions.sol";
 import {Bounds} from "./libraries/Bounds.sol";
+import {IValidatorSet} from "./interfaces/IValidatorSet.sol";
 
 /// @title Validator stake and disputes settled by a quorum of it
 /// @notice Validators bond NEURO here. A validator whose probe of a node fails re-execution opens a dispute with a
@@ -29,7 +30,7 @@ import {Bounds} from "./libraries/Bounds.sol";
 /// disputes and needs a majority of validator stake to win; flash stake does not count (weights are read just
 /// before the dispute opened); a front-runner cannot steal a challenge (only the receipt's paying user opens
 /// it); per-dispute and per-vote costs are O(1) in the number of validators and nodes.
-contract Disputes is AccessControl {
+contract Disputes is AccessControl, IValidatorSet {
     using SafeERC20 for NeuroToken;
     using Checkpoints for Checkpoints.Trace208;
 
@@ -628,6 +629,11 @@ contract Disputes is AccessControl {
     /// @param timestamp Unix seconds.
     function stakeAt(address validator, uint256 timestamp) public view returns (uint256) {
         return _stake[validator].upperLookupRecent(SafeCast.toUint48(timestamp));
+    }
+
+    /// @inheritdoc IValidatorSet
+    function isValidator(address account) external view returns (bool) {
+        return _stake[account].latest() >= minValidatorStake;
     }
 
     /// @notice Total bonded validator stake now.

@@ -9,6 +9,7 @@ import {NeuroToken} from "./NeuroToken.sol";
 import {Bounds} from "./libraries/Bounds.sol";
 import {EpochSchedule} from "./libraries/EpochSchedule.sol";
 import {IModelOwners} from "./interfaces/IModelOwners.sol";
+import {IValidatorSet} from "./interfaces/IValidatorSet.sol";
 
 /// @title NEURO emissions on a halving schedule, paid for verified work and capped by burned fees
 /// @notice The schedule is per unit of time: `INITIAL_EMISSION_PER_SECOND` during the first era (4 years), halved
@@ -23,6 +24,12 @@ import {IModelOwners} from "./interfaces/IModelOwners.sol";
 /// of the fee burned for its work, and adding self-paid work never raises the reward of work paid by others (as a
 /// split by tokens would: cheap padding would then capture the cap room of well-paid work). What the caps leave
 /// unpaid is forgone at claim time, never rolled into later epochs. Rewards are minted when claimed.
+/// Validators get a third pool, `validatorShareBps` of the emission, split the same way by the burned part of the
+/// probe fees they paid (revealed through `Payments.revealProbeFees` once the allowances expired) and capped at
+/// `validatorRewardPerBurnBps`. The miner and model rates add up to at most `MAX_REWARD_PER_BURN_BPS -
+/// MAX_VALIDATOR_REWARD_PER_BURN_BPS` and the validator rate to at most `MAX_VALIDATOR_REWARD_PER_BURN_BPS`, so
+/// whatever the rates were when a fee was redeemed and when it was revealed, the emission one fee can trigger
+/// (miner + model owner + validator) stays at most 90% of its burned part (docs/economics.md).
 /// @dev Invariants: `totalEmitted <= scheduledSupplyAt(e)` for every finalized `e`; each epoch is finalized at
 /// most once and never reopens (its submission window and reward rates are fixed when it starts); for each
 /// epoch, claims paid from the miner (model) pool never exceed it; every reward is at most its rate times the
@@ -41,10 +48,18 @@ contract Emissions is AccessControl {
     uint256 public constant MIN_MINER_SHARE_BPS = 5000;
     /// @notice Upper bound of the miners' share.
     uint256 public constant MAX_MINER_SHARE_BPS = 9000;
-    /// @notice Upper bound of `minerRewardPerBurnBps + modelRewardPerBurnBps`: the emission paid for a unit of
-    /// work stays at most 90% of the fee burned for it, so wash trading loses at least 10% of the burn plus the
-    /// whole treasury share (docs/economics.md).
+    /// @notice Upper bound of the emission one fee can trigger (miner + model owner + validator), per burned fee:
+    /// it stays at most 90% of the fee burned, so wash trading loses at least 10% of the burn plus the whole
+    /// treasury share (docs/economics.md).
     uint256 public constant MAX_REWARD_PER_BURN_BPS = 9000;
+    /// @notice Upper bound of the validator reward per burned probe fee; the miner and model rates add up to at
+    /// most `MAX_REWARD_PER_BURN_BPS` minus this, whatever the validator rate is.
+    uint256 public constant MAX_VALIDATOR_REWARD_PER_BURN_BPS = 1000;
+    /// @notice Upper bound of the validators' share of an epoch's emission.
+    uint256 public constant MAX_VALIDATOR_SHARE_BPS = 2000;
+    /// @notice Lower bound of the model developers' share: the miner and validator shares add up to at most
+    /// `BPS` minus this.
+    uint256 public constant MIN_MODEL_SHARE_BPS = 1000;
     /// @notice Lower bound of the submission window.
     uint256 public constant MIN_SUBMISSION_WINDOW = 10 seconds;
     /// @notice Bounds of the epoch length (a deployment parameter).
@@ -75,6 +90,15 @@ contract Emissions is AccessControl {
         bool claimed;
     }
 
+    /// @notice The validators' pool of an epoch: the burned probe fees revealed in it, the pool fixed at
+    /// finalization, what was claimed, and the reward cap per burned fee.
+    struct ValidatorEpoch {
+        uint128 totalBurnedFees;
+        uint120 pool;
+        uint112 paid;
+        uint16 rewardPerBurnBps;
+    }
+
     /// @notice Role that holds and forfeits miners' rewards during disputes (the `Disputes` contract).
     bytes32 public constant REWARD_HOLDER_ROLE = keccak256("REWARD_HOLDER_ROLE");
 
@@ -88,6 +112,10 @@ contract Emissions is AccessControl {
     /// @notice The usage ledger: the only writer of credited work, set once (no role the DAO could grant to an
     /// account that would then credit work with made-up burned fees).
     address public workRecorder;
+    /// @notice The payments contract: the only writer of validators' probe fees, set once.
+    address public probeFeeRecorder;
+    /// @notice Who counts as a validator (the dispute court), set once together with `probeFeeRecorder`.
+    IValidatorSet public validatorSet;
     /// @notice Resolver of model owners for `claimModel` (the model registry; governable).
     IModelOwners public modelRegistry;
 
@@ -101,6 +129,9 @@ contract Emissions is AccessControl {
     mapping(uint256 epoch => EpochState) private _epochs;
     mapping(uint256 epoch => mapping(address miner => Work)) private _minerWork;
     mapping(uint256 epoch => mapping(bytes32 modelId => Work)) private _modelWork;
+    mapping(uint256 epoch => ValidatorEpoch) private _validatorEpochs;
+    /// @dev Per validator and epoch: `units` holds the gross probe fees revealed, `burnedFees` their burned part.
+    mapping(uint256 epoch => mapping(address validator => Work)) private _validatorFees;
     /// @notice Open disputes holding a miner's reward of an epoch: it cannot be claimed while any is open.
     mapping(uint256 epoch => mapping(address miner => uint256)) public rewardHolds;
     /// @notice Whether a miner's reward of an epoch was forfeited by an upheld dispute (never minted).
@@ -111,6 +142,8 @@ contract Emissions is AccessControl {
     Checkpoints.Trace208 private _rewardRates;
     /// @dev Miners' share of each epoch's emission (basis points), per epoch.
     Checkpoints.Trace208 private _minerShares;
+    /// @dev Validators' share and reward cap per epoch: `shareBps << 16 | rewardPerBurnBps`.
+    Checkpoints.Trace208 private _validatorRewards;
 
     /// @notice Work was credited to a miner and a model in an epoch, backed by `burnedFees` of burned fees.
     event WorkRecorded(
@@ -134,6 +167,19 @@ contract Emissions is AccessControl {
     event ModelRewardClaimed(
         uint256 indexed epoch, bytes32 indexed modelId, address indexed owner, uint256 amount, uint256 forgone
     );
+    /// @notice Probe fees a validator paid were revealed and credited to `epoch` (the one open when revealed).
+    event ValidatorFeesRecorded(uint256 indexed epoch, address indexed validator, uint256 fees, uint256 burnedFees);
+    /// @notice The validators' pool of `epoch` was fixed at finalization; `forgone` is the part no revealed fee
+    /// backs (all of it when none was revealed).
+    event ValidatorPoolFinalized(
+        uint256 indexed epoch, uint256 pool, uint256 totalBurnedFees, uint256 forgone, uint256 rewardPerBurnBps
+    );
+    /// @notice A validator claimed `amount` for an epoch; `forgone` is the part of its pool share the cap withheld.
+    event ValidatorRewardClaimed(uint256 indexed epoch, address indexed validator, uint256 amount, uint256 forgone);
+    /// @notice The validators' share and reward cap change from epoch `fromEpoch` on.
+    event ValidatorRewardsScheduled(uint256 shareBps, uint256 rewardPerBurnBps, uint256 fromEpoch);
+    /// @notice The probe fee recorder and the validator set were set (once).
+    event ValidatorAccountingSet(address probeFeeRecorder, address validatorSet);
     /// @notice The miners' share changes to `newBps` from epoch `fromEpoch` on.
     event MinerShareScheduled(uint256 newBps, uint256 fromEpoch);
     /// @notice The work recorder was set (once).
@@ -173,8 +219,17 @@ contract Emissions is AccessControl {
     error ModelRegistryNotSet();
     /// @notice The caller does not own the model.
     error NotModelOwner(bytes32 modelId, address caller, address owner);
-    /// @notice The reward rates add up to more than `MAX_REWARD_PER_BURN_BPS`.
+    /// @notice The miner and model reward rates add up to more than `MAX_REWARD_PER_BURN_BPS -
+    /// MAX_VALIDATOR_REWARD_PER_BURN_BPS`.
     error RewardRatesTooHigh(uint256 minerBps, uint256 modelBps);
+    /// @notice The miner and validator shares leave the model developers less than `MIN_MODEL_SHARE_BPS`.
+    error SharesTooHigh(uint256 minerShareBps, uint256 validatorShareBps);
+    /// @notice The caller is not the probe fee recorder.
+    error NotProbeFeeRecorder(address caller);
+    /// @notice The probe fee recorder is already set.
+    error ValidatorAccountingAlreadySet(address recorder);
+    /// @notice Probe fees were revealed for an account that is not a validator.
+    error NotAValidator(address account);
     /// @notice The caller is not the work recorder.
     error NotWorkRecorder(address caller);
     /// @notice The work recorder is already set.
@@ -194,7 +249,10 @@ contract Emissions is AccessControl {
     /// @param minerShareBps_ Initial miners' share, within the share bounds.
     /// @param minerRewardPerBurnBps_ Initial miner reward cap per burned fee (basis points).
     /// @param modelRewardPerBurnBps_ Initial model reward cap per burned fee; the two add up to at most
-    /// `MAX_REWARD_PER_BURN_BPS`.
+    /// `MAX_REWARD_PER_BURN_BPS - MAX_VALIDATOR_REWARD_PER_BURN_BPS`.
+    /// @param validatorShareBps_ Initial validators' share of the emission, at most `MAX_VALIDATOR_SHARE_BPS`
+    /// and leaving the model developers at least `MIN_MODEL_SHARE_BPS`.
+    /// @param validatorRewardPerBurnBps_ Initial validator reward cap per burned probe fee.
     /// @param modelRegistry_ Initial model owner resolver; zero until a registry exists.
     constructor(
         NeuroToken token_,
@@ -205,6 +263,8 @@ contract Emissions is AccessControl {
         uint256 minerShareBps_,
         uint256 minerRewardPerBurnBps_,
         uint256 modelRewardPerBurnBps_,
+        uint256 validatorShareBps_,
+        uint256 validatorRewardPerBurnBps_,
         IModelOwners modelRegistry_
     ) {
         if (address(token_) == address(0) || admin == address(0)) revert ZeroAddress();
@@ -216,6 +276,7 @@ contract Emissions is AccessControl {
         _scheduleSubmissionWindow(submissionWindow_, 0);
         _scheduleRewardRates(minerRewardPerBurnBps_, modelRewardPerBurnBps_, 0);
         _scheduleMinerShare(minerShareBps_, 0);
+        _scheduleValidatorRewards(validatorShareBps_, validatorRewardPerBurnBps_, 0);
         if (address(modelRegistry_) != address(0)) _setModelRegistry(modelRegistry_);
     }
 
@@ -300,6 +361,14 @@ contract Emissions is AccessControl {
         (bps,) = _minerShares.newest();
     }
 
+    /// @notice The validators' share of `epoch`'s emission and their reward cap per burned probe fee (fixed once
+    /// the epoch has started), in basis points.
+    /// @param epoch Epoch number.
+    function validatorRewardsOf(uint256 epoch) public view returns (uint256 shareBps, uint256 rewardPerBurnBps) {
+        uint256 packed = _validatorRewards.at(epoch);
+        return (packed >> 16, packed & 0xffff);
+    }
+
     /// @notice The reward caps that apply to `epoch`, in basis points of the burned fees behind the work.
     /// @param epoch Epoch number.
     function rewardRatesOf(uint256 epoch) public view returns (uint256 minerBps, uint256 modelBps) {
@@ -335,11 +404,31 @@ contract Emissions is AccessControl {
         emit WorkRecorded(epoch, miner, modelId, units, burnedFees);
     }
 
+    /// @notice Credits probe fees `validator` paid to the current epoch's validators' pool.
+    /// @dev Only the payments contract (`probeFeeRecorder`), when an allowance's user reveals its expired
+    /// allowances as probes of `validator`. Crediting the epoch open at reveal time (not the epochs the fees were
+    /// redeemed in) keeps probe accounts unlinkable to their validator while they are in use.
+    /// @param validator Validator the fees were paid for; must hold the minimum validator stake.
+    /// @param fees Gross fees revealed.
+    /// @param burnedFees Their burned part; caps the reward they earn.
+    function recordValidatorFees(address validator, uint256 fees, uint256 burnedFees) external {
+        if (msg.sender != probeFeeRecorder || msg.sender == address(0)) revert NotProbeFeeRecorder(msg.sender);
+        if (!validatorSet.isValidator(validator)) revert NotAValidator(validator);
+        uint256 epoch = currentEpoch();
+        // The current epoch is open: it ends before its submission window and finalization.
+        uint120 burned = SafeCast.toUint120(burnedFees);
+        _validatorEpochs[epoch].totalBurnedFees += burned;
+        Work storage work = _validatorFees[epoch][validator];
+        work.units += SafeCast.toUint128(fees);
+        work.burnedFees += burned;
+        emit ValidatorFeesRecorded(epoch, validator, fees, burnedFees);
+    }
+
     /// @notice Fixes `epoch`'s reward pools and rates. Permissionless; once per epoch.
     /// @dev Epochs may be finalized in any order and at any time after `finalizableAt(epoch)`: nothing is lost.
-    /// An epoch without credited work, or whose work was backed by no burned fee, adds its emission to
-    /// `totalForgone`. Nothing is minted here: rewards are minted when claimed, so what the fee caps withhold is
-    /// never minted.
+    /// An epoch without credited work, or whose work was backed by no burned fee, adds its miner and model pools
+    /// to `totalForgone`; likewise the validators' pool when no probe fee was revealed in the epoch. Nothing is
+    /// minted here: rewards are minted when claimed, so what the fee caps withhold is never minted.
     /// @param epoch Epoch to finalize.
     function finalizeEpoch(uint256 epoch) external {
         uint256 readyAt = finalizableAt(epoch);
@@ -349,13 +438,15 @@ contract Emissions is AccessControl {
         state.finalized = true;
 
         uint256 emission = emissionForEpoch(epoch);
-        if (state.totalBurnedFees == 0 || emission == 0) {
-            totalForgone += emission;
-            emit EpochFinalized(epoch, emission, state.totalWork, 0, 0, emission, 0, 0);
+        uint256 validatorPool = _finalizeValidatorPool(epoch, emission);
+        uint256 minerAndModel = emission - validatorPool;
+        if (state.totalBurnedFees == 0 || minerAndModel == 0) {
+            totalForgone += minerAndModel;
+            emit EpochFinalized(epoch, emission, state.totalWork, 0, 0, minerAndModel, 0, 0);
             return;
         }
         uint256 minerPool = emission * minerShareOf(epoch) / BPS;
-        uint256 modelPool = emission - minerPool;
+        uint256 modelPool = minerAndModel - minerPool;
         (uint256 minerRate, uint256 modelRate) = rewardRatesOf(epoch);
         // Emission per epoch < 2^75 wei: the narrow fields cannot overflow.
         state.minerPool = uint120(minerPool);
@@ -363,6 +454,22 @@ contract Emissions is AccessControl {
         state.minerRewardPerBurnBps = uint16(minerRate);
         state.modelRewardPerBurnBps = uint16(modelRate);
         emit EpochFinalized(epoch, emission, state.totalWork, minerPool, modelPool, 0, minerRate, modelRate);
+    }
+
+    /// @dev Fixes the validators' pool of `epoch`; returns its nominal size (share of the emission), paid or
+    /// forgone.
+    function _finalizeValidatorPool(uint256 epoch, uint256 emission) private returns (uint256 nominal) {
+        (uint256 shareBps, uint256 rate) = validatorRewardsOf(epoch);
+        nominal = emission * shareBps / BPS;
+        ValidatorEpoch storage v = _validatorEpochs[epoch];
+        if (v.totalBurnedFees == 0 || rate == 0) {
+            totalForgone += nominal;
+            emit ValidatorPoolFinalized(epoch, 0, v.totalBurnedFees, nominal, 0);
+            return nominal;
+        }
+        v.pool = uint120(nominal);
+        v.rewardPerBurnBps = uint16(rate);
+        emit ValidatorPoolFinalized(epoch, nominal, v.totalBurnedFees, 0, rate);
     }
 
     // ---------------------------------------------------------------- claims
@@ -412,6 +519,29 @@ contract Emissions is AccessControl {
         }
         if (!anyWork) revert NothingToClaim();
         _pay(owner, amount);
+    }
+
+    /// @notice Claims the caller's validator rewards for `epochs` (each finalized, each claimed once): its share
+    /// of each validators' pool by the burned part of the probe fees it revealed, capped at the epoch's rate.
+    /// @param epochs Epochs to claim; reverts on a duplicate or an unfinalized one.
+    /// @return amount NEURO minted to the caller.
+    function claimValidator(uint256[] calldata epochs) external returns (uint256 amount) {
+        bool anyFees;
+        for (uint256 i; i < epochs.length; ++i) {
+            uint256 epoch = epochs[i];
+            if (!_epochs[epoch].finalized) revert EpochNotFinalized(epoch);
+            Work storage work = _validatorFees[epoch][msg.sender];
+            if (work.claimed) revert AlreadyClaimed(epoch);
+            anyFees = anyFees || work.burnedFees > 0;
+            (uint256 reward, uint256 forgone) = _validatorShare(epoch, work);
+            work.claimed = true;
+            _validatorEpochs[epoch].paid += SafeCast.toUint112(reward);
+            totalForgone += forgone;
+            amount += reward;
+            emit ValidatorRewardClaimed(epoch, msg.sender, reward, forgone);
+        }
+        if (!anyFees) revert NothingToClaim();
+        _pay(msg.sender, amount);
     }
 
     // ---------------------------------------------------------------- disputes
@@ -475,6 +605,36 @@ contract Emissions is AccessControl {
         return _modelWork[epoch][modelId];
     }
 
+    /// @notice The validators' pool of `epoch`: burned probe fees revealed, pool, paid, reward cap.
+    /// @param epoch Epoch number.
+    function validatorEpochInfo(uint256 epoch) external view returns (ValidatorEpoch memory) {
+        return _validatorEpochs[epoch];
+    }
+
+    /// @notice Probe fees `validator` revealed in `epoch` (`units`: gross, `burnedFees`: burned part), and
+    /// whether their reward was claimed.
+    /// @param epoch Epoch number.
+    /// @param validator Validator address.
+    function validatorFees(uint256 epoch, address validator) external view returns (Work memory) {
+        return _validatorFees[epoch][validator];
+    }
+
+    /// @notice Unclaimed validator reward of `validator` over `epochs` (unfinalized or claimed epochs count zero).
+    /// @param validator Validator address.
+    /// @param epochs Epochs to sum.
+    function pendingValidatorReward(address validator, uint256[] calldata epochs)
+        external
+        view
+        returns (uint256 amount)
+    {
+        for (uint256 i; i < epochs.length; ++i) {
+            Work storage work = _validatorFees[epochs[i]][validator];
+            if (work.claimed) continue;
+            (uint256 reward,) = _validatorShare(epochs[i], work);
+            amount += reward;
+        }
+    }
+
     /// @notice Unclaimed miner reward of `miner` over `epochs` (unfinalized or claimed epochs count zero).
     /// @param miner Miner address.
     /// @param epochs Epochs to sum.
@@ -504,6 +664,27 @@ contract Emissions is AccessControl {
         _scheduleMinerShare(newBps, nextEpoch());
     }
 
+    /// @notice Sets the validators' share of the emission and their reward cap per burned probe fee, for epochs
+    /// that have not started yet (from `nextEpoch()`).
+    /// @param shareBps Share in basis points, at most `MAX_VALIDATOR_SHARE_BPS`; with the newest miners' share
+    /// it leaves the model developers at least `MIN_MODEL_SHARE_BPS`.
+    /// @param rewardPerBurnBps Reward cap, at most `MAX_VALIDATOR_REWARD_PER_BURN_BPS`.
+    function setValidatorRewards(uint256 shareBps, uint256 rewardPerBurnBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _scheduleValidatorRewards(shareBps, rewardPerBurnBps, nextEpoch());
+    }
+
+    /// @notice Sets the payments contract as the only writer of validators' probe fees, and the dispute court as
+    /// the judge of who is a validator; once, by the admin (the deployer while wiring).
+    /// @param recorder The payments contract.
+    /// @param validators The validator set (the dispute court).
+    function setValidatorAccounting(address recorder, IValidatorSet validators) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (recorder == address(0) || address(validators) == address(0)) revert ZeroAddress();
+        if (probeFeeRecorder != address(0)) revert ValidatorAccountingAlreadySet(probeFeeRecorder);
+        probeFeeRecorder = recorder;
+        validatorSet = validators;
+        emit ValidatorAccountingSet(recorder, address(validators));
+    }
+
     /// @notice Sets the usage ledger as the only writer of credited work; once, by the admin (the deployer while
     /// wiring). No later change is possible: a new ledger means a new deployment.
     /// @param recorder The usage ledger.
@@ -523,7 +704,8 @@ contract Emissions is AccessControl {
 
     /// @notice Sets the reward caps of epochs that have not started yet, in basis points of burned fees.
     /// @param minerBps Miner reward per burned fee.
-    /// @param modelBps Model reward per burned fee; `minerBps + modelBps <= MAX_REWARD_PER_BURN_BPS`.
+    /// @param modelBps Model reward per burned fee; `minerBps + modelBps <= MAX_REWARD_PER_BURN_BPS -
+    /// MAX_VALIDATOR_REWARD_PER_BURN_BPS`.
     function setRewardRates(uint256 minerBps, uint256 modelBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _scheduleRewardRates(minerBps, modelBps, nextEpoch());
     }
@@ -565,6 +747,16 @@ contract Emissions is AccessControl {
         forgone = share - reward;
     }
 
+    /// @dev `(reward, forgone)` of a validator's revealed fees: the pool share by burned fees, capped at the rate.
+    function _validatorShare(uint256 epoch, Work storage work) private view returns (uint256 reward, uint256 forgone) {
+        ValidatorEpoch storage v = _validatorEpochs[epoch];
+        if (!_epochs[epoch].finalized || work.burnedFees == 0 || v.pool == 0) return (0, 0);
+        uint256 share = Math.mulDiv(v.pool, work.burnedFees, v.totalBurnedFees);
+        uint256 cap = uint256(work.burnedFees) * v.rewardPerBurnBps / BPS;
+        reward = Math.min(share, cap);
+        forgone = share - reward;
+    }
+
     function _take(uint256 epoch, Work storage work, bool minerSide) private returns (uint256 reward, uint256 forgone) {
         EpochState storage state = _epochs[epoch];
         if (!state.finalized) revert EpochNotFinalized(epoch);
@@ -592,8 +784,25 @@ contract Emissions is AccessControl {
 
     function _scheduleMinerShare(uint256 newBps, uint256 fromEpoch) private {
         Bounds.check(newBps, MIN_MINER_SHARE_BPS, MAX_MINER_SHARE_BPS);
+        (uint256 validatorRewards,) = _validatorRewards.newest();
+        _checkShares(newBps, validatorRewards >> 16);
         _minerShares.schedule(fromEpoch, newBps);
         emit MinerShareScheduled(newBps, fromEpoch);
+    }
+
+    function _scheduleValidatorRewards(uint256 shareBps, uint256 rewardPerBurnBps, uint256 fromEpoch) private {
+        Bounds.check(shareBps, 0, MAX_VALIDATOR_SHARE_BPS);
+        Bounds.check(rewardPerBurnBps, 0, MAX_VALIDATOR_REWARD_PER_BURN_BPS);
+        (uint256 minerShare,) = _minerShares.newest();
+        _checkShares(minerShare, shareBps);
+        _validatorRewards.schedule(fromEpoch, shareBps << 16 | rewardPerBurnBps);
+        emit ValidatorRewardsScheduled(shareBps, rewardPerBurnBps, fromEpoch);
+    }
+
+    function _checkShares(uint256 minerShareBps_, uint256 validatorShareBps_) private pure {
+        if (minerShareBps_ + validatorShareBps_ > BPS - MIN_MODEL_SHARE_BPS) {
+            revert SharesTooHigh(minerShareBps_, validatorShareBps_);
+        }
     }
 
     function _scheduleSubmissionWindow(uint256 newWindow, uint256 fromEpoch) private {
@@ -603,7 +812,9 @@ contract Emissions is AccessControl {
     }
 
     function _scheduleRewardRates(uint256 minerBps, uint256 modelBps, uint256 fromEpoch) private {
-        if (minerBps + modelBps > MAX_REWARD_PER_BURN_BPS) revert RewardRatesTooHigh(minerBps, modelBps);
+        if (minerBps + modelBps > MAX_REWARD_PER_BURN_BPS - MAX_VALIDATOR_REWARD_PER_BURN_BPS) {
+            revert RewardRatesTooHigh(minerBps, modelBps);
+        }
         _rewardRates.schedule(fromEpoch, minerBps << 16 | modelBps);
         emit RewardRatesScheduled(minerBps, modelBps, fromEpoch);
     }

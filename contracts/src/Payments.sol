@@ -76,6 +76,14 @@ contract Payments is AccessControl, EIP712 {
         uint64 revokedEpoch;
     }
 
+    /// @notice What was redeemed under one allowance: the cumulative amount, its burned part, and whether the
+    /// user revealed it as probe fees of a validator.
+    struct Settlement {
+        uint128 redeemed;
+        uint120 burned;
+        bool probeRevealed;
+    }
+
     /// @notice A pending withdrawal request.
     struct Withdrawal {
         uint192 amount;
@@ -98,8 +106,7 @@ contract Payments is AccessControl, EIP712 {
 
     /// @notice Deposited balance of each user.
     mapping(address user => uint256) public deposits;
-    /// @notice Cumulative amount redeemed under each allowance (by EIP-712 digest).
-    mapping(bytes32 allowanceDigest => uint256) public redeemed;
+    mapping(bytes32 allowanceDigest => Settlement) private _settlements;
     mapping(address miner => mapping(uint256 epoch => mapping(bytes32 modelId => FeeBook))) private _fees;
     mapping(address user => Withdrawal) private _withdrawals;
     mapping(bytes32 allowanceDigest => Lock) private _locks;
@@ -132,6 +139,11 @@ contract Payments is AccessControl, EIP712 {
     event AllowanceRevoked(bytes32 indexed allowanceDigest, address indexed user, uint256 epoch);
     /// @notice `user` took the `amount` left in an allowance's lock back into the deposit.
     event AllowanceReleased(bytes32 indexed allowanceDigest, address indexed user, uint256 amount);
+    /// @notice `user` revealed an expired allowance as probes paid for `validator`: `amount` was redeemed under
+    /// it, `burned` of which was burned.
+    event ProbeFeesRevealed(
+        bytes32 indexed allowanceDigest, address indexed user, address indexed validator, uint256 amount, uint256 burned
+    );
     /// @notice The fee split changed.
     event FeeSplitSet(uint256 minerBps, uint256 treasuryBps, uint256 burnBps);
     /// @notice The withdrawal delay changed.
@@ -174,6 +186,12 @@ contract Payments is AccessControl, EIP712 {
     error RevokedBefore(uint256 epoch, uint256 revokedEpoch);
     /// @notice The lock cannot be released yet: the allowance is live, or its revocation epoch is still open.
     error NotReleasable(bytes32 allowanceDigest);
+    /// @notice The allowance has not expired yet: its redemptions are not final.
+    error AllowanceNotExpired(uint256 expiry);
+    /// @notice The allowance was already revealed as probe fees.
+    error AlreadyRevealed(bytes32 allowanceDigest);
+    /// @notice Nothing was redeemed under the revealed allowances.
+    error NothingRevealed();
     /// @notice The allowance's lock holds less than the redemption.
     error InsufficientLock(bytes32 allowanceDigest, uint256 available, uint256 needed);
 
@@ -266,7 +284,7 @@ contract Payments is AccessControl, EIP712 {
         Lock storage lock = _locks[digest];
         if (lock.opened) revert AlreadyOpened(digest);
         // What is still redeemable under the cap (less than the cap if it was redeemed before being opened).
-        uint256 amount = allowance.cap - redeemed[digest];
+        uint256 amount = allowance.cap - _settlements[digest].redeemed;
         if (amount == 0) revert ZeroAmount();
         uint256 available = deposits[msg.sender];
         if (amount > available) revert InsufficientDeposit(msg.sender, available, amount);
@@ -338,7 +356,7 @@ contract Payments is AccessControl, EIP712 {
         _checkEpoch(epoch);
         bytes32 digest = allowanceDigest(allowance);
         if (!_signedByUser(allowance.user, digest, signature)) revert InvalidSignature();
-        uint256 already = redeemed[digest];
+        uint256 already = _settlements[digest].redeemed;
         if (cumulative <= already) revert NothingToRedeem(cumulative, already);
 
         amount = cumulative - already;
@@ -354,8 +372,48 @@ contract Payments is AccessControl, EIP712 {
             if (amount > available) revert InsufficientDeposit(allowance.user, available, amount);
             deposits[allowance.user] = available - amount;
         }
-        redeemed[digest] = cumulative;
         _settle(digest, allowance.user, epoch, modelId, amount, cumulative);
+    }
+
+    /// @notice Reveals expired allowances of the caller as probes it paid for `validator`, whose emission pool
+    /// then counts their burned fees in the current epoch (`Emissions.recordValidatorFees`).
+    /// @dev A validator pays probes from accounts no miner can tell from organic users while the allowances are
+    /// live; once they expired, their redemptions are final and revealing them gives nothing away. Any user may
+    /// name any validator: the reward is capped below the burned fee, so revealing never pays more than it cost.
+    /// @param validator Validator credited; must hold the minimum validator stake.
+    /// @param allowances Expired allowances of the caller, each revealed once.
+    /// @return amount Total redeemed under them.
+    /// @return burned Its burned part.
+    function revealProbeFees(address validator, Allowance[] calldata allowances)
+        external
+        returns (uint256 amount, uint256 burned)
+    {
+        for (uint256 i; i < allowances.length; ++i) {
+            Allowance calldata allowance = allowances[i];
+            if (allowance.user != msg.sender) revert NotAllowanceUser(msg.sender, allowance.user);
+            if (block.timestamp <= allowance.expiry) revert AllowanceNotExpired(allowance.expiry);
+            bytes32 digest = allowanceDigest(allowance);
+            Settlement storage settlement = _settlements[digest];
+            if (settlement.probeRevealed) revert AlreadyRevealed(digest);
+            settlement.probeRevealed = true;
+            amount += settlement.redeemed;
+            burned += settlement.burned;
+            emit ProbeFeesRevealed(digest, msg.sender, validator, settlement.redeemed, settlement.burned);
+        }
+        if (burned == 0) revert NothingRevealed();
+        emissions.recordValidatorFees(validator, amount, burned);
+    }
+
+    /// @notice Cumulative amount redeemed under an allowance.
+    /// @param digest The allowance's EIP-712 digest.
+    function redeemed(bytes32 digest) external view returns (uint256) {
+        return _settlements[digest].redeemed;
+    }
+
+    /// @notice What was redeemed under an allowance, its burned part, and whether it was revealed as probes.
+    /// @param digest The allowance's EIP-712 digest.
+    function settlementOf(bytes32 digest) external view returns (Settlement memory) {
+        return _settlements[digest];
     }
 
     /// @notice Fees `miner` redeemed for usage of `modelId` in `epoch`, and the part of them that was burned.
@@ -403,7 +461,7 @@ contract Payments is AccessControl, EIP712 {
     /// @param allowance The allowance.
     function remaining(Allowance calldata allowance) external view returns (uint256) {
         bytes32 digest = allowanceDigest(allowance);
-        uint256 left = allowance.cap - redeemed[digest];
+        uint256 left = allowance.cap - _settlements[digest].redeemed;
         Lock memory lock = _locks[digest];
         uint256 available = lock.opened ? lock.amount : deposits[allowance.user];
         return left < available ? left : available;
@@ -434,6 +492,9 @@ contract Payments is AccessControl, EIP712 {
         uint256 toMiner = amount * minerFeeBps / BPS;
         uint256 toTreasury = amount * treasuryFeeBps / BPS;
         uint256 burned = amount - toMiner - toTreasury;
+        Settlement storage settlement = _settlements[digest];
+        settlement.redeemed = SafeCast.toUint128(cumulative);
+        settlement.burned += SafeCast.toUint120(burned);
         FeeBook storage book = _fees[msg.sender][epoch][modelId];
         book.gross += SafeCast.toUint128(amount);
         book.burned += SafeCast.toUint128(burned);

@@ -45,7 +45,8 @@ contract EmissionsScheduleTest is NeuroFixture {
     function testFuzz_scheduleIndependentOfEpochLength(uint256 length, uint256 elapsed) public {
         length = bound(length, 60, 1 days);
         elapsed = bound(elapsed, 0, 3 * ERA);
-        Emissions other = new Emissions(d.token, address(1), 0, length, 10, 7000, 6300, 2700, IModelOwners(address(0)));
+        Emissions other =
+            new Emissions(d.token, address(1), 0, length, 10, 7000, 5600, 2400, 500, 1000, IModelOwners(address(0)));
         uint256 epochs = elapsed / length;
         // Whole epochs emit exactly the schedule's amount over their span.
         assertEq(other.scheduledSupplyAt(epochs), d.emissions.scheduledSupplyAtTime(epochs * length));
@@ -55,7 +56,8 @@ contract EmissionsScheduleTest is NeuroFixture {
     }
 
     function test_sixtySecondEpochsEmitASixtiethOfAnHour() public {
-        Emissions minute = new Emissions(d.token, address(1), 0, 60, 30, 7000, 6300, 2700, IModelOwners(address(0)));
+        Emissions minute =
+            new Emissions(d.token, address(1), 0, 60, 30, 7000, 5600, 2400, 500, 1000, IModelOwners(address(0)));
         assertEq(minute.emissionForEpoch(0) * 60, HOURLY);
         assertEq(minute.scheduledSupplyAt(60 * EPOCHS_PER_ERA), d.emissions.scheduledSupplyAt(EPOCHS_PER_ERA));
     }
@@ -99,23 +101,23 @@ contract EmissionsTest is NeuroFixture {
         assertEq(d.emissions.submissionWindowOf(0), 15 minutes);
         assertEq(d.emissions.minerShareBps(), 7000);
         (uint256 minerRate, uint256 modelRate) = d.emissions.rewardRatesOf(0);
-        assertEq(minerRate, 6300);
-        assertEq(modelRate, 2700);
+        assertEq(minerRate, 5600);
+        assertEq(modelRate, 2400);
         assertTrue(d.emissions.hasRole(d.emissions.DEFAULT_ADMIN_ROLE(), address(d.timelock)));
     }
 
     function test_constructor_revertsOnBadParameters() public {
         IModelOwners none = IModelOwners(address(0));
         vm.expectRevert(Emissions.ZeroAddress.selector);
-        new Emissions(NeuroToken(address(0)), address(1), 0, 3600, 900, 7000, 6300, 2700, none);
+        new Emissions(NeuroToken(address(0)), address(1), 0, 3600, 900, 7000, 5600, 2400, 500, 1000, none);
         vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 59, 60, 1 days));
-        new Emissions(d.token, address(1), 0, 59, 30, 7000, 6300, 2700, none);
+        new Emissions(d.token, address(1), 0, 59, 30, 7000, 5600, 2400, 500, 1000, none);
         vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 3601, 10, 3600));
-        new Emissions(d.token, address(1), 0, 3600, 3601, 7000, 6300, 2700, none);
+        new Emissions(d.token, address(1), 0, 3600, 3601, 7000, 5600, 2400, 500, 1000, none);
         vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 9001, 5000, 9000));
-        new Emissions(d.token, address(1), 0, 3600, 900, 9001, 6300, 2700, none);
-        vm.expectRevert(abi.encodeWithSelector(Emissions.RewardRatesTooHigh.selector, 6301, 2700));
-        new Emissions(d.token, address(1), 0, 3600, 900, 7000, 6301, 2700, none);
+        new Emissions(d.token, address(1), 0, 3600, 900, 9001, 5600, 2400, 500, 1000, none);
+        vm.expectRevert(abi.encodeWithSelector(Emissions.RewardRatesTooHigh.selector, 5601, 2400));
+        new Emissions(d.token, address(1), 0, 3600, 900, 7000, 5601, 2400, 500, 1000, none);
     }
 
     function test_clock() public {
@@ -129,7 +131,7 @@ contract EmissionsTest is NeuroFixture {
 
     function test_currentEpoch_revertsBeforeGenesis() public {
         Emissions later = new Emissions(
-            d.token, address(1), block.timestamp + 10, 3600, 900, 7000, 6300, 2700, IModelOwners(address(0))
+            d.token, address(1), block.timestamp + 10, 3600, 900, 7000, 5600, 2400, 500, 1000, IModelOwners(address(0))
         );
         vm.expectRevert(abi.encodeWithSelector(Emissions.EmissionsNotStarted.selector, block.timestamp + 10));
         later.currentEpoch();
@@ -226,17 +228,22 @@ contract EmissionsTest is NeuroFixture {
         warpToFinalizable(0);
         uint256 emission = d.emissions.emissionForEpoch(0);
         uint256 minerPool = emission * 7000 / 10_000;
+        uint256 validatorPool = emission * 500 / 10_000;
+        uint256 modelPool = emission - minerPool - validatorPool;
         vm.expectEmit(address(d.emissions));
-        emit Emissions.EpochFinalized(0, emission, 400, minerPool, emission - minerPool, 0, 6300, 2700);
+        emit Emissions.ValidatorPoolFinalized(0, 0, 0, validatorPool, 0);
+        vm.expectEmit(address(d.emissions));
+        emit Emissions.EpochFinalized(0, emission, 400, minerPool, modelPool, 0, 5600, 2400);
         d.emissions.finalizeEpoch(0);
+        assertEq(d.emissions.totalForgone(), validatorPool, "no probe fee revealed: the validators' pool is forgone");
 
         assertEq(d.token.minedSupply(), 0, "rewards are minted when claimed");
         Emissions.EpochState memory s = d.emissions.epochInfo(0);
         assertTrue(s.finalized);
         assertEq(s.minerPool, minerPool);
-        assertEq(s.modelPool, emission - minerPool);
-        assertEq(s.minerRewardPerBurnBps, 6300);
-        assertEq(s.modelRewardPerBurnBps, 2700);
+        assertEq(s.modelPool, modelPool);
+        assertEq(s.minerRewardPerBurnBps, 5600);
+        assertEq(s.modelRewardPerBurnBps, 2400);
     }
 
     function test_finalize_tooEarly() public {
@@ -258,7 +265,7 @@ contract EmissionsTest is NeuroFixture {
         warpToFinalizable(0);
         uint256 emission = d.emissions.emissionForEpoch(0);
         vm.expectEmit(address(d.emissions));
-        emit Emissions.EpochFinalized(0, emission, 0, 0, 0, emission, 0, 0);
+        emit Emissions.EpochFinalized(0, emission, 0, 0, 0, emission - emission * 500 / 10_000, 0, 0);
         d.emissions.finalizeEpoch(0);
         assertEq(d.emissions.totalForgone(), emission);
         assertEq(d.token.minedSupply(), 0);
@@ -278,7 +285,9 @@ contract EmissionsTest is NeuroFixture {
         for (uint256 e = 5; e <= 10; ++e) {
             d.emissions.finalizeEpoch(e);
         }
-        assertEq(d.emissions.totalForgone(), 6 * d.emissions.emissionForEpoch(0));
+        uint256 emission = d.emissions.emissionForEpoch(0);
+        uint256 validatorPool = emission * 500 / 10_000; // no probe fee revealed: forgone in every epoch
+        assertEq(d.emissions.totalForgone(), 6 * emission + 5 * validatorPool);
         uint256[] memory epochs = new uint256[](5);
         for (uint256 e; e < 5; ++e) {
             epochs[e] = e;
@@ -287,7 +296,7 @@ contract EmissionsTest is NeuroFixture {
         d.emissions.claim(epochs);
         vm.prank(developerA);
         d.emissions.claimModel(MODEL_A, epochs);
-        assertEq(d.emissions.totalEmitted(), 5 * d.emissions.emissionForEpoch(0));
+        assertEq(d.emissions.totalEmitted(), 5 * (emission - validatorPool));
         assertEq(d.emissions.totalEmitted() + d.emissions.totalForgone(), d.emissions.scheduledSupplyAt(11));
     }
 
@@ -320,24 +329,26 @@ contract EmissionsTest is NeuroFixture {
 
     /// The reward is the smaller of the pool share and rate × burned fees; the rest is forgone, not minted.
     function test_claim_cappedByBurnedFees() public {
-        record(0, minerA, MODEL_A, 300, 1 ether); // burned 1 NEURO: cap 0.63 NEURO miner, 0.27 model
+        record(0, minerA, MODEL_A, 300, 1 ether); // burned 1 NEURO: cap 0.56 NEURO miner, 0.24 model
         record(0, minerB, MODEL_B, 100, 3 ether);
         warpToFinalizable(0);
         d.emissions.finalizeEpoch(0);
         uint256 share = d.emissions.epochInfo(0).minerPool / 4; // by burned fees: 1 of 4 NEURO
+        // No probe fee was revealed: the validators' pool is forgone at finalization.
+        uint256 validatorPool = d.emissions.emissionForEpoch(0) * 500 / 10_000;
 
         vm.expectEmit(address(d.emissions));
-        emit Emissions.MinerRewardClaimed(0, minerA, 0.63 ether, share - 0.63 ether);
+        emit Emissions.MinerRewardClaimed(0, minerA, 0.56 ether, share - 0.56 ether);
         vm.prank(minerA);
-        assertEq(d.emissions.claim(single(0)), 0.63 ether);
-        assertEq(d.emissions.totalForgone(), share - 0.63 ether);
+        assertEq(d.emissions.claim(single(0)), 0.56 ether);
+        assertEq(d.emissions.totalForgone(), validatorPool + share - 0.56 ether);
 
         uint256 modelShare = d.emissions.epochInfo(0).modelPool / 4;
         vm.prank(developerA);
-        assertEq(d.emissions.claimModel(MODEL_A, single(0)), 0.27 ether);
-        assertEq(d.emissions.totalForgone(), share - 0.63 ether + modelShare - 0.27 ether);
-        assertEq(d.token.minedSupply(), 0.9 ether);
-        assertEq(d.emissions.totalEmitted(), 0.9 ether);
+        assertEq(d.emissions.claimModel(MODEL_A, single(0)), 0.24 ether);
+        assertEq(d.emissions.totalForgone(), validatorPool + share - 0.56 ether + modelShare - 0.24 ether);
+        assertEq(d.token.minedSupply(), 0.8 ether);
+        assertEq(d.emissions.totalEmitted(), 0.8 ether);
     }
 
     /// Issue #12, attack 1: work with zero fees used to claim the whole miner and model pools.
@@ -410,7 +421,8 @@ contract EmissionsTest is NeuroFixture {
         vm.prank(address(0));
         d.emissions.claimModel(unknown, single(0));
 
-        Emissions fresh = new Emissions(d.token, address(1), 0, 3600, 900, 7000, 6300, 2700, IModelOwners(address(0)));
+        Emissions fresh =
+            new Emissions(d.token, address(1), 0, 3600, 900, 7000, 5600, 2400, 500, 1000, IModelOwners(address(0)));
         vm.expectRevert(Emissions.ModelRegistryNotSet.selector);
         fresh.claimModel(MODEL_A, single(0));
     }
@@ -453,10 +465,26 @@ contract EmissionsTest is NeuroFixture {
     function test_setters_boundedAndEmit() public {
         vm.startPrank(address(d.timelock));
         vm.expectEmit(address(d.emissions));
-        emit Emissions.MinerShareScheduled(9000, 1);
-        d.emissions.setMinerShare(9000);
+        emit Emissions.MinerShareScheduled(8500, 1);
+        d.emissions.setMinerShare(8500);
         assertEq(d.emissions.minerShareOf(0), 7000, "the current epoch keeps its share");
-        assertEq(d.emissions.minerShareOf(1), 9000);
+        assertEq(d.emissions.minerShareOf(1), 8500);
+        // Miners and validators together leave the model developers at least 10%, whichever setter moves.
+        vm.expectRevert(abi.encodeWithSelector(Emissions.SharesTooHigh.selector, 8501, 500));
+        d.emissions.setMinerShare(8501);
+        vm.expectRevert(abi.encodeWithSelector(Emissions.SharesTooHigh.selector, 8500, 501));
+        d.emissions.setValidatorRewards(501, 1000);
+        vm.expectEmit(address(d.emissions));
+        emit Emissions.ValidatorRewardsScheduled(0, 1000, 1);
+        d.emissions.setValidatorRewards(0, 1000);
+        d.emissions.setMinerShare(9000);
+        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 1001, 0, 1000));
+        d.emissions.setValidatorRewards(0, 1001);
+        vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 2001, 0, 2000));
+        d.emissions.setValidatorRewards(2001, 0);
+        (uint256 vShare, uint256 vRate) = d.emissions.validatorRewardsOf(0);
+        assertEq(vShare, 500, "the current epoch keeps its validators' share");
+        assertEq(vRate, 1000);
         vm.expectRevert(abi.encodeWithSelector(ParameterOutOfBounds.selector, 4999, 5000, 9000));
         d.emissions.setMinerShare(4999);
 
@@ -469,14 +497,14 @@ contract EmissionsTest is NeuroFixture {
         d.emissions.setSubmissionWindow(3601);
 
         vm.expectEmit(address(d.emissions));
-        emit Emissions.RewardRatesScheduled(8000, 1000, 1);
-        d.emissions.setRewardRates(8000, 1000);
-        vm.expectRevert(abi.encodeWithSelector(Emissions.RewardRatesTooHigh.selector, 8000, 1001));
-        d.emissions.setRewardRates(8000, 1001);
+        emit Emissions.RewardRatesScheduled(7000, 1000, 1);
+        d.emissions.setRewardRates(7000, 1000);
+        vm.expectRevert(abi.encodeWithSelector(Emissions.RewardRatesTooHigh.selector, 7000, 1001));
+        d.emissions.setRewardRates(7000, 1001);
         (uint256 minerRate,) = d.emissions.rewardRatesOf(0);
-        assertEq(minerRate, 6300, "the current epoch keeps its rates");
+        assertEq(minerRate, 5600, "the current epoch keeps its rates");
         (minerRate,) = d.emissions.rewardRatesOf(1);
-        assertEq(minerRate, 8000);
+        assertEq(minerRate, 7000);
 
         vm.expectRevert(Emissions.ZeroAddress.selector);
         d.emissions.setModelRegistry(IModelOwners(address(0)));
@@ -521,7 +549,7 @@ contract EmissionsTest is NeuroFixture {
         vm.prank(minerA);
         uint256 padded = d.emissions.claim(single(0));
         // Its extra reward is at most 63% of the 60 NEURO it burned, never a share of others' cap room.
-        assertLe(padded - honest, 60 ether * 6300 / 10_000);
+        assertLe(padded - honest, 60 ether * 5600 / 10_000);
     }
 
     // ------------------------------------------------------------ fuzz: claims
@@ -534,7 +562,7 @@ contract EmissionsTest is NeuroFixture {
         address[3] memory miners = [minerA, minerB, makeAddr("minerC")];
         bytes32[2] memory ids = [MODEL_A, MODEL_B];
         vm.prank(address(d.timelock));
-        d.emissions.setMinerShare(5000 + uint256(shareSeed) * 4000 / 255);
+        d.emissions.setMinerShare(5000 + uint256(shareSeed) * 3500 / 255);
         bool any;
         for (uint256 i; i < 6; ++i) {
             uint128 units = uint128(bound(work[i], 0, type(uint64).max));
@@ -548,7 +576,7 @@ contract EmissionsTest is NeuroFixture {
         uint256 paid;
         for (uint256 i; i < 3; ++i) {
             if (d.emissions.minerWork(0, miners[i]).units == 0) continue;
-            uint256 cap = uint256(d.emissions.minerWork(0, miners[i]).burnedFees) * 6300 / 10_000;
+            uint256 cap = uint256(d.emissions.minerWork(0, miners[i]).burnedFees) * 5600 / 10_000;
             vm.prank(miners[i]);
             uint256 got = d.emissions.claim(single(0));
             assertLe(got, cap, "miner reward <= rate x burned fees");
@@ -560,7 +588,7 @@ contract EmissionsTest is NeuroFixture {
         address[2] memory owners = [developerA, developerB];
         for (uint256 i; i < 2; ++i) {
             if (d.emissions.modelWork(0, ids[i]).units == 0) continue;
-            uint256 cap = uint256(d.emissions.modelWork(0, ids[i]).burnedFees) * 2700 / 10_000;
+            uint256 cap = uint256(d.emissions.modelWork(0, ids[i]).burnedFees) * 2400 / 10_000;
             vm.prank(owners[i]);
             uint256 got = d.emissions.claimModel(ids[i], single(0));
             assertLe(got, cap, "model reward <= rate x burned fees");

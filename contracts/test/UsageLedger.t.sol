@@ -263,13 +263,13 @@ contract UsageEndToEndTest is UsageFixture {
         uint256 burned = p.fees - minerFeeIncome - p.fees * 1000 / 10_000;
         assertEq(d.feeVault.totalBurned(), burned);
         vm.prank(miner);
-        assertEq(d.emissions.claim(single(0)), burned * 6300 / 10_000);
+        assertEq(d.emissions.claim(single(0)), burned * 5600 / 10_000);
         vm.prank(developerA);
-        assertEq(d.emissions.claimModel(MODEL_A, single(0)), burned * 2700 / 10_000);
+        assertEq(d.emissions.claimModel(MODEL_A, single(0)), burned * 2400 / 10_000);
 
-        assertEq(d.token.balanceOf(miner), minerFeeIncome + burned * 6300 / 10_000);
-        assertEq(d.token.balanceOf(developerA), burned * 2700 / 10_000);
-        assertEq(d.token.minedSupply(), burned * 6300 / 10_000 + burned * 2700 / 10_000);
+        assertEq(d.token.balanceOf(miner), minerFeeIncome + burned * 5600 / 10_000);
+        assertEq(d.token.balanceOf(developerA), burned * 2400 / 10_000);
+        assertEq(d.token.minedSupply(), burned * 5600 / 10_000 + burned * 2400 / 10_000);
         assertEq(
             d.emissions.totalForgone(), d.emissions.emissionForEpoch(0) - d.token.minedSupply(), "the rest forgone"
         );

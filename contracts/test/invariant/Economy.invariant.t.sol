@@ -55,6 +55,8 @@ contract EconomyInvariantTest is NeuroFixture {
             Emissions.EpochState memory s = d.emissions.epochInfo(handler.finalizedEpochs(i));
             assertLe(s.minerPaid, s.minerPool);
             assertLe(s.modelPaid, s.modelPool);
+            Emissions.ValidatorEpoch memory v = d.emissions.validatorEpochInfo(handler.finalizedEpochs(i));
+            assertLe(v.paid, v.pool);
         }
     }
 
@@ -69,7 +71,7 @@ contract EconomyInvariantTest is NeuroFixture {
         );
     }
 
-    /// Per participant: each miner's and each model's rewards are at most its rate times the burned fees that
+    /// Per participant: each miner's, each model's and each validator's rewards are at most its rate times the burned fees that
     /// backed its claimed work.
     function invariant_rewardToFeeBoundPerParticipant() public view {
         for (uint256 m; m < handler.minerCount(); ++m) {
@@ -95,6 +97,19 @@ contract EconomyInvariantTest is NeuroFixture {
                 }
             }
             assertLe(handler.ghostModelPaid(modelId), bound_);
+        }
+        for (uint256 k; k < handler.validatorCount(); ++k) {
+            address validator = handler.validators(k);
+            uint256 bound_;
+            for (uint256 i; i < handler.finalizedCount(); ++i) {
+                uint256 epoch = handler.finalizedEpochs(i);
+                Emissions.Work memory w = d.emissions.validatorFees(epoch, validator);
+                if (w.claimed) {
+                    uint256 rate = d.emissions.validatorEpochInfo(epoch).rewardPerBurnBps;
+                    bound_ += uint256(w.burnedFees) * rate / 10_000;
+                }
+            }
+            assertLe(handler.ghostValidatorPaid(validator), bound_);
         }
     }
 

@@ -31,6 +31,12 @@ contract EconomyHandler is Test {
     address internal immutable funder;
 
     address[] public miners;
+    address[] public validators;
+    /// @dev Probe account i pays probes for validator i.
+    address[] internal probeAccounts;
+    uint256[] internal probeKeys;
+    Payments.Allowance[] internal unrevealedProbes;
+    uint256 internal probeNonce;
     address[] public users;
     uint256[] internal userKeys;
     bytes32[] public modelIds;
@@ -43,6 +49,7 @@ contract EconomyHandler is Test {
     uint256 public ghostRedeemed;
     mapping(address miner => uint256) public ghostMinerPaid;
     mapping(bytes32 modelId => uint256) public ghostModelPaid;
+    mapping(address validator => uint256) public ghostValidatorPaid;
     mapping(bytes32 digest => uint256) internal _cumulative;
 
     constructor(
@@ -61,6 +68,12 @@ contract EconomyHandler is Test {
             users.push(user);
             userKeys.push(key);
         }
+        for (uint256 i; i < 2; ++i) {
+            validators.push(makeAddr(string.concat("validator", vm.toString(i))));
+            (address account, uint256 key) = makeAddrAndKey(string.concat("probe", vm.toString(i)));
+            probeAccounts.push(account);
+            probeKeys.push(key);
+        }
     }
 
     /// @dev Stakes and registers the miners; called once by the test's setUp (later calls do nothing).
@@ -72,6 +85,17 @@ contract EconomyHandler is Test {
             d.nodes.register("https://node.example", miners[i], modelIds);
             _deposit(users[i], 1_000_000 ether);
         }
+        uint256 validatorStake = d.disputes.minValidatorStake();
+        for (uint256 i; i < validators.length; ++i) {
+            _fundAndApprove(validators[i], address(d.disputes), validatorStake);
+            vm.prank(validators[i]);
+            d.disputes.stake(validatorStake);
+            _deposit(probeAccounts[i], 1_000_000 ether);
+        }
+    }
+
+    function validatorCount() external view returns (uint256) {
+        return validators.length;
     }
 
     function minerCount() external view returns (uint256) {
@@ -146,6 +170,58 @@ contract EconomyHandler is Test {
         uint256[8] memory proof;
         vm.prank(miner);
         d.ledger.submitUsage(epoch, modelId, tokens, fees, nextRoot++, BATCH, proof);
+    }
+
+    /// A validator's probe account pays a miner under a short allowance (the miner redeems it like any other).
+    function probe(uint256 validatorSeed, uint256 minerSeed, uint256 modelSeed, uint256 amount, uint256 life) external {
+        uint256 v = validatorSeed % validators.length;
+        uint256 available = d.payments.deposits(probeAccounts[v]);
+        if (available == 0) return;
+        amount = bound(amount, 1, available < 1000 ether ? available : 1000 ether);
+        Payments.Allowance memory a = Payments.Allowance({
+            user: probeAccounts[v],
+            miner: miners[minerSeed % miners.length],
+            cap: amount,
+            expiry: block.timestamp + bound(life, 0, 3 * d.emissions.epochLength()),
+            nonce: ++probeNonce
+        });
+        _redeem(a, _sign(probeKeys[v], d.payments.allowanceDigest(a)), amount, modelIds[modelSeed % 2]);
+        unrevealedProbes.push(a);
+    }
+
+    /// A probe account reveals its expired probes for its validator (credited to the current epoch).
+    function revealProbes(uint256 seed) external {
+        uint256 n = unrevealedProbes.length;
+        for (uint256 i; i < n; ++i) {
+            uint256 k = (seed + i) % n;
+            Payments.Allowance memory a = unrevealedProbes[k];
+            if (block.timestamp <= a.expiry) continue;
+            unrevealedProbes[k] = unrevealedProbes[n - 1];
+            unrevealedProbes.pop();
+            uint256 v = a.user == probeAccounts[0] ? 0 : 1;
+            Payments.Allowance[] memory list = new Payments.Allowance[](1);
+            list[0] = a;
+            vm.prank(a.user);
+            d.payments.revealProbeFees(validators[v], list);
+            return;
+        }
+    }
+
+    /// Some validator claims some finalized epoch it revealed unclaimed probe fees in.
+    function claimValidator(uint256 validatorSeed, uint256 epochSeed) external {
+        uint256 n = finalizedEpochs.length;
+        uint256[] memory epochs = new uint256[](1);
+        for (uint256 i; i < n; ++i) {
+            epochs[0] = finalizedEpochs[(epochSeed % n + i) % n];
+            for (uint256 j; j < validators.length; ++j) {
+                address validator = validators[(validatorSeed + j) % validators.length];
+                Emissions.Work memory w = d.emissions.validatorFees(epochs[0], validator);
+                if (w.burnedFees == 0 || w.claimed) continue;
+                vm.prank(validator);
+                ghostValidatorPaid[validator] += d.emissions.claimValidator(epochs);
+                return;
+            }
+        }
     }
 
     /// Finalizes a random past epoch, or else the oldest finalizable one (so that most epochs get finalized).
@@ -236,8 +312,16 @@ contract EconomyHandler is Test {
     // ---------------------------------------------------------------- governance levers, each within bounds
 
     function setMinerShare(uint256 bps) external {
+        (uint256 validatorShare,) = d.emissions.validatorRewardsOf(d.emissions.nextEpoch());
         vm.prank(address(d.timelock));
-        d.emissions.setMinerShare(bound(bps, 5000, 9000));
+        d.emissions.setMinerShare(bound(bps, 5000, 9000 - validatorShare));
+    }
+
+    function setValidatorRewards(uint256 shareBps, uint256 rateBps) external {
+        uint256 minerShare = d.emissions.minerShareOf(d.emissions.nextEpoch());
+        uint256 room = 9000 - minerShare;
+        vm.prank(address(d.timelock));
+        d.emissions.setValidatorRewards(bound(shareBps, 0, room < 2000 ? room : 2000), bound(rateBps, 0, 1000));
     }
 
     function setSubmissionWindow(uint256 window) external {
@@ -247,8 +331,8 @@ contract EconomyHandler is Test {
     }
 
     function setRewardRates(uint256 minerBps, uint256 modelBps) external {
-        minerBps = bound(minerBps, 0, 9000);
-        modelBps = bound(modelBps, 0, 9000 - minerBps);
+        minerBps = bound(minerBps, 0, 8000);
+        modelBps = bound(modelBps, 0, 8000 - minerBps);
         vm.prank(address(d.timelock));
         d.emissions.setRewardRates(minerBps, modelBps);
     }
