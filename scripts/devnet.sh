@@ -333,7 +333,8 @@ if $e2e; then
   done
   node scripts/e2e-check.js "$indexer_url" "$NEURO_EPOCH_LENGTH" "$(call "$emissions" "minerShareBps()(uint256)")" \
     "$(call "$payments" "minerFeeBps()(uint256)")" "$(call "$payments" "treasuryFeeBps()(uint256)")" \
-    "$(call "$fee_vault" "pendingBurn()(uint256)")"
+    "$(call "$fee_vault" "pendingBurn()(uint256)")" \
+    "$(call "$emissions" "validatorRewardsOf(uint256)(uint256,uint256)" 0 | head -n1)"
   indexer_cli verify --block "$head"
   # The validator probed the honest node, every probe passed re-execution, and it disputed nothing.
   passed=$(grep -c "probe passed" "$state/validator-$port.log" || true)

@@ -1,20 +1,27 @@
 #!/usr/bin/env node
 // Asserts the devnet's economy from the indexer's API, to the wei (used by `scripts/devnet.sh --e2e`):
 //   node scripts/e2e-check.js <indexer-url> <epoch length> <Emissions.minerShareBps> <Payments.minerFeeBps>
-//        <Payments.treasuryFeeBps> <FeeVault.pendingBurn>
+//        <Payments.treasuryFeeBps> <FeeVault.pendingBurn> <validators' share (Emissions.validatorRewardsOf)>
 // - every epoch up to the last finalized one was finalized exactly once;
-// - each epoch's emission is the schedule's (per second, so it depends on the epoch length), split by the miner
-//   share;
+// - each epoch's emission is the schedule's (per second, so it depends on the epoch length), split into the
+//   miner, validator and model pools by the shares;
 // - every miner and model claim equals min(emission x split x its share of the epoch's burned fees,
 //   rate x burned fees behind the work)
-//   (floors as in Emissions), and its `forgone` is the rest of the share;
+//   (floors as in Emissions), and its `forgone` is the rest of the share; likewise every validator claim, by
+//   the burned probe fees revealed in the epoch;
 // - all emission minted is at most 90% of the fees burned (no reward without fees);
 // - every redemption's burn is its amount minus the miner and treasury shares, and the fee vault burned exactly
 //   the burn shares redeemed (minus what is still pending);
 // - the governance proposal was executed; at least one epoch had work and was claimed.
 'use strict';
 
-const [base, epochLength, minerShareBps, minerFeeBps, treasuryFeeBps, pendingBurn] = process.argv.slice(2);
+const [base, epochLength, minerShareBps, minerFeeBps, treasuryFeeBps, pendingBurn, validatorShareBps] =
+  process.argv.slice(2);
+if (validatorShareBps === undefined) {
+  console.error('usage: e2e-check.js <indexer-url> <epoch length> <minerShareBps> <minerFeeBps> <treasuryFeeBps> ' +
+    '<pendingBurn> <validatorShareBps>');
+  process.exit(2);
+}
 // Emissions.sol: INITIAL_EMISSION_PER_SECOND over eras of 4 x 365 days, halving every era.
 const ERA = 4n * 365n * 86400n;
 const RATE = (200000000n * 10n ** 18n) / ERA;
@@ -51,6 +58,9 @@ const check = (ok, what) => { if (!ok) failures.push(what); };
   const minerClaims = await events('Emissions', 'MinerRewardClaimed');
   const modelClaims = await events('Emissions', 'ModelRewardClaimed');
   const redeemed = await events('Payments', 'Redeemed');
+  const validatorPools = await events('Emissions', 'ValidatorPoolFinalized');
+  const validatorFees = await events('Emissions', 'ValidatorFeesRecorded');
+  const validatorClaims = await events('Emissions', 'ValidatorRewardClaimed');
   const flushed = await events('FeeVault', 'FeesFlushed');
 
   const count = new Map();
@@ -62,21 +72,34 @@ const check = (ok, what) => { if (!ok) failures.push(what); };
 
   const burnedIn = (epoch) => work.filter((w) => w.args.epoch === epoch).reduce((sum, w) => sum + BigInt(w.args.burnedFees), 0n);
   const pools = new Map();
+  const vPools = new Map(validatorPools.map((v) => [v.args.epoch, v]));
   for (const e of finalized) {
     const emission = emissionFor(e.args.epoch);
     const minerPool = (emission * BigInt(minerShareBps)) / 10000n;
+    const validatorPool = (emission * BigInt(validatorShareBps)) / 10000n;
+    const v = vPools.get(e.args.epoch);
+    check(v !== undefined, `epoch ${e.args.epoch} has no validators' pool`);
+    if (v) {
+      const revealed = validatorFees.filter((f) => f.args.epoch === e.args.epoch)
+        .reduce((sum, f) => sum + BigInt(f.args.burnedFees), 0n);
+      check(BigInt(v.args.totalBurnedFees) === revealed, `epoch ${e.args.epoch} revealed probe fees`);
+      check(BigInt(v.args.pool) + BigInt(v.args.forgone) === validatorPool, `epoch ${e.args.epoch} validators' pool`);
+      check(revealed > 0n ? BigInt(v.args.forgone) === 0n : BigInt(v.args.pool) === 0n,
+        `epoch ${e.args.epoch} validators' pool ${v.args.pool} with ${revealed} wei of probe fees revealed`);
+    }
     const total = BigInt(e.args.totalWork);
     check(total === work.filter((w) => w.args.epoch === e.args.epoch).reduce((sum, w) => sum + BigInt(w.args.units), 0n),
       `epoch ${e.args.epoch} total work`);
     check(BigInt(e.args.emission) === emission, `epoch ${e.args.epoch} emission ${e.args.emission}, schedule ${emission}`);
     if (burnedIn(e.args.epoch) > 0n) {
       check(BigInt(e.args.minerPool) === minerPool, `epoch ${e.args.epoch} miner pool ${e.args.minerPool} != ${minerPool}`);
-      check(BigInt(e.args.modelPool) === emission - minerPool, `epoch ${e.args.epoch} model pool`);
+      check(BigInt(e.args.modelPool) === emission - minerPool - validatorPool, `epoch ${e.args.epoch} model pool`);
     } else {
-      check(BigInt(e.args.forgone) === emission, `epoch ${e.args.epoch} without work forgone ${e.args.forgone}`);
+      check(BigInt(e.args.forgone) === emission - validatorPool,
+        `epoch ${e.args.epoch} without work forgone ${e.args.forgone}`);
     }
     pools.set(e.args.epoch, {
-      minerPool, modelPool: emission - minerPool, total,
+      minerPool, modelPool: emission - minerPool - validatorPool, total,
       minerRate: BigInt(e.args.minerRewardPerBurnBps), modelRate: BigInt(e.args.modelRewardPerBurnBps),
     });
   }
@@ -101,6 +124,19 @@ const check = (ok, what) => { if (!ok) failures.push(what); };
     minted += checkClaim(c, 'model', 'modelId', c.args.modelId, p.modelPool, p.modelRate);
   }
 
+  for (const c of validatorClaims) {
+    const v = vPools.get(c.args.epoch);
+    const fees = validatorFees.filter((f) => f.args.epoch === c.args.epoch);
+    const mine = fees.filter((f) => f.args.validator.toLowerCase() === c.args.validator.toLowerCase())
+      .reduce((sum, f) => sum + BigInt(f.args.burnedFees), 0n);
+    const all = fees.reduce((sum, f) => sum + BigInt(f.args.burnedFees), 0n);
+    const share = all === 0n ? 0n : (BigInt(v.args.pool) * mine) / all;
+    const expected = min(share, (mine * BigInt(v.args.rewardPerBurnBps)) / 10000n);
+    check(BigInt(c.args.amount) === expected, `validator claim epoch ${c.args.epoch}: ${c.args.amount} != ${expected}`);
+    check(BigInt(c.args.forgone) === share - expected, `validator claim epoch ${c.args.epoch}: forgone`);
+    minted += BigInt(c.args.amount);
+  }
+
   let burnShares = 0n;
   for (const r of redeemed) {
     const amount = BigInt(r.args.amount);
@@ -119,7 +155,7 @@ const check = (ok, what) => { if (!ok) failures.push(what); };
   check(redeemed.length > 0 && flushed.length > 0, 'fees were redeemed and flushed');
 
   console.log(`e2e: ${last + 1} epochs finalized once each; ${minerClaims.length} miner and ${modelClaims.length} model ` +
-    `claims equal min(burn-weighted schedule share, rate x burned fees) to the wei; ${minted} wei minted against ${burnShares} wei ` +
+    `claims, ${validatorClaims.length} validator claims equal min(burn-weighted schedule share, rate x burned fees) to the wei; ${minted} wei minted against ${burnShares} wei ` +
     `of fees burned; ${redeemed.length} redemptions`);
   if (failures.length) {
     for (const f of failures) console.error(`FAILED: ${f}`);

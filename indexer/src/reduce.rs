@@ -53,6 +53,8 @@ pub mod keys {
     pub const MINER_REWARDS: &str = "rewards.miner.";
     /// Prefix: rewards claimed for a model.
     pub const MODEL_REWARDS: &str = "rewards.model.";
+    /// Prefix: emission rewards claimed by a validator (for the probe fees it revealed).
+    pub const VALIDATOR_REWARDS: &str = "rewards.validator.";
 }
 
 /// Why an event could not be applied: the tables no longer describe the chain.
@@ -177,6 +179,19 @@ impl Totals {
             }
             (Emissions::CONTRACT, Emissions::EpochFinalized::NAME) => {
                 self.add(keys::FORGONE, block, amount(Emissions::EpochFinalized::forgone)?);
+            }
+            (Emissions::CONTRACT, Emissions::ValidatorPoolFinalized::NAME) => {
+                self.add(keys::FORGONE, block, amount(Emissions::ValidatorPoolFinalized::forgone)?);
+            }
+            (Emissions::CONTRACT, Emissions::ValidatorRewardClaimed::NAME) => {
+                let value = amount(Emissions::ValidatorRewardClaimed::amount)?;
+                self.add(keys::FORGONE, block, amount(Emissions::ValidatorRewardClaimed::forgone)?);
+                self.add(keys::CLAIMED, block, value);
+                self.add(
+                    &format!("{}{}", keys::VALIDATOR_REWARDS, account(Emissions::ValidatorRewardClaimed::validator)?),
+                    block,
+                    value,
+                );
             }
             (Emissions::CONTRACT, Emissions::WorkRecorded::NAME) => {
                 self.add(keys::WORK, block, amount(Emissions::WorkRecorded::units)?)

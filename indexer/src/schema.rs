@@ -46,6 +46,9 @@ schema! {
         WorkRecorded { epoch, miner, modelId, units, burnedFees }
         MinerRewardClaimed { epoch, miner, amount, forgone }
         ModelRewardClaimed { epoch, modelId, amount, forgone }
+        ValidatorFeesRecorded { epoch, validator, fees, burnedFees }
+        ValidatorPoolFinalized { epoch, pool, totalBurnedFees, forgone, rewardPerBurnBps }
+        ValidatorRewardClaimed { epoch, validator, amount, forgone }
     }
     StakingVault {
         Transfer { from, to, value }
@@ -91,7 +94,8 @@ schema! {
 }
 
 /// Arguments that fill an event's `account` lookup column, first present wins.
-pub const LOOKUP_ACCOUNT: [&str; 7] = ["miner", "account", "operator", "voter", "user", "proposer", "owner"];
+pub const LOOKUP_ACCOUNT: [&str; 8] =
+    ["miner", "account", "operator", "voter", "user", "proposer", "owner", "validator"];
 /// Argument that fills the `epoch` lookup column.
 pub const LOOKUP_EPOCH: &str = "epoch";
 /// Arguments that fill the `subject` lookup column, first present wins.

@@ -9,6 +9,8 @@
 //! repeats no action. The state file holds the API keys opened for nodes (so their locked funds are reused), the
 //! block up to which disputes were read, and the probe tallies not yet reported.
 
+mod rewards;
+
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
@@ -173,6 +175,12 @@ struct State {
     /// Replaced API keys whose unspent lock goes back to the deposit once they expire.
     #[serde(default)]
     retired: Vec<String>,
+    /// Every API key opened and not yet revealed as probe fees (revealed once expired: `rewards`).
+    #[serde(default)]
+    unrevealed: Vec<String>,
+    /// Epochs revealed probe fees were credited to, whose validator reward is not claimed yet.
+    #[serde(default)]
+    unclaimed_epochs: std::collections::BTreeSet<u64>,
 }
 
 /// A running validator.
@@ -319,6 +327,7 @@ impl Validator {
             .await
             .map_err(CourtError::from)?;
         let key = signed.to_api_key();
+        state.unrevealed.push(key.clone());
         if let Some(old) = state.api_keys.insert(operator, key.clone()) {
             state.retired.push(old);
         }
@@ -569,6 +578,12 @@ impl Validator {
             }
             if let Err(error) = self.release_duties().await {
                 tracing::warn!(%error, "releasing expired allowances failed; retrying next time");
+            }
+            if let Err(error) = self.reveal_duties().await {
+                tracing::warn!(%error, "revealing probe fees failed; retrying next time");
+            }
+            if let Err(error) = self.claim_duties().await {
+                tracing::warn!(%error, "claiming validator rewards failed; retrying next time");
             }
         }
     }

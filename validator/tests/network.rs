@@ -78,6 +78,12 @@ fn operator(net: &LocalNetwork) -> Result<Address, &'static str> {
 }
 
 /// The `ProbeReported` events on chain.
+/// The chain's current epoch.
+async fn current_epoch(net: &LocalNetwork) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+    let emissions = Emissions::new(net.devnet.manifest().contracts.emissions, &net.plain);
+    Ok(u64::try_from(emissions.currentEpoch().call().await?)?)
+}
+
 async fn reports(net: &LocalNetwork) -> Result<Vec<Disputes::ProbeReported>, Box<dyn std::error::Error + Send + Sync>> {
     let filter = Filter::new()
         .address(net.devnet.manifest().contracts.disputes)
@@ -120,6 +126,27 @@ async fn an_honest_node_passes_every_probe_and_framing_it_costs_the_bond() -> Te
     }
     assert_eq!(framer.court_duties().await?, Default::default(), "nothing to vote on");
 
+    // The node redeems what the probes were charged, as its epoch work does (the probes are paid traffic).
+    let payments = Payments::new(net.devnet.manifest().contracts.payments, &net.plain);
+    let probe_key = SignedAllowance::from_api_key(&node.api_key)?;
+    let digest = payments.allowanceDigest(probe_key.to_call_arg()).call().await?;
+    let probe_epoch = current_epoch(&net).await?;
+    let charged = net.store.charged_through(digest, probe_epoch).await?;
+    assert!(charged > U256::ZERO, "the probes were charged");
+    let node_payments = net.chain.payments();
+    let redeem = node_payments.redeem(
+        probe_key.to_call_arg(),
+        probe_key.signature_bytes(),
+        charged,
+        U256::from(probe_epoch),
+        net.model_id.into(),
+    );
+    net.chain.relayer.send_call::<Payments::PaymentsErrors, _, _>("redeem", redeem).await?;
+    let probe_burned = U256::from(payments.settlementOf(digest).call().await?.burned);
+    assert!(probe_burned > U256::ZERO);
+    // While the allowance is live, nothing is revealed: the miner could still tell which traffic is a probe.
+    assert_eq!(framer.reveal_duties().await?, U256::ZERO, "nothing revealed before the allowance expires");
+
     // The framer disputes an honest answer anyway: the checker re-executes the published evidence and rejects.
     let honest = honest.ok_or("an observation")?;
     let before = balance(&net, framer.court().me()).await?;
@@ -157,7 +184,6 @@ async fn an_honest_node_passes_every_probe_and_framing_it_costs_the_bond() -> Te
 
     // Its one-day key has expired: the next probe target gets a new allowance, and the old one's unspent lock
     // goes back to the deposit instead of staying locked for good.
-    let payments = Payments::new(net.devnet.manifest().contracts.payments, &net.plain);
     let old = SignedAllowance::from_api_key(&node.api_key)?.to_call_arg();
     let renewed = framer.target(operator(&net)?, Some(net.url.clone())).await?;
     assert_ne!(renewed.api_key, node.api_key, "a new key");
@@ -167,6 +193,28 @@ async fn an_honest_node_passes_every_probe_and_framing_it_costs_the_bond() -> Te
     assert_eq!(framer.release_duties().await?, U256::from(locked));
     assert_eq!(payments.deposits(framer.court().me()).call().await?, deposit_before + U256::from(locked));
     assert_eq!(framer.release_duties().await?, U256::ZERO, "released once");
+
+    // The expired probe allowance is revealed: its burned fees enter the validators' pool of the epoch open now,
+    // and once that epoch is finalized the framer claims min(its pool share, 10% of the burned probe fees).
+    assert_eq!(framer.reveal_duties().await?, probe_burned, "the probe fees are revealed");
+    assert_eq!(framer.reveal_duties().await?, U256::ZERO, "revealed once");
+    assert!(payments.settlementOf(digest).call().await?.probeRevealed);
+    let emissions = Emissions::new(net.devnet.manifest().contracts.emissions, &net.plain);
+    let credited_to = current_epoch(&net).await?;
+    assert_eq!(framer.claim_duties().await?, U256::ZERO, "its epoch is not finalized yet");
+    let ready_at = emissions.finalizableAt(U256::from(credited_to)).call().await?;
+    let now = net.plain.get_block_by_number(Default::default()).await?.ok_or("a block")?.header.timestamp;
+    warp(&net.plain, u64::try_from(ready_at)?.saturating_sub(now) + 1).await?;
+    let node_emissions = net.chain.emissions();
+    let finalize = node_emissions.finalizeEpoch(U256::from(credited_to));
+    net.chain.relayer.send_call::<Emissions::EmissionsErrors, _, _>("finalize", finalize).await?;
+    let pool = emissions.validatorEpochInfo(U256::from(credited_to)).call().await?;
+    let expected = U256::from(pool.pool).min(probe_burned * U256::from(pool.rewardPerBurnBps) / U256::from(10_000));
+    assert!(expected > U256::ZERO && expected < probe_burned, "a reward below the burned fee");
+    let before = balance(&net, framer.court().me()).await?;
+    assert_eq!(framer.claim_duties().await?, expected);
+    assert_eq!(balance(&net, framer.court().me()).await? - before, expected, "minted to the validator, to the wei");
+    assert_eq!(framer.claim_duties().await?, U256::ZERO, "claimed once");
     Ok(())
 }
 
