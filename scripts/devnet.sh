@@ -9,7 +9,7 @@
 #   scripts/devnet.sh --e2e      the whole cycle non-interactively (tiny model), asserting the economy to the wei
 #
 # Environment: NEURO_DEVNET_PORT (8545), NEURO_EPOCH_LENGTH (60), NEURO_SUBMISSION_WINDOW (30),
-# NEURO_DEVNET_MODEL (smollm2 | tiny; default smollm2 with a fallback to tiny), NEURO_E2E_TIMEOUT (540 s).
+# NEURO_DEVNET_MODEL (smollm2 | tiny; default smollm2 with a fallback to tiny), NEURO_E2E_TIMEOUT (780 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -270,6 +270,39 @@ NEURO_KEEPER_PRIVATE_KEY=$keeper_key "$target/neuro-keeper" --rpc-url "$rpc" --m
   run --listen 127.0.0.1:$((port + 2)) --interval-secs 5 >"$state/keeper-$port.log" 2>&1 &
 pids+=($!)
 
+if $e2e; then
+  # The e2e test adds a cheating node (anvil account 5): it registers the approved model but serves another one
+  # (a tiny model with other weights), and a second validator (account 6) to vote on the dispute. Disputes vote
+  # for 10 minutes here (the minimum; the chain clock is moved over it below) instead of a day.
+  cheater_key=0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba
+  validator2_key=0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e
+  cheater=$("$bin/cast" wallet address --private-key "$cheater_key")
+  disputes_addr=$(field contracts.Disputes)
+  send --unlocked --from "$timelock" "$disputes_addr" "setPeriods(uint256,uint256)" 600 87000
+  send --private-key "$DEPLOYER_PRIVATE_KEY" "$token" "transfer(address,uint256)" "$cheater" 20000ether
+  cheater_dir=$state/cheater-$port
+  rm -rf "$cheater_dir" "$state/other-model"
+  "$target/neuro-tiny-model" --out "$state/other-model" --seed 2989 >/dev/null
+  cheater_cli() { NEURO_MINER_CONFIG=$cheater_dir/config.toml "$target/neuro-miner" "$@"; }
+  NEURO_PRIVATE_KEY=$cheater_key cheater_cli init --import --rpc-url "$rpc" --manifest "$manifest" \
+    --listen 127.0.0.1:$((port + 5)) --metrics-listen 127.0.0.1:$((port + 6)) --proving-keys "$root/keys" >/dev/null
+  cheater_cli model add "$state/other-model" --name "$model_kind" --price 2 >/dev/null
+  # The lie: the configuration claims the approved model's id for the other weights.
+  sed -i "s/^id = \"0x[0-9a-f]*\"/id = \"$model_id\"/" "$cheater_dir/config.toml"
+  cheater_cli stake 10000 >/dev/null
+  cheater_cli register --insecure >/dev/null
+  NEURO_MINER_CONFIG=$cheater_dir/config.toml "$target/neuro-miner" serve >"$state/cheater-$port.log" 2>&1 &
+  pids+=($!)
+  validator2=$("$bin/cast" wallet address --private-key "$validator2_key")
+  send --private-key "$DEPLOYER_PRIVATE_KEY" "$token" "transfer(address,uint256)" "$validator2" 2000ether
+  NEURO_VALIDATOR_PRIVATE_KEY=$validator2_key "$target/neuro-validator" stake 1000 --rpc-url "$rpc" \
+    --manifest "$manifest" >/dev/null
+  NEURO_VALIDATOR_PRIVATE_KEY=$validator2_key "$target/neuro-validator" run --model "$model_path" \
+    --probe-interval-secs 8 --state "$state/validator2-$port.json" --rpc-url "$rpc" --manifest "$manifest" \
+    >"$state/validator2-$port.log" 2>&1 &
+  pids+=($!)
+fi
+
 # One validator (anvil account 4): 1,000 NEURO of validator stake, probing the node with the same model file.
 validator=$("$bin/cast" wallet address --private-key "$validator_key")
 send --private-key "$DEPLOYER_PRIVATE_KEY" "$token" "transfer(address,uint256)" "$validator" 2000ether
@@ -312,7 +345,7 @@ echo "  logs       $state/{miner,keeper,indexer,user,validator}-$port.log"
 echo
 if $e2e; then
   # Non-interactive: wait for an epoch with work to be finalized, claim it, then assert the whole economy.
-  deadline=$((SECONDS + ${NEURO_E2E_TIMEOUT:-540}))
+  deadline=$((SECONDS + ${NEURO_E2E_TIMEOUT:-780}))
   worked=""
   while [ -z "$worked" ]; do
     if [ $SECONDS -ge $deadline ]; then
@@ -326,6 +359,20 @@ if $e2e; then
   echo "e2e: epoch $worked had work and is finalized; claiming"
   miner_cli claim | sed 's/^/  /'
   "$bin/cast" send --rpc-url "$rpc" --private-key "$miner_key" "$emissions" "claimModel(bytes32,uint256[])" "$model_id" "[$worked]" >/dev/null
+  # The cheating node: a validator's probe fails re-execution and it opens a dispute; the other validator
+  # re-executes the evidence and votes; the clock moves over the voting period; a validator resolves it.
+  events_of() { curl -sf "$indexer_url/v1/events?contract=$1&name=$2&limit=50" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).data.length))'; }
+  until [ "$(events_of Disputes DisputeVoted || echo 0)" -ge 1 ]; do
+    [ $SECONDS -lt $deadline ] || { echo "e2e: no dispute against the cheating node was voted; see $state/validator*-$port.log" >&2; exit 1; }
+    sleep 2
+  done
+  echo "e2e: the cheating node $cheater was disputed and the dispute voted; moving the clock over the voting period"
+  "$bin/cast" rpc --rpc-url "$rpc" evm_increaseTime 601 >/dev/null
+  "$bin/cast" rpc --rpc-url "$rpc" evm_mine >/dev/null
+  until [ "$(events_of Disputes DisputeResolved || echo 0)" -ge 1 ] && [ "$(events_of Disputes VotePaid || echo 0)" -ge 1 ]; do
+    [ $SECONDS -lt $deadline ] || { echo "e2e: the dispute was not resolved and claimed; see $state/validator*-$port.log" >&2; exit 1; }
+    sleep 2
+  done
   head=$("$bin/cast" block-number --rpc-url "$rpc")
   until [ "$(curl -sf "$indexer_url/v1/status" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).block.number))')" -ge "$head" ]; do
     [ $SECONDS -lt $deadline ] || { echo "e2e: the indexer did not reach block $head" >&2; exit 1; }
@@ -334,15 +381,17 @@ if $e2e; then
   node scripts/e2e-check.js "$indexer_url" "$NEURO_EPOCH_LENGTH" "$(call "$emissions" "minerShareBps()(uint256)")" \
     "$(call "$payments" "minerFeeBps()(uint256)")" "$(call "$payments" "treasuryFeeBps()(uint256)")" \
     "$(call "$fee_vault" "pendingBurn()(uint256)")" \
-    "$(call "$emissions" "validatorRewardsOf(uint256)(uint256,uint256)" 0 | head -n1)"
+    "$(call "$emissions" "validatorRewardsOf(uint256)(uint256,uint256)" 0 | head -n1)" \
+    "$cheater" "$(call "$disputes_addr" "firstFaultSlashBps()(uint256)")" \
+    "$(call "$disputes_addr" "finderBps()(uint256)")" "$(call "$staking" "slashBurnBps()(uint256)")"
   indexer_cli verify --block "$head"
-  # The validator probed the honest node, every probe passed re-execution, and it disputed nothing.
-  passed=$(grep -c "probe passed" "$state/validator-$port.log" || true)
-  if [ "$passed" -lt 1 ] || grep -q "dispute opened\|probe failed" "$state/validator-$port.log"; then
-    echo "e2e: the validator passed $passed probe(s) and/or disputed the honest node; see $state/validator-$port.log" >&2
+  # The validators probed the honest node, every probe of it passed re-execution, and nobody disputed it.
+  passed=$(grep "probe passed" "$state"/validator*-"$port".log | grep -c "node=$miner" || true)
+  if [ "$passed" -lt 1 ] || grep "dispute opened" "$state"/validator*-"$port".log | grep -q "node=$miner"; then
+    echo "e2e: the validators passed $passed probe(s) of the honest node and/or disputed it; see $state/validator*-$port.log" >&2
     exit 1
   fi
-  echo "e2e: the validator probed the honest node $passed time(s): every answer re-executed within tolerance"
+  echo "e2e: the validators probed the honest node $passed time(s): every answer re-executed within tolerance"
   # Its reports reach the chain after each epoch; the indexer turns them into the node's reputation.
   until rep=$(curl -sf "$indexer_url/v1/miners/$miner/reputation") && echo "$rep" | node -e '
     let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s).data;
@@ -352,6 +401,15 @@ if $e2e; then
         `timeliness ${r.timeliness}, uptime ${r.uptime}, ${r.validators} validator(s)`)})'; do
     [ $? -eq 2 ] && exit 1
     [ $SECONDS -lt $deadline ] || { echo "e2e: no probe report reached the indexer; see $state/validator-$port.log" >&2; exit 1; }
+    sleep 3
+  done
+  # The cheating node's record shows the failed probe and the slash.
+  until rep=$(curl -sf "$indexer_url/v1/miners/$cheater/reputation") && echo "$rep" | node -e '
+    let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s).data;
+      if (r.probes.failed < 1 || r.slashes < 1) process.exit(1);
+      console.log(`e2e: reputation of the cheating node: score ${r.score}, ${r.probes.failed}/${r.probes.sent} probes failed, ` +
+        `${r.slashes} slash(es)`)})'; do
+    [ $SECONDS -lt $deadline ] || { echo "e2e: the cheating node's reputation shows no failed probe and slash" >&2; exit 1; }
     sleep 3
   done
   echo "e2e test passed"

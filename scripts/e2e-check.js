@@ -2,6 +2,7 @@
 // Asserts the devnet's economy from the indexer's API, to the wei (used by `scripts/devnet.sh --e2e`):
 //   node scripts/e2e-check.js <indexer-url> <epoch length> <Emissions.minerShareBps> <Payments.minerFeeBps>
 //        <Payments.treasuryFeeBps> <FeeVault.pendingBurn> <validators' share (Emissions.validatorRewardsOf)>
+//        [<cheating node> <Disputes.firstFaultSlashBps> <Disputes.finderBps> <StakingVault.slashBurnBps>]
 // - every epoch up to the last finalized one was finalized exactly once;
 // - each epoch's emission is the schedule's (per second, so it depends on the epoch length), split into the
 //   miner, validator and model pools by the shares;
@@ -12,11 +13,14 @@
 // - all emission minted is at most 90% of the fees burned (no reward without fees);
 // - every redemption's burn is its amount minus the miner and treasury shares, and the fee vault burned exactly
 //   the burn shares redeemed (minus what is still pending);
-// - the governance proposal was executed; at least one epoch had work and was claimed.
+// - the governance proposal was executed; at least one epoch had work and was claimed;
+// - with a cheating node: exactly one dispute, against it, upheld; its slash is the first-fault share of its
+//   stake, of which the challenger got the finder's share and the rest was burned and sent to the treasury by
+//   the slash burn share, to the wei; its reward for the disputed epoch was forfeited.
 'use strict';
 
-const [base, epochLength, minerShareBps, minerFeeBps, treasuryFeeBps, pendingBurn, validatorShareBps] =
-  process.argv.slice(2);
+const [base, epochLength, minerShareBps, minerFeeBps, treasuryFeeBps, pendingBurn, validatorShareBps,
+  cheater, firstFaultSlashBps, finderBps, slashBurnBps] = process.argv.slice(2);
 if (validatorShareBps === undefined) {
   console.error('usage: e2e-check.js <indexer-url> <epoch length> <minerShareBps> <minerFeeBps> <treasuryFeeBps> ' +
     '<pendingBurn> <validatorShareBps>');
@@ -149,6 +153,44 @@ const check = (ok, what) => { if (!ok) failures.push(what); };
   check(minted * 10000n <= burnShares * 9000n, `rewards ${minted} exceed 90% of the fees burned ${burnShares}`);
   check(minted > 0n, 'rewards were minted for the work');
 
+  let slashNote = '';
+  if (cheater) {
+    const same = (a, b) => a.toLowerCase() === b.toLowerCase();
+    const opened = await events('Disputes', 'DisputeOpened');
+    const resolved = await events('Disputes', 'DisputeResolved');
+    const slashes = await events('StakingVault', 'Slashed');
+    const finders = await events('StakingVault', 'FinderPaid');
+    const staked = (await events('StakingVault', 'Staked')).filter((e) => same(e.args.account, cheater))
+      .reduce((sum, e) => sum + BigInt(e.args.amount), 0n);
+    const releases = await events('Emissions', 'RewardHoldReleased');
+    check(opened.length >= 1 && opened.every((d) => same(d.args.accused, cheater)),
+      `disputes opened against ${opened.map((d) => d.args.accused)}, expected only the cheating node ${cheater}`);
+    const first = opened.find((d) => d.args.id === '1');
+    const upheld = resolved.find((r) => r.args.id === '1');
+    check(first !== undefined && upheld !== undefined && upheld.args.status === '2', 'dispute 1 was upheld');
+    if (first && upheld) {
+      const expected = (staked * BigInt(firstFaultSlashBps)) / 10000n;
+      const slash = slashes.find((e) => same(e.args.account, cheater));
+      const finder = finders.find((e) => same(e.args.account, cheater));
+      check(BigInt(upheld.args.slashed) === expected, `slashed ${upheld.args.slashed} != ${expected} (first fault of ${staked})`);
+      check(slash !== undefined && finder !== undefined, 'the slash and the finder payment are on chain');
+      if (slash && finder) {
+        const taken = BigInt(slash.args.fromBonded) + BigInt(slash.args.fromUnbonding);
+        const toFinder = (expected * BigInt(finderBps)) / 10000n;
+        const burnedSlash = ((expected - toFinder) * BigInt(slashBurnBps)) / 10000n;
+        check(taken === expected, `the vault took ${taken} != ${expected}`);
+        check(same(finder.args.finder, first.args.challenger) && BigInt(finder.args.amount) === toFinder,
+          `finder ${finder.args.finder} got ${finder.args.amount}, expected ${toFinder} to ${first.args.challenger}`);
+        check(BigInt(slash.args.burned) === burnedSlash, `slash burned ${slash.args.burned} != ${burnedSlash}`);
+        check(BigInt(slash.args.toTreasury) === expected - toFinder - burnedSlash, 'slash to the treasury');
+        slashNote = `; the cheating node was slashed ${expected} wei (finder ${toFinder}, burned ${burnedSlash}, ` +
+          `treasury ${expected - toFinder - burnedSlash})`;
+      }
+      check(releases.some((r) => same(r.args.miner, cheater) && r.args.epoch === first.args.epoch && r.args.forfeited === true),
+        `the cheating node's reward of epoch ${first.args.epoch} was not forfeited`);
+    }
+  }
+
   const proposals = await (await fetch(`${base}/v1/proposals`)).json();
   check(proposals.data.length === 1 && proposals.data[0].state === 'Executed', 'the governance proposal was executed');
   check(minerClaims.length > 0 && modelClaims.length > 0, 'an epoch with work was finalized and claimed');
@@ -156,7 +198,7 @@ const check = (ok, what) => { if (!ok) failures.push(what); };
 
   console.log(`e2e: ${last + 1} epochs finalized once each; ${minerClaims.length} miner and ${modelClaims.length} model ` +
     `claims, ${validatorClaims.length} validator claims equal min(burn-weighted schedule share, rate x burned fees) to the wei; ${minted} wei minted against ${burnShares} wei ` +
-    `of fees burned; ${redeemed.length} redemptions`);
+    `of fees burned; ${redeemed.length} redemptions${slashNote}`);
   if (failures.length) {
     for (const f of failures) console.error(`FAILED: ${f}`);
     process.exit(1);

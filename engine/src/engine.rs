@@ -9,7 +9,7 @@ use mistralrs::{
     NormalRequest, Request, RequestBuilder, RequestMessage, Response, SamplingParams, TextMessageRole, TextMessages,
     TextModelBuilder, TokenSource,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 /// Where a model's files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,11 +118,21 @@ fn role(name: &str) -> TextMessageRole {
     }
 }
 
-/// A loaded model. Cheap to share behind an `Arc`; requests run concurrently (mistral.rs batches them).
+/// A loaded model. Cheap to share behind an `Arc`; requests queue and run one sequence at a time.
+///
+/// Why not batch: mistral.rs 0.8.1 on the CPU does not give a sequence the same tokens when it runs batched
+/// with others. Measured on the tiny model (`validator/tests/calibration.rs`, the concurrent rows before this
+/// change): 36 of 160 greedy answers produced two at a time diverged from the same requests run alone by more
+/// than any floating-point tolerance (up to 0.05 nats and beyond), and four or more at a time panicked the
+/// engine thread (`kv_cache` shape mismatch), failing every later request. A validator re-executes one sequence
+/// alone, so a batching node would be disputed and slashed while honest, and any user could stall a node with
+/// four concurrent requests. Until batched decoding is deterministic, determinism comes first.
 pub struct Engine {
     model: Model,
     source: ModelSource,
     context_length: Option<usize>,
+    /// One permit: held for the whole of a sequence (a stream's until its last chunk or its receiver drops).
+    sequencer: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -163,7 +173,7 @@ impl Engine {
         };
         // The engine's own limit on prompt + generated tokens; unknown for some model kinds.
         let context_length = model.config().ok().and_then(|c| c.max_seq_len);
-        Ok(Self { model, source, context_length })
+        Ok(Self { model, source, context_length, sequencer: Arc::new(Semaphore::new(1)) })
     }
 
     /// Most tokens (prompt and completion together) one sequence may hold, when the engine knows it.
@@ -174,6 +184,11 @@ impl Engine {
     /// Where the model was loaded from.
     pub fn source(&self) -> &ModelSource {
         &self.source
+    }
+
+    /// Waits for the engine to be free; the permit keeps it until dropped.
+    async fn turn(&self) -> Result<OwnedSemaphorePermit, EngineError> {
+        self.sequencer.clone().acquire_owned().await.map_err(|e| EngineError::Inference(e.to_string()))
     }
 
     fn chat_request(messages: &[ChatMessage], sampling: &Sampling) -> RequestBuilder {
@@ -212,6 +227,7 @@ impl Engine {
         messages: &[ChatMessage],
         sampling: &Sampling,
     ) -> Result<ChatCompletionResponse, EngineError> {
+        let _turn = self.turn().await?;
         self.model
             .send_chat_request(Self::chat_request(messages, sampling))
             .await
@@ -225,22 +241,37 @@ impl Engine {
         sampling: &Sampling,
     ) -> Result<mpsc::Receiver<Response>, EngineError> {
         let request = Self::chat_request(messages, sampling);
-        self.send_normal(
-            {
-                use mistralrs::RequestLike;
-                let mut r = request;
-                r.take_messages()
-            },
-            sampling,
-            true,
-            None,
-        )
-        .await
+        let turn = self.turn().await?;
+        let mut inner = self
+            .send_normal(
+                {
+                    use mistralrs::RequestLike;
+                    let mut r = request;
+                    r.take_messages()
+                },
+                sampling,
+                true,
+                None,
+            )
+            .await?;
+        // The permit lives in the forwarding task: the engine is free once the sequence has ended or the reader
+        // has gone (dropping `inner` then tells mistral.rs to stop generating for nobody).
+        let (tx, rx) = mpsc::channel(64);
+        tokio::spawn(async move {
+            let _turn = turn;
+            while let Some(response) = inner.recv().await {
+                if tx.send(response).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(rx)
     }
 
     /// A raw (non-chat) completion of `prompt`.
     pub async fn complete(&self, prompt: &str, sampling: &Sampling) -> Result<CompletionResponse, EngineError> {
         let messages = RequestMessage::Completion { text: prompt.to_string(), echo_prompt: false, best_of: None };
+        let _turn = self.turn().await?;
         let mut rx = self.send_normal(messages, sampling, false, None).await?;
         match rx.recv().await {
             Some(Response::CompletionDone(done)) => Ok(done),
@@ -260,6 +291,7 @@ impl Engine {
             use mistralrs::RequestLike;
             Self::chat_request(messages, sampling).take_messages()
         };
+        let _turn = self.turn().await?;
         let mut rx = self.send_normal(messages, sampling, false, Some(vec![processor])).await?;
         match rx.recv().await {
             Some(Response::Done(done)) => Ok(done),

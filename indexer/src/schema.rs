@@ -49,6 +49,7 @@ schema! {
         ValidatorFeesRecorded { epoch, validator, fees, burnedFees }
         ValidatorPoolFinalized { epoch, pool, totalBurnedFees, forgone, rewardPerBurnBps }
         ValidatorRewardClaimed { epoch, validator, amount, forgone }
+        RewardHoldReleased { epoch, miner, forfeited }
     }
     StakingVault {
         Transfer { from, to, value }

@@ -17,7 +17,7 @@ use crate::{
     reduce::{address_key, keys},
     schema::{
         self,
-        Emissions::{EpochFinalized, MinerRewardClaimed, WorkRecorded},
+        Emissions::{EpochFinalized, MinerRewardClaimed, RewardHoldReleased, WorkRecorded},
     },
     store::{EventFilter, Store, StoreError},
 };
@@ -163,7 +163,12 @@ pub async fn verify(
     // Work per (epoch, miner) and the rewards still claimable, from the stored events.
     let filter = EventFilter {
         contract: Some(schema::Emissions::CONTRACT.into()),
-        names: vec![WorkRecorded::NAME.into(), EpochFinalized::NAME.into(), MinerRewardClaimed::NAME.into()],
+        names: vec![
+            WorkRecorded::NAME.into(),
+            EpochFinalized::NAME.into(),
+            MinerRewardClaimed::NAME.into(),
+            RewardHoldReleased::NAME.into(),
+        ],
         ..Default::default()
     };
     let events = store.events(&filter, block, None).await?.events;
@@ -171,6 +176,8 @@ pub async fn verify(
     let mut work: BTreeMap<(String, u64), (U256, U256)> = BTreeMap::new();
     let mut pools: BTreeMap<u64, (U256, U256, u64)> = BTreeMap::new();
     let mut claimed: Vec<(String, u64)> = Vec::new();
+    // Rewards an upheld dispute forfeited: never owed (`pendingMinerReward` skips them).
+    let mut forfeited: Vec<(String, u64)> = Vec::new();
     for e in &events {
         let epoch = e.amount(WorkRecorded::epoch).saturating_to::<u64>();
         match e.event.as_str() {
@@ -182,6 +189,11 @@ pub async fn verify(
             EpochFinalized::NAME => {
                 let rate = e.amount(EpochFinalized::minerRewardPerBurnBps).saturating_to::<u64>();
                 pools.insert(epoch, (e.amount(EpochFinalized::minerPool), e.amount(EpochFinalized::totalWork), rate));
+            }
+            RewardHoldReleased::NAME => {
+                if e.flag(RewardHoldReleased::forfeited) {
+                    forfeited.push((e.arg(RewardHoldReleased::miner).to_ascii_lowercase(), epoch));
+                }
             }
             _ => claimed.push((e.arg(MinerRewardClaimed::miner).to_ascii_lowercase(), epoch)),
         }
@@ -204,6 +216,7 @@ pub async fn verify(
         entry.0.push(U256::from(*epoch));
         if let Some((pool, _, rate)) = pools.get(epoch)
             && !claimed.contains(&(miner.clone(), *epoch))
+            && !forfeited.contains(&(miner.clone(), *epoch))
         {
             let total_burned = burned_in_epoch.get(epoch).copied().unwrap_or_default();
             entry.1 += schedule::capped_reward(*pool, *burned, total_burned, *rate).0;

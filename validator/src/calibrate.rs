@@ -62,6 +62,33 @@ pub async fn answer(engine: &Engine, probes: &[Probe], temperature: Option<f64>)
     Ok(answers)
 }
 
+/// Answers `probes` greedily with `concurrency` requests in flight at once, as a busy node does: the engine
+/// batches concurrent sequences, which changes the order of floating-point reductions like another machine.
+pub async fn answer_concurrently(
+    engine: &Engine,
+    probes: &[Probe],
+    concurrency: usize,
+) -> Result<Vec<Answer>, EngineError> {
+    let mut answers = Vec::with_capacity(probes.len());
+    for (chunk_index, chunk) in probes.chunks(concurrency.max(1)).enumerate() {
+        let requests = chunk.iter().enumerate().map(|(i, probe)| async move {
+            let sampling = Sampling { max_tokens: probe.max_tokens, temperature: Some(0.0), ..Default::default() };
+            let response = engine.chat(&probe.messages, &sampling).await?;
+            let text = response.choices.first().and_then(|c| c.message.content.clone()).unwrap_or_default();
+            Ok::<_, EngineError>(Answer {
+                probe: chunk_index * concurrency.max(1) + i,
+                text,
+                prompt_tokens: response.usage.prompt_tokens as u64,
+                completion_tokens: response.usage.completion_tokens as u64,
+            })
+        });
+        for answer in futures::future::join_all(requests).await {
+            answers.push(answer?);
+        }
+    }
+    Ok(answers)
+}
+
 /// A cheat applied to an honest answer's text or bill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tamper {

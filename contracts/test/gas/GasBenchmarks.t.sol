@@ -145,6 +145,35 @@ contract GasBenchmarks is UsageFixture {
         vm.stopPrank();
     }
 
+    /// A validator's probe account reveals an expired allowance; the validator claims the epoch it was credited to.
+    function test_gas_validatorRewards() public {
+        address validator = makeAddr("validator");
+        uint256 stake = d.disputes.minValidatorStake();
+        fund(validator, stake);
+        vm.startPrank(validator);
+        d.token.approve(address(d.disputes), stake);
+        d.disputes.stake(stake);
+        vm.stopPrank();
+        depositAs(user, 1000 ether);
+        Payments.Allowance memory a = allowance(100 ether, 9);
+        redeemAs(miner, a, sign(userKey, a), 100 ether);
+        vm.warp(a.expiry + 1);
+        Payments.Allowance[] memory list = new Payments.Allowance[](1);
+        list[0] = a;
+        vm.prank(user);
+        d.payments.revealProbeFees(validator, list);
+        vm.snapshotGasLastCall("revealProbeFees (1 allowance, first in epoch)");
+        uint256 epoch = d.emissions.currentEpoch();
+        warpToFinalizable(epoch);
+        d.emissions.finalizeEpoch(epoch);
+        vm.snapshotGasLastCall("finalizeEpoch (probe fees revealed, no work)");
+        uint256[] memory epochs = new uint256[](1);
+        epochs[0] = epoch;
+        vm.prank(validator);
+        d.emissions.claimValidator(epochs);
+        vm.snapshotGasLastCall("claimValidator (1 epoch)");
+    }
+
     function test_gas_registries() public {
         bytes32 id = keccak256("bench-model");
         proposeModel(id, developerA);

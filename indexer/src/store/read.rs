@@ -38,6 +38,11 @@ impl EventRow {
         self.args.get(name).and_then(Value::as_str).unwrap_or("")
     }
 
+    /// Argument `name` as a boolean (false when absent or not a boolean).
+    pub fn flag(&self, name: &str) -> bool {
+        self.args.get(name).and_then(Value::as_bool).unwrap_or(false)
+    }
+
     /// Argument `name` as a 256-bit integer (zero when absent).
     pub fn amount(&self, name: &str) -> alloy::primitives::U256 {
         self.arg(name).parse().unwrap_or_default()

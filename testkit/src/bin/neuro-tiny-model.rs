@@ -13,11 +13,16 @@ struct Cli {
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
+    /// Seed of the random weights: another seed is another model (the devnet's cheating node serves one).
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    tiny_model::write(&cli.out, TinyModelSpec::default()).with_context(|| format!("writing {}", cli.out.display()))?;
+    let defaults = TinyModelSpec::default();
+    let spec = TinyModelSpec { seed: cli.seed.unwrap_or(defaults.seed), ..defaults };
+    tiny_model::write(&cli.out, spec).with_context(|| format!("writing {}", cli.out.display()))?;
     println!("wrote a tiny random-weight Llama model to {}", cli.out.display());
     Ok(())
 }
