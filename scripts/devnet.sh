@@ -386,8 +386,9 @@ if $e2e; then
     "$(call "$disputes_addr" "finderBps()(uint256)")" "$(call "$staking" "slashBurnBps()(uint256)")"
   indexer_cli verify --block "$head"
   # The validators probed the honest node, every probe of it passed re-execution, and nobody disputed it.
-  passed=$(grep "probe passed" "$state"/validator*-"$port".log | grep -c "node=$miner" || true)
-  if [ "$passed" -lt 1 ] || grep "dispute opened" "$state"/validator*-"$port".log | grep -q "node=$miner"; then
+  validator_logs() { sed 's/\x1b\[[0-9;]*m//g' "$state"/validator*-"$port".log; } # without the colour codes
+  passed=$(validator_logs | grep "probe passed" | grep -c "node=$miner" || true)
+  if [ "$passed" -lt 1 ] || validator_logs | grep "dispute opened" | grep -q "node=$miner"; then
     echo "e2e: the validators passed $passed probe(s) of the honest node and/or disputed it; see $state/validator*-$port.log" >&2
     exit 1
   fi
