@@ -632,8 +632,11 @@ contract Disputes is AccessControl, IValidatorSet {
     }
 
     /// @inheritdoc IValidatorSet
+    /// @dev The stake must have been held since the current epoch began and still be held: a stake taken and
+    /// unbonded around one reveal of probe fees counts for nothing.
     function isValidator(address account) external view returns (bool) {
-        return _stake[account].latest() >= minValidatorStake;
+        uint256 since = emissions.epochStart(emissions.currentEpoch());
+        return Math.min(_stake[account].latest(), stakeAt(account, since)) >= minValidatorStake;
     }
 
     /// @notice Total bonded validator stake now.

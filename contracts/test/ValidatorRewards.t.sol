@@ -137,6 +137,30 @@ contract ValidatorRewardsTest is PaymentsFixture {
         assertEq(d.emissions.totalForgone(), d.emissions.emissionForEpoch(0), "no work and no probes: all forgone");
     }
 
+    /// Attack (review): a heavy organic user stakes for one transaction, reveals its usage as "probes" and
+    /// unbonds. The stake must have been held since the epoch began, so the flash stake counts for nothing.
+    function test_aFlashStakeIsNoValidator() public {
+        address flash = makeAddr("flash");
+        Payments.Allowance memory a = _probe(10 ether, 3);
+        vm.warp(a.expiry + 1);
+        uint256 amount = d.disputes.minValidatorStake();
+        fund(flash, amount);
+        vm.startPrank(flash);
+        d.token.approve(address(d.disputes), amount);
+        d.disputes.stake(amount);
+        vm.stopPrank();
+        assertFalse(d.disputes.isValidator(flash), "staked after the epoch began");
+        vm.prank(user);
+        vm.expectRevert(abi.encodeWithSelector(Emissions.NotAValidator.selector, flash));
+        d.payments.revealProbeFees(flash, _list(a));
+        // From the next epoch on, with the stake still bonded, it is a validator.
+        vm.warp(d.emissions.epochStart(d.emissions.currentEpoch() + 1));
+        assertTrue(d.disputes.isValidator(flash));
+        vm.prank(flash);
+        d.disputes.unstake(amount);
+        assertFalse(d.disputes.isValidator(flash), "unbonding stake does not count");
+    }
+
     /// Attack: credit made-up probe fees by calling Emissions directly, or rewire the accounting.
     function test_onlyThePaymentsContractRecordsProbeFees() public {
         vm.prank(validator);

@@ -9,7 +9,7 @@ use mistralrs::{
     NormalRequest, Request, RequestBuilder, RequestMessage, Response, SamplingParams, TextMessageRole, TextMessages,
     TextModelBuilder, TokenSource,
 };
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 /// Where a model's files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +118,10 @@ fn role(name: &str) -> TextMessageRole {
     }
 }
 
+/// How long a stream's reader may leave a chunk untaken before the stream is ended (the node's HTTP layer
+/// drains the engine itself and drops slow clients after 3 s; this only bounds other callers).
+const STREAM_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A loaded model. Cheap to share behind an `Arc`; requests queue and run one sequence at a time.
 ///
 /// Why not batch: mistral.rs 0.8.1 on the CPU does not give a sequence the same tokens when it runs batched
@@ -186,11 +190,6 @@ impl Engine {
         &self.source
     }
 
-    /// Waits for the engine to be free; the permit keeps it until dropped.
-    async fn turn(&self) -> Result<OwnedSemaphorePermit, EngineError> {
-        self.sequencer.clone().acquire_owned().await.map_err(|e| EngineError::Inference(e.to_string()))
-    }
-
     fn chat_request(messages: &[ChatMessage], sampling: &Sampling) -> RequestBuilder {
         let mut builder = RequestBuilder::new();
         for m in messages {
@@ -227,41 +226,46 @@ impl Engine {
         messages: &[ChatMessage],
         sampling: &Sampling,
     ) -> Result<ChatCompletionResponse, EngineError> {
-        let _turn = self.turn().await?;
-        self.model
-            .send_chat_request(Self::chat_request(messages, sampling))
-            .await
-            .map_err(|e| EngineError::Inference(e.to_string()))
+        let messages = {
+            use mistralrs::RequestLike;
+            Self::chat_request(messages, sampling).take_messages()
+        };
+        match self.run_alone(messages, sampling, None).await? {
+            Some(Response::Done(done)) => Ok(done),
+            other => Err(failure(other)),
+        }
     }
 
     /// A streaming chat completion: chunks arrive on the returned channel; the last carries `usage`.
+    ///
+    /// The engine stays this sequence's until it ends or the reader goes (a reader that keeps the channel but
+    /// takes no chunk for 30 s is treated as gone, which stops the generation).
     pub async fn chat_stream(
         &self,
         messages: &[ChatMessage],
         sampling: &Sampling,
     ) -> Result<mpsc::Receiver<Response>, EngineError> {
-        let request = Self::chat_request(messages, sampling);
+        let messages = {
+            use mistralrs::RequestLike;
+            Self::chat_request(messages, sampling).take_messages()
+        };
+        let (request, mut inner) = self.normal_request(messages, sampling, true, None);
         let turn = self.turn().await?;
-        let mut inner = self
-            .send_normal(
-                {
-                    use mistralrs::RequestLike;
-                    let mut r = request;
-                    r.take_messages()
-                },
-                sampling,
-                true,
-                None,
-            )
-            .await?;
-        // The permit lives in the forwarding task: the engine is free once the sequence has ended or the reader
-        // has gone (dropping `inner` then tells mistral.rs to stop generating for nobody).
+        let sender = self.sender()?;
         let (tx, rx) = mpsc::channel(64);
+        // Everything after the turn is taken happens in this task, so that no cancellation of the caller can
+        // free the engine while mistral.rs still runs the sequence.
         tokio::spawn(async move {
             let _turn = turn;
+            if let Err(error) = sender.send(request).await {
+                let _ = tx.send(Response::InternalError(Box::new(error))).await;
+                return;
+            }
             while let Some(response) = inner.recv().await {
-                if tx.send(response).await.is_err() {
-                    break;
+                match tokio::time::timeout(STREAM_READ_TIMEOUT, tx.send(response)).await {
+                    Ok(Ok(())) => {}
+                    // Dropping `inner` makes mistral.rs's next chunk fail to send, which ends the sequence.
+                    _ => break,
                 }
             }
         });
@@ -271,9 +275,7 @@ impl Engine {
     /// A raw (non-chat) completion of `prompt`.
     pub async fn complete(&self, prompt: &str, sampling: &Sampling) -> Result<CompletionResponse, EngineError> {
         let messages = RequestMessage::Completion { text: prompt.to_string(), echo_prompt: false, best_of: None };
-        let _turn = self.turn().await?;
-        let mut rx = self.send_normal(messages, sampling, false, None).await?;
-        match rx.recv().await {
+        match self.run_alone(messages, sampling, None).await? {
             Some(Response::CompletionDone(done)) => Ok(done),
             other => Err(failure(other)),
         }
@@ -291,21 +293,52 @@ impl Engine {
             use mistralrs::RequestLike;
             Self::chat_request(messages, sampling).take_messages()
         };
-        let _turn = self.turn().await?;
-        let mut rx = self.send_normal(messages, sampling, false, Some(vec![processor])).await?;
-        match rx.recv().await {
+        match self.run_alone(messages, sampling, Some(vec![processor])).await? {
             Some(Response::Done(done)) => Ok(done),
             other => Err(failure(other)),
         }
     }
 
-    async fn send_normal(
+    /// Waits for the engine to be free; the permit keeps it until dropped.
+    async fn turn(&self) -> Result<OwnedSemaphorePermit, EngineError> {
+        self.sequencer.clone().acquire_owned().await.map_err(|e| EngineError::Inference(e.to_string()))
+    }
+
+    fn sender(&self) -> Result<mpsc::Sender<Request>, EngineError> {
+        self.model.inner().get_sender(None).map_err(|e| EngineError::Inference(e.to_string()))
+    }
+
+    /// Runs one non-streaming sequence alone and returns its response. The permit and the response channel
+    /// live in a task that drains the channel until mistral.rs drops it (the sequence has ended), so a caller
+    /// that gives up (a timeout, a client gone) cannot let a second sequence in beside a running one.
+    async fn run_alone(
+        &self,
+        messages: RequestMessage,
+        sampling: &Sampling,
+        logits_processors: Option<Vec<Arc<dyn CustomLogitsProcessor>>>,
+    ) -> Result<Option<Response>, EngineError> {
+        let (request, mut rx) = self.normal_request(messages, sampling, false, logits_processors);
+        let turn = self.turn().await?;
+        let sender = self.sender()?;
+        let (answer_tx, answer_rx) = oneshot::channel();
+        tokio::spawn(async move {
+            let _turn = turn;
+            if sender.send(request).await.is_err() {
+                return;
+            }
+            let _ = answer_tx.send(rx.recv().await);
+            while rx.recv().await.is_some() {}
+        });
+        answer_rx.await.map_err(|_| EngineError::Inference("the engine did not take the request".into()))
+    }
+
+    fn normal_request(
         &self,
         messages: RequestMessage,
         sampling: &Sampling,
         is_streaming: bool,
         logits_processors: Option<Vec<Arc<dyn CustomLogitsProcessor>>>,
-    ) -> Result<mpsc::Receiver<Response>, EngineError> {
+    ) -> (Request, mpsc::Receiver<Response>) {
         let (tx, rx) = mpsc::channel(64);
         let request = Request::Normal(Box::new(NormalRequest {
             messages,
@@ -324,9 +357,7 @@ impl Engine {
             model_id: None,
             truncate_sequence: false,
         }));
-        let sender = self.model.inner().get_sender(None).map_err(|e| EngineError::Inference(e.to_string()))?;
-        sender.send(request).await.map_err(|e| EngineError::Inference(e.to_string()))?;
-        Ok(rx)
+        (request, rx)
     }
 }
 

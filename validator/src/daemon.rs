@@ -181,6 +181,9 @@ struct State {
     /// Epochs revealed probe fees were credited to, whose validator reward is not claimed yet.
     #[serde(default)]
     unclaimed_epochs: std::collections::BTreeSet<u64>,
+    /// `ValidatorFeesRecorded` logs read up to this block.
+    #[serde(default)]
+    fees_read_to_block: u64,
 }
 
 /// A running validator.

@@ -9,9 +9,10 @@
 //! early would mark the traffic as probes while the miner can still tell; the contract refuses it.
 
 use alloy::{
-    primitives::{Address, U256},
+    primitives::{Address, B256, U256},
     providers::Provider,
-    rpc::types::TransactionReceipt,
+    rpc::types::{Filter, TransactionReceipt},
+    sol_types::SolEvent,
 };
 use neuro_protocol::{
     bindings::{Emissions, Payments},
@@ -23,11 +24,14 @@ use crate::court::CourtError;
 
 /// Most allowances revealed in one transaction (keeps its gas far below a block).
 const REVEAL_BATCH: usize = 50;
+/// Most blocks read per `eth_getLogs` call when looking for this validator's credited probe fees.
+const LOG_RANGE: u64 = 10_000;
 
 impl Validator {
     /// Reveals this validator's expired probe allowances that were redeemed; returns the burned NEURO-wei
-    /// credited. Allowances nothing was redeemed under, or already revealed, are forgotten. A reveal the chain
-    /// refuses is dropped (logged); a transient failure keeps every allowance for the next call.
+    /// credited. Allowances nothing was redeemed under, or already revealed, are forgotten. A reveal refused
+    /// because this account is not a validator right now (stake below the minimum, or taken this epoch) keeps
+    /// the allowances for later; any other refusal drops them (logged); a transient failure keeps them all.
     pub async fn reveal_duties(&self) -> Result<U256, DaemonError> {
         let now = self.provider().get_block_by_number(Default::default()).await?.map_or(0, |b| b.header.timestamp);
         let keys = self.state.lock().await.unrevealed.clone();
@@ -67,8 +71,12 @@ impl Validator {
                     }
                     self.state.lock().await.unclaimed_epochs.extend(epochs.into_iter().map(|(epoch, _)| epoch));
                 }
-                Err(neuro_chain::ChainError::Reverted { .. }) => {
-                    tracing::warn!("the chain refused to reveal the probe fees; dropping them");
+                Err(neuro_chain::ChainError::Reverted { revert, .. }) if revert.is::<Emissions::NotAValidator>() => {
+                    tracing::warn!("not a validator this epoch: the probe fees are revealed later");
+                    return Ok(U256::ZERO);
+                }
+                Err(neuro_chain::ChainError::Reverted { revert, .. }) => {
+                    tracing::warn!(%revert, "the chain refused to reveal the probe fees; dropping them");
                 }
                 Err(e) => return Err(CourtError::from(e).into()),
             }
@@ -80,38 +88,76 @@ impl Validator {
     }
 
     /// Claims the validator reward of every finalized epoch its revealed probe fees were credited to; returns the
-    /// NEURO-wei minted. Unfinalized epochs wait; a claim the chain refuses is dropped (logged).
+    /// NEURO-wei minted. The epochs come from the chain (`ValidatorFeesRecorded` logs naming this validator, read
+    /// from where the last call stopped), so a crash between a reveal and the state file loses nothing; epochs
+    /// already claimed (by hand, or before a crash) are skipped; unfinalized ones wait.
     pub async fn claim_duties(&self) -> Result<U256, DaemonError> {
-        let epochs = self.state.lock().await.unclaimed_epochs.clone();
+        let me = self.signer.address();
         let emissions = Emissions::new(self.manifest.contracts.emissions, self.provider());
-        let mut ready = Vec::new();
-        for epoch in epochs {
-            if emissions.isFinalized(U256::from(epoch)).call().await? {
-                ready.push(epoch);
-            }
-        }
-        if ready.is_empty() {
-            return Ok(U256::ZERO);
-        }
-        let call = emissions.claimValidator(ready.iter().map(|e| U256::from(*e)).collect());
-        let mut minted = U256::ZERO;
-        match self.court.relayer().send_call::<Emissions::EmissionsErrors, _, _>("claim validator reward", call).await {
-            Ok(receipt) => {
-                for log in receipt.inner.logs() {
-                    if let Ok(claimed) = log.log_decode::<Emissions::ValidatorRewardClaimed>() {
-                        let c = claimed.inner.data;
-                        tracing::info!(epoch = %c.epoch, amount = %c.amount, forgone = %c.forgone, "validator reward");
-                        minted += c.amount;
-                    }
+        let head = self.provider().get_block_number().await?;
+        // No reveal can predate the deployment: a fresh state starts reading there.
+        let mut from = (self.state.lock().await.fees_read_to_block + 1).max(self.manifest.start_block);
+        let mut found = Vec::new();
+        while from <= head {
+            let to = head.min(from + LOG_RANGE - 1);
+            let filter = Filter::new()
+                .address(self.manifest.contracts.emissions)
+                .event_signature(Emissions::ValidatorFeesRecorded::SIGNATURE_HASH)
+                .topic2(B256::left_padding_from(me.as_slice()))
+                .from_block(from)
+                .to_block(to);
+            for log in self.provider().get_logs(&filter).await? {
+                if let Ok(recorded) = Emissions::ValidatorFeesRecorded::decode_log(&log.inner) {
+                    found.push(u64::try_from(recorded.epoch).unwrap_or(u64::MAX));
                 }
             }
-            Err(neuro_chain::ChainError::Reverted { .. }) => {
-                tracing::warn!(?ready, "the chain refused the validator reward claim; dropping it");
+            from = to + 1;
+        }
+        let epochs = {
+            let mut state = self.state.lock().await;
+            state.unclaimed_epochs.extend(found);
+            state.fees_read_to_block = head;
+            self.save(&state).await?;
+            state.unclaimed_epochs.clone()
+        };
+        let (mut ready, mut settled) = (Vec::new(), Vec::new());
+        for epoch in epochs {
+            let e = U256::from(epoch);
+            if !emissions.isFinalized(e).call().await? {
+                continue;
             }
-            Err(e) => return Err(CourtError::from(e).into()),
+            let fees = emissions.validatorFees(e, me).call().await?;
+            if !fees.claimed && fees.burnedFees > 0 {
+                ready.push(e);
+            }
+            settled.push(epoch);
+        }
+        let mut minted = U256::ZERO;
+        if !ready.is_empty() {
+            let call = emissions.claimValidator(ready.clone());
+            match self
+                .court
+                .relayer()
+                .send_call::<Emissions::EmissionsErrors, _, _>("claim validator reward", call)
+                .await
+            {
+                Ok(receipt) => {
+                    for log in receipt.inner.logs() {
+                        if let Ok(claimed) = log.log_decode::<Emissions::ValidatorRewardClaimed>() {
+                            let c = claimed.inner.data;
+                            tracing::info!(epoch = %c.epoch, amount = %c.amount, forgone = %c.forgone, "validator reward");
+                            minted += c.amount;
+                        }
+                    }
+                }
+                Err(neuro_chain::ChainError::Reverted { revert, .. }) => {
+                    tracing::warn!(?ready, %revert, "the chain refused the validator reward claim; dropping it");
+                }
+                Err(e) => return Err(CourtError::from(e).into()),
+            }
         }
         let mut state = self.state.lock().await;
-        state.unclaimed_epochs.retain(|epoch| !ready.contains(epoch));
+        state.unclaimed_epochs.retain(|epoch| !settled.contains(epoch));
         self.save(&state).await?;
         Ok(minted)
     }
