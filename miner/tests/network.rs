@@ -233,9 +233,12 @@ async fn serves_meters_refuses_and_earns() -> TestResult {
     assert!(sent.gas_used > 0);
     let emission = neuro_protocol::schedule::emission_for_epoch(m.epoch_length, epoch);
     let (miner_pool, _) = neuro_protocol::schedule::split(emission, 7000);
-    // The only miner's share is the whole pool, but its reward is capped at 63% of the fees burned for it.
-    let (reward, forgone) = neuro_protocol::schedule::capped_reward(miner_pool, burned, burned, 6300);
-    assert_eq!(reward, burned * U256::from(6300) / U256::from(10_000));
+    // The only miner's share is the whole pool, but its reward is capped at the epoch's rate (56% by default)
+    // of the fees burned for it.
+    let rate = emissions.rewardRatesOf(U256::from(epoch)).call().await?.minerBps.to::<u64>();
+    assert_eq!(rate, 5600);
+    let (reward, forgone) = neuro_protocol::schedule::capped_reward(miner_pool, burned, burned, rate);
+    assert_eq!(reward, burned * U256::from(rate) / U256::from(10_000));
     assert!(forgone > U256::ZERO);
     assert_eq!(claimed, reward);
     assert_eq!(token.balanceOf(miner).call().await? - before, reward);
