@@ -15,18 +15,9 @@ contract ValidatorRewardsTest is PaymentsFixture {
 
     function setUp() public override {
         super.setUp();
-        _stakeValidator(validator);
-        _stakeValidator(otherValidator);
+        stakeValidatorAs(validator, d.disputes.minValidatorStake());
+        stakeValidatorAs(otherValidator, d.disputes.minValidatorStake());
         depositAs(user, 1000 ether);
-    }
-
-    function _stakeValidator(address who) internal {
-        uint256 amount = d.disputes.minValidatorStake();
-        fund(who, amount);
-        vm.startPrank(who);
-        d.token.approve(address(d.disputes), amount);
-        d.disputes.stake(amount);
-        vm.stopPrank();
     }
 
     /// The probe account pays `amount` to the miner under a fresh allowance; returns it.
@@ -144,11 +135,7 @@ contract ValidatorRewardsTest is PaymentsFixture {
         Payments.Allowance memory a = _probe(10 ether, 3);
         vm.warp(a.expiry + 1);
         uint256 amount = d.disputes.minValidatorStake();
-        fund(flash, amount);
-        vm.startPrank(flash);
-        d.token.approve(address(d.disputes), amount);
-        d.disputes.stake(amount);
-        vm.stopPrank();
+        stakeValidatorAs(flash, amount);
         assertFalse(d.disputes.isValidator(flash), "staked after the epoch began");
         vm.prank(user);
         vm.expectRevert(abi.encodeWithSelector(Emissions.NotAValidator.selector, flash));

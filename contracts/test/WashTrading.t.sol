@@ -55,12 +55,7 @@ contract WashTradingTest is NeuroFixture {
         stakeAs(attackMiner, 10_000 ether);
         vm.prank(attackMiner);
         d.nodes.register("https://attack.example", attackMiner, ids);
-        uint256 validatorStake = d.disputes.minValidatorStake();
-        fund(attackValidator, validatorStake);
-        vm.startPrank(attackValidator);
-        d.token.approve(address(d.disputes), validatorStake);
-        d.disputes.stake(validatorStake);
-        vm.stopPrank();
+        stakeValidatorAs(attackValidator, d.disputes.minValidatorStake());
     }
 
     // ------------------------------------------------------------ the attack, played through the contracts

@@ -148,12 +148,7 @@ contract GasBenchmarks is UsageFixture {
     /// A validator's probe account reveals an expired allowance; the validator claims the epoch it was credited to.
     function test_gas_validatorRewards() public {
         address validator = makeAddr("validator");
-        uint256 stake = d.disputes.minValidatorStake();
-        fund(validator, stake);
-        vm.startPrank(validator);
-        d.token.approve(address(d.disputes), stake);
-        d.disputes.stake(stake);
-        vm.stopPrank();
+        stakeValidatorAs(validator, d.disputes.minValidatorStake());
         depositAs(user, 1000 ether);
         Payments.Allowance memory a = allowance(100 ether, 9);
         redeemAs(miner, a, sign(userKey, a), 100 ether);

@@ -66,6 +66,15 @@ abstract contract NeuroFixture is Test, NeuroDeployer {
         vm.stopPrank();
     }
 
+    /// @dev Funds `account` and bonds `amount` of validator stake for it in the dispute court.
+    function stakeValidatorAs(address account, uint256 amount) internal {
+        fund(account, amount);
+        vm.startPrank(account);
+        d.token.approve(address(d.disputes), amount);
+        d.disputes.stake(amount);
+        vm.stopPrank();
+    }
+
     /// @dev Burned fees per work unit so large that the fee caps never bind (a pool is under 4,000 NEURO): for
     /// tests of the pro-rata split alone.
     uint256 internal constant UNCAPPED_PER_UNIT = 1_000_000 ether;
