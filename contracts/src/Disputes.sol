@@ -632,11 +632,13 @@ contract Disputes is AccessControl, IValidatorSet {
     }
 
     /// @inheritdoc IValidatorSet
-    /// @dev The stake must have been held since the current epoch began and still be held: a stake taken and
+    /// @dev The stake must have been held before the current epoch began (at its first second's predecessor, so
+    /// a stake taken in the block that opens the epoch does not count) and still be held: a stake taken and
     /// unbonded around one reveal of probe fees counts for nothing.
     function isValidator(address account) external view returns (bool) {
         uint256 since = emissions.epochStart(emissions.currentEpoch());
-        return Math.min(_stake[account].latest(), stakeAt(account, since)) >= minValidatorStake;
+        if (since == 0) return false;
+        return Math.min(_stake[account].latest(), stakeAt(account, since - 1)) >= minValidatorStake;
     }
 
     /// @notice Total bonded validator stake now.

@@ -264,8 +264,17 @@ impl Engine {
             while let Some(response) = inner.recv().await {
                 match tokio::time::timeout(STREAM_READ_TIMEOUT, tx.send(response)).await {
                     Ok(Ok(())) => {}
-                    // Dropping `inner` makes mistral.rs's next chunk fail to send, which ends the sequence.
-                    _ => break,
+                    _ => {
+                        // The reader is gone: closing makes mistral.rs's next chunk fail to send, which ends the
+                        // sequence; the turn is kept until it has (its sender dropped), so no next request runs
+                        // beside it (a step whose text is withheld, such as a split UTF-8 character, sends
+                        // nothing and would otherwise keep it alive unseen).
+                        inner.close();
+                        while inner.sender_strong_count() > 0 {
+                            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        }
+                        break;
+                    }
                 }
             }
         });

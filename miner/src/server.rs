@@ -394,6 +394,7 @@ async fn stream_chat(
         let mut output = String::new();
         let mut last = None;
         let mut failed = None;
+        let mut stall_budget = CLIENT_WRITE_TIMEOUT;
         while let Some(chunk) = chunks.recv().await {
             match chunk {
                 mistralrs::Response::Chunk(mut c) => {
@@ -412,7 +413,7 @@ async fn stream_chat(
                     // A client that went away or stopped reading does not stop metering (the tokens were
                     // generated), and never blocks this loop for long: mistral.rs awaits its send to us inside
                     // the engine step, so a stalled forwarder would freeze every sequence on the model.
-                    client = forward(client, Event::default().data(data)).await;
+                    client = forward(client, Event::default().data(data), &mut stall_budget).await;
                 }
                 mistralrs::Response::ModelError(m, _) => failed = Some(m),
                 mistralrs::Response::InternalError(e) | mistralrs::Response::ValidationError(e) => {
@@ -438,7 +439,8 @@ async fn stream_chat(
         };
         let last = match outcome {
             Ok(data) => {
-                client = forward(client, Event::default().data(String::from_utf8_lossy(&data))).await;
+                client =
+                    forward(client, Event::default().data(String::from_utf8_lossy(&data)), &mut stall_budget).await;
                 Event::default().data("[DONE]")
             }
             Err(message) => {
@@ -447,23 +449,31 @@ async fn stream_chat(
                 Event::default().data(json!({"error": {"message": message, "type": "server_error"}}).to_string())
             }
         };
-        let _ = forward(client, last).await;
+        let _ = forward(client, last, &mut stall_budget).await;
     });
     let stream: ReceiverStream<Result<Event, Infallible>> = ReceiverStream::new(rx);
     Ok(sse(stream).into_response())
 }
 
-/// How long a stream's client may leave its buffer full before the node stops writing to it.
+/// How long, in total over the whole stream, a client may leave its buffer full before the node stops writing
+/// to it. A total, not a per-event limit: a client taking one event just under a per-event limit would hold the
+/// engine (one sequence at a time) for hours at the price of its tokens.
 const CLIENT_WRITE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Sends `event` to a stream's client unless it is gone; gives up on a client that does not take it within
-/// [`CLIENT_WRITE_TIMEOUT`]. Returns the client for the next event, or `None` once it is gone.
+/// Sends `event` to a stream's client unless it is gone; gives up on a client that has kept its buffer full for
+/// [`CLIENT_WRITE_TIMEOUT`] in total (`stall_budget` holds what is left). Returns the client for the next event,
+/// or `None` once it is gone.
 async fn forward(
     client: Option<mpsc::Sender<Result<Event, Infallible>>>,
     event: Event,
+    stall_budget: &mut Duration,
 ) -> Option<mpsc::Sender<Result<Event, Infallible>>> {
     let tx = client?;
-    match tokio::time::timeout(CLIENT_WRITE_TIMEOUT, tx.send(Ok(event))).await {
+    let started = tokio::time::Instant::now();
+    // `timeout` polls the send first: with the budget spent, an event still goes out if the buffer has room.
+    let sent = tokio::time::timeout(*stall_budget, tx.send(Ok(event))).await;
+    *stall_budget = stall_budget.saturating_sub(started.elapsed());
+    match sent {
         Ok(Ok(())) => Some(tx),
         Ok(Err(_)) => None,
         Err(_) => {

@@ -196,9 +196,11 @@ contract EconomyHandler is Test {
             uint256 k = (seed + i) % n;
             Payments.Allowance memory a = unrevealedProbes[k];
             if (block.timestamp <= a.expiry) continue;
+            uint256 v = a.user == probeAccounts[0] ? 0 : 1;
+            // Validators staked at genesis count from epoch 1 on (stake held before the epoch began).
+            if (!d.disputes.isValidator(validators[v])) return;
             unrevealedProbes[k] = unrevealedProbes[n - 1];
             unrevealedProbes.pop();
-            uint256 v = a.user == probeAccounts[0] ? 0 : 1;
             Payments.Allowance[] memory list = new Payments.Allowance[](1);
             list[0] = a;
             vm.prank(a.user);

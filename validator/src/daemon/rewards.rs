@@ -131,6 +131,9 @@ impl Validator {
                 ready.push(e);
             }
             settled.push(epoch);
+            if ready.len() == REVEAL_BATCH {
+                break;
+            }
         }
         let mut minted = U256::ZERO;
         if !ready.is_empty() {
@@ -141,12 +144,18 @@ impl Validator {
                 .send_call::<Emissions::EmissionsErrors, _, _>("claim validator reward", call)
                 .await
             {
-                Ok(receipt) => {
-                    for log in receipt.inner.logs() {
-                        if let Ok(claimed) = log.log_decode::<Emissions::ValidatorRewardClaimed>() {
-                            let c = claimed.inner.data;
-                            tracing::info!(epoch = %c.epoch, amount = %c.amount, forgone = %c.forgone, "validator reward");
-                            minted += c.amount;
+                Ok(receipt) => minted += claimed_in(&receipt),
+                // One refused epoch (claimed by hand meanwhile, say) must not cost the others: claim them one
+                // by one; an epoch refused on its own is dropped (logged).
+                Err(neuro_chain::ChainError::Reverted { .. }) if ready.len() > 1 => {
+                    for epoch in ready {
+                        let call = emissions.claimValidator(vec![epoch]);
+                        match self.court.relayer().send_call::<Emissions::EmissionsErrors, _, _>("claim", call).await {
+                            Ok(receipt) => minted += claimed_in(&receipt),
+                            Err(neuro_chain::ChainError::Reverted { revert, .. }) => {
+                                tracing::warn!(%epoch, %revert, "the chain refused the validator reward claim");
+                            }
+                            Err(e) => return Err(CourtError::from(e).into()),
                         }
                     }
                 }
@@ -161,6 +170,19 @@ impl Validator {
         self.save(&state).await?;
         Ok(minted)
     }
+}
+
+/// The validator rewards `Emissions.ValidatorRewardClaimed` minted in `receipt` (logged).
+fn claimed_in(receipt: &TransactionReceipt) -> U256 {
+    let mut minted = U256::ZERO;
+    for log in receipt.inner.logs() {
+        if let Ok(claimed) = log.log_decode::<Emissions::ValidatorRewardClaimed>() {
+            let c = claimed.inner.data;
+            tracing::info!(epoch = %c.epoch, amount = %c.amount, forgone = %c.forgone, "validator reward");
+            minted += c.amount;
+        }
+    }
+    minted
 }
 
 /// The epochs and burned fees `Emissions.ValidatorFeesRecorded` credited to `validator` in `receipt`.
