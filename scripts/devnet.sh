@@ -310,7 +310,10 @@ validator_cli() { NEURO_VALIDATOR_PRIVATE_KEY=$validator_key "$target/neuro-vali
 validator_cli stake 1000 >/dev/null
 probe_interval=60
 $e2e && probe_interval=8
-validator_cli run --model "$model_path" --probe-interval-secs "$probe_interval" --state "$state/validator-$port.json" \
+# Started directly, not through validator_cli: $! must be the daemon itself, or Ctrl-C (and the e2e's exit) would
+# stop only a subshell and leave the validator running.
+NEURO_VALIDATOR_PRIVATE_KEY=$validator_key "$target/neuro-validator" run --model "$model_path" \
+  --probe-interval-secs "$probe_interval" --state "$state/validator-$port.json" --rpc-url "$rpc" --manifest "$manifest" \
   >"$state/validator-$port.log" 2>&1 &
 pids+=($!)
 
