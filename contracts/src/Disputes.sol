@@ -4,6 +4,8 @@ pragma solidity 0.8.30;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
@@ -29,8 +31,9 @@ import {IValidatorSet} from "./interfaces/IValidatorSet.sol";
 /// stake and replace this contract); a node staking as validator to vote for itself cannot vote on its own
 /// disputes and needs a majority of validator stake to win; flash stake does not count (weights are read just
 /// before the dispute opened); a front-runner cannot steal a challenge (only the receipt's paying user opens
-/// it); per-dispute and per-vote costs are O(1) in the number of validators and nodes.
-contract Disputes is AccessControl, IValidatorSet {
+/// it, or a validator it named in a signed delegation); per-dispute and per-vote costs are O(1) in the number of
+/// validators and nodes.
+contract Disputes is AccessControl, EIP712, IValidatorSet {
     using SafeERC20 for NeuroToken;
     using Checkpoints for Checkpoints.Trace208;
 
@@ -49,6 +52,11 @@ contract Disputes is AccessControl, IValidatorSet {
         "InferenceReceipt(address miner,address user,bytes32 modelId,bytes32 requestHash,bytes32 outputHash,"
         "bytes32 samplingHash,uint64 promptTokens,uint64 completionTokens,uint256 fee,uint64 epoch)"
     );
+    /// @notice EIP-712 type (in this contract's domain, "Neuro Disputes" version 1) a receipt's paying user signs to
+    /// let one named validator dispute that receipt: a validator probing from an account nobody can tie to its
+    /// stake, or an organic user handing a suspicious answer to a validator.
+    bytes32 public constant DELEGATION_TYPEHASH =
+        keccak256("DisputeDelegation(bytes32 receiptDigest,address validator)");
     bytes32 private constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
 
@@ -210,6 +218,9 @@ contract Disputes is AccessControl, IValidatorSet {
     /// opened (a direct call, a batch, a smart account): the node's receipt and signature, the request body and
     /// the output text whose hashes the receipt signs.
     event DisputeEvidence(uint256 indexed id, InferenceReceipt receipt, bytes signature, bytes request, bytes output);
+    /// @notice Dispute `id` was opened by `validator` on behalf of the receipt's paying `user`, who signed a
+    /// `DisputeDelegation` naming it.
+    event DisputeDelegated(uint256 indexed id, address indexed user, address indexed validator);
     /// @notice A validator voted.
     event DisputeVoted(uint256 indexed id, address indexed voter, bool uphold, uint256 weight);
     /// @notice A dispute was resolved; `slashed` is what the accused lost (zero unless upheld).
@@ -264,6 +275,8 @@ contract Disputes is AccessControl, IValidatorSet {
     error EvidenceMismatch();
     /// @notice Only the receipt's paying user may dispute it.
     error NotReceiptUser(address caller, address user);
+    /// @notice `signature` is not `user`'s `DisputeDelegation` of this receipt to `validator`.
+    error BadDelegation(address user, address validator);
     /// @notice The receipt is too old to dispute.
     error EvidenceTooOld(uint256 epoch, uint256 currentEpoch);
     /// @notice The receipt was already disputed.
@@ -295,7 +308,9 @@ contract Disputes is AccessControl, IValidatorSet {
     /// @param nodes_ Node registry.
     /// @param emissions_ Emissions (this contract needs its REWARD_HOLDER_ROLE).
     /// @param admin Governor of the parameters.
-    constructor(NeuroToken token_, StakingVault staking_, NodeRegistry nodes_, Emissions emissions_, address admin) {
+    constructor(NeuroToken token_, StakingVault staking_, NodeRegistry nodes_, Emissions emissions_, address admin)
+        EIP712("Neuro Disputes", "1")
+    {
         if (admin == address(0)) revert ZeroAddress();
         token = token_;
         staking = staking_;
@@ -373,6 +388,42 @@ contract Disputes is AccessControl, IValidatorSet {
         bytes calldata request,
         bytes calldata output
     ) external returns (uint256 id) {
+        if (receipt.user != msg.sender) revert NotReceiptUser(msg.sender, receipt.user);
+        id = _openWithEvidence(receipt, signature, request, output);
+    }
+
+    /// @notice Opens a dispute over a response the receipt's user paid for and delegated to the caller (a
+    /// validator) with a `DisputeDelegation` signature: the user may be a probe account of the caller that no
+    /// node could tie to it, or an organic user. Only the named validator can use it, and a receipt is disputed
+    /// once.
+    /// @param receipt The node's signed claims.
+    /// @param signature The node's receipt signer's signature (65 bytes).
+    /// @param request The exact request body (hashes to `receipt.requestHash`).
+    /// @param output The generated text (hashes to `receipt.outputHash`).
+    /// @param delegation `receipt.user`'s signature (ECDSA, or ERC-1271 for a contract account) of
+    /// `delegationDigest(receiptDigest(receipt), msg.sender)`.
+    /// @return id The dispute id.
+    function openDelegatedDispute(
+        InferenceReceipt calldata receipt,
+        bytes calldata signature,
+        bytes calldata request,
+        bytes calldata output,
+        bytes calldata delegation
+    ) external returns (uint256 id) {
+        bytes32 delegated = delegationDigest(receiptDigest(receipt), msg.sender);
+        if (!SignatureChecker.isValidSignatureNow(receipt.user, delegated, delegation)) {
+            revert BadDelegation(receipt.user, msg.sender);
+        }
+        id = _openWithEvidence(receipt, signature, request, output);
+        emit DisputeDelegated(id, receipt.user, msg.sender);
+    }
+
+    function _openWithEvidence(
+        InferenceReceipt calldata receipt,
+        bytes calldata signature,
+        bytes calldata request,
+        bytes calldata output
+    ) private returns (uint256 id) {
         bytes32 digest = _checkEvidence(receipt, signature, request, output);
         id = _open(receipt.miner, receipt.epoch, digest);
         emit DisputeOpened(
@@ -605,6 +656,14 @@ contract Disputes is AccessControl, IValidatorSet {
         return MessageHashUtils.toTypedDataHash(receiptDomainSeparator, structHash);
     }
 
+    /// @notice The EIP-712 digest a receipt's user signs to let `validator` dispute the receipt with digest
+    /// `receiptDigest_` (see `openDelegatedDispute`).
+    /// @param receiptDigest_ The receipt's `receiptDigest`.
+    /// @param validator The validator allowed to open the dispute.
+    function delegationDigest(bytes32 receiptDigest_, address validator) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(DELEGATION_TYPEHASH, receiptDigest_, validator)));
+    }
+
     /// @notice A dispute.
     /// @param id Dispute id.
     function getDispute(uint256 id) external view returns (Dispute memory) {
@@ -710,7 +769,7 @@ contract Disputes is AccessControl, IValidatorSet {
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev The receipt's digest, after checking that the caller paid for it, that its node's registered signer
+    /// @dev The receipt's digest, after checking (the caller's right to dispute it is checked before) that its node's registered signer
     /// signed it, that the bytes are what it commits to, that it is recent and not yet disputed.
     function _checkEvidence(
         InferenceReceipt calldata receipt,
@@ -718,7 +777,6 @@ contract Disputes is AccessControl, IValidatorSet {
         bytes calldata request,
         bytes calldata output
     ) private view returns (bytes32 digest) {
-        if (receipt.user != msg.sender) revert NotReceiptUser(msg.sender, receipt.user);
         digest = receiptDigest(receipt);
         if (disputeOfReceipt[digest] != 0) revert AlreadyDisputed(digest, disputeOfReceipt[digest]);
         // Any key the node ever registered: rotating or deregistering does not void receipts it signed.

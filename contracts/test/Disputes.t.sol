@@ -7,6 +7,7 @@ import {Disputes} from "../src/Disputes.sol";
 import {Emissions} from "../src/Emissions.sol";
 import {StakingVault} from "../src/StakingVault.sol";
 import {ParameterOutOfBounds} from "../src/libraries/Bounds.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
 /// @dev The dispute court: evidence checks, freeze and reward hold, quorum and majority, the slash table, bonds
 /// and who gets them; and the attacks against it (framing, voting blind, flash stake, self-voting, front-running).
@@ -391,6 +392,107 @@ contract DisputesTest is NeuroFixture {
         court.resolve(id);
     }
 
+    // ------------------------------------------------------------ delegated disputes
+
+    function _delegate(uint256 userKey, Disputes.InferenceReceipt memory r, address validator)
+        internal
+        view
+        returns (bytes memory)
+    {
+        (uint8 v, bytes32 rr, bytes32 s) = vm.sign(userKey, court.delegationDigest(this.digestOf(r), validator));
+        return abi.encodePacked(rr, s, v);
+    }
+
+    struct Delegated {
+        uint256 userKey;
+        Disputes.InferenceReceipt receipt;
+        bytes signature;
+        bytes request;
+        bytes output;
+    }
+
+    function _delegated() internal returns (Delegated memory e) {
+        address user;
+        (user, e.userKey) = makeAddrAndKey("probe account");
+        e.request = bytes("request");
+        e.output = bytes("a substituted answer");
+        e.receipt = _receipt(user, e.request, e.output);
+        e.signature = _sign(nodeKey, e.receipt);
+    }
+
+    /// A validator probing from an account nobody can tie to its stake (or an organic user handing over an
+    /// answer): the paying user signs a delegation naming one validator; it works for no one else, for no other
+    /// receipt, and only with the user's signature.
+    function test_aDelegationWorksOnlyForItsValidatorAndReceipt() public {
+        Delegated memory e = _delegated();
+        address user = e.receipt.user;
+        bytes memory delegation = _delegate(e.userKey, e.receipt, v1);
+        vm.prank(v1);
+        vm.expectRevert(abi.encodeWithSelector(Disputes.NotReceiptUser.selector, v1, user));
+        court.openDispute(e.receipt, e.signature, e.request, e.output);
+        // A front-runner copying v1's calldata gets nothing.
+        vm.prank(v2);
+        vm.expectRevert(abi.encodeWithSelector(Disputes.BadDelegation.selector, user, v2));
+        court.openDelegatedDispute(e.receipt, e.signature, e.request, e.output, delegation);
+        Disputes.InferenceReceipt memory other = _receipt(user, e.request, bytes("another answer"));
+        bytes memory otherSig = _sign(nodeKey, other);
+        vm.prank(v1);
+        vm.expectRevert(abi.encodeWithSelector(Disputes.BadDelegation.selector, user, v1));
+        court.openDelegatedDispute(other, otherSig, e.request, bytes("another answer"), delegation);
+        (, uint256 strangerKey) = makeAddrAndKey("stranger");
+        bytes memory forged = _delegate(strangerKey, e.receipt, v1);
+        vm.prank(v1);
+        vm.expectRevert(abi.encodeWithSelector(Disputes.BadDelegation.selector, user, v1));
+        court.openDelegatedDispute(e.receipt, e.signature, e.request, e.output, forged);
+        // A delegation does not make a validator of a non-validator.
+        bytes memory toOutsider = _delegate(e.userKey, e.receipt, outsider);
+        vm.prank(outsider);
+        vm.expectPartialRevert(Disputes.NotAValidator.selector);
+        court.openDelegatedDispute(e.receipt, e.signature, e.request, e.output, toOutsider);
+    }
+
+    /// The named validator opens the dispute as challenger: it posts the bond, its stake upholds, and upheld it
+    /// gets the finder's share; the receipt is disputed once, however many validators its user delegated it to.
+    function test_aDelegatedDisputeIsTheValidatorsOwn() public {
+        Delegated memory e = _delegated();
+        bytes memory delegation = _delegate(e.userKey, e.receipt, v1);
+        uint256 before = d.token.balanceOf(v1);
+        vm.expectEmit(address(court));
+        emit Disputes.DisputeDelegated(1, e.receipt.user, v1);
+        vm.prank(v1);
+        uint256 id = court.openDelegatedDispute(e.receipt, e.signature, e.request, e.output, delegation);
+        Disputes.Dispute memory dispute = court.getDispute(id);
+        assertEq(dispute.challenger, v1, "the validator is the challenger");
+        assertEq(d.token.balanceOf(v1), before - court.disputeBond(), "and posts the bond");
+        assertEq(court.getVote(id, v1).weight, VALIDATOR_STAKE, "and its stake upholds it");
+        bytes memory toV2 = _delegate(e.userKey, e.receipt, v2);
+        bytes32 digest = this.digestOf(e.receipt);
+        vm.prank(v2);
+        vm.expectRevert(abi.encodeWithSelector(Disputes.AlreadyDisputed.selector, digest, id));
+        court.openDelegatedDispute(e.receipt, e.signature, e.request, e.output, toV2);
+
+        _vote(v2, id, true);
+        vm.warp(dispute.votingEnds);
+        uint256 slash = _nodeSlashable() * court.firstFaultSlashBps() / 10_000;
+        before = d.token.balanceOf(v1);
+        court.resolve(id);
+        assertEq(d.token.balanceOf(v1), before + court.disputeBond() + slash * court.finderBps() / 10_000);
+    }
+
+    /// A user paying from a smart account (a Safe, say) delegates with an ERC-1271 signature.
+    function test_aSmartAccountUserDelegatesWithERC1271() public {
+        (address owner, uint256 ownerKey) = makeAddrAndKey("wallet owner");
+        SingleOwnerWallet wallet = new SingleOwnerWallet(owner);
+        bytes memory request = bytes("request");
+        bytes memory output = bytes("output");
+        Disputes.InferenceReceipt memory r = _receipt(address(wallet), request, output);
+        bytes memory sig = _sign(nodeKey, r);
+        bytes memory delegation = _delegate(ownerKey, r, v1);
+        vm.prank(v1);
+        court.openDelegatedDispute(r, sig, request, output, delegation);
+        assertEq(court.disputeOfReceipt(this.digestOf(r)), 1);
+    }
+
     function test_nonValidatorsCannotOpenDisputes() public {
         fund(outsider, 1000 ether);
         vm.prank(outsider);
@@ -699,5 +801,19 @@ contract DisputesTest is NeuroFixture {
             "solvent"
         );
         assertLe(court.totalBonds(), 2, "everything owed was paid, up to rounding dust");
+    }
+}
+
+/// @dev A minimal ERC-1271 account: valid signatures are its owner's.
+contract SingleOwnerWallet {
+    address internal immutable owner;
+
+    constructor(address owner_) {
+        owner = owner_;
+    }
+
+    function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
+        (address signer,,) = ECDSA.tryRecover(hash, signature);
+        return signer == owner ? this.isValidSignature.selector : bytes4(0);
     }
 }

@@ -82,15 +82,18 @@ contract DisputesHandler is Test {
         court.withdraw();
     }
 
+    /// @dev Half the disputes are opened from a probe account's delegation (its user is a fresh key, not `v`).
     function open(uint256 seed) external {
         address v = _validator(seed);
+        uint256 probeKey = uint256(keccak256(abi.encode("probe", seed)));
+        bool delegated = seed % 2 == 1;
         if (court.stakeAt(v, block.timestamp - 1) < court.minValidatorStake()) return;
         if (token.balanceOf(v) < court.disputeBond()) return;
         bytes memory request = abi.encodePacked("request ", ++nonce);
         bytes memory output = abi.encodePacked("output ", nonce);
         Disputes.InferenceReceipt memory r = Disputes.InferenceReceipt({
             miner: node,
-            user: v,
+            user: delegated ? vm.addr(probeKey) : v,
             modelId: modelId,
             requestHash: keccak256(request),
             outputHash: keccak256(output),
@@ -100,12 +103,24 @@ contract DisputesHandler is Test {
             fee: 1,
             epoch: uint64(emissions.currentEpoch())
         });
-        (uint8 sv, bytes32 sr, bytes32 ss) = vm.sign(nodeKey, this.digestOf(r));
-        vm.prank(v);
-        court.openDispute(r, abi.encodePacked(sr, ss, sv), request, output);
+        bytes32 digest = this.digestOf(r);
+        bytes memory signature = _signed(nodeKey, digest);
+        if (delegated) {
+            bytes memory delegation = _signed(probeKey, court.delegationDigest(digest, v));
+            vm.prank(v);
+            court.openDelegatedDispute(r, signature, request, output, delegation);
+        } else {
+            vm.prank(v);
+            court.openDispute(r, signature, request, output);
+        }
         if (openPerEpoch[r.epoch] == 0) epochsTouched.push(r.epoch);
         openPerEpoch[r.epoch] += 1;
         opened += 1;
+    }
+
+    function _signed(uint256 key, bytes32 digest) internal pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        return abi.encodePacked(r, s, v);
     }
 
     function digestOf(Disputes.InferenceReceipt calldata r) external view returns (bytes32) {
