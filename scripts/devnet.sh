@@ -303,17 +303,22 @@ if $e2e; then
   pids+=($!)
 fi
 
-# One validator (anvil account 4): 1,000 NEURO of validator stake, probing the node with the same model file.
+# One validator (anvil account 4): 1,000 NEURO of validator stake, probing the node with the same model file. Its
+# probes are paid by a probe account (anvil account 7) that the deployer funds, not the validator, so nodes
+# cannot tie them to its stake; it disputes a failed probe with that account's signed delegation.
 validator=$("$bin/cast" wallet address --private-key "$validator_key")
 send --private-key "$DEPLOYER_PRIVATE_KEY" "$token" "transfer(address,uint256)" "$validator" 2000ether
+probe_account_key=0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356
+probe_account=$("$bin/cast" wallet address --private-key "$probe_account_key")
+send --private-key "$DEPLOYER_PRIVATE_KEY" "$token" "transfer(address,uint256)" "$probe_account" 1000ether
 validator_cli() { NEURO_VALIDATOR_PRIVATE_KEY=$validator_key "$target/neuro-validator" "$@" --rpc-url "$rpc" --manifest "$manifest"; }
 validator_cli stake 1000 >/dev/null
 probe_interval=60
 $e2e && probe_interval=8
 # Started directly, not through validator_cli: $! must be the daemon itself, or Ctrl-C (and the e2e's exit) would
 # stop only a subshell and leave the validator running.
-NEURO_VALIDATOR_PRIVATE_KEY=$validator_key "$target/neuro-validator" run --model "$model_path" \
-  --probe-interval-secs "$probe_interval" --state "$state/validator-$port.json" --rpc-url "$rpc" --manifest "$manifest" \
+NEURO_VALIDATOR_PRIVATE_KEY=$validator_key NEURO_PROBE_PRIVATE_KEY=$probe_account_key "$target/neuro-validator" run \
+  --model "$model_path" --probe-interval-secs "$probe_interval" --state "$state/validator-$port.json" --rpc-url "$rpc" --manifest "$manifest" \
   >"$state/validator-$port.log" 2>&1 &
 pids+=($!)
 
@@ -343,7 +348,7 @@ echo "  miner ops  http://127.0.0.1:$((port + 4))/metrics"
 echo "$api_key" >"$state/user-$port.key"
 echo "  keeper     http://127.0.0.1:$((port + 2))/metrics"
 echo "  indexer    $indexer_url/v1/status   (REST API: $indexer_url/openapi.json)"
-echo "  validator  $validator   (probes every ~${probe_interval}s; disputes what fails re-execution)"
+echo "  validator  $validator   (probes every ~${probe_interval}s from $probe_account; disputes what fails re-execution)"
 echo "  logs       $state/{miner,keeper,indexer,user,validator}-$port.log"
 echo
 if $e2e; then

@@ -74,12 +74,18 @@ pub struct Court {
     relayer: Relayer,
     disputes: Address,
     token: Address,
+    chain_id: u64,
 }
 
 impl Court {
     /// The court of `manifest`'s deployment, acting through `relayer`.
     pub fn new(relayer: Relayer, manifest: &Manifest) -> Self {
-        Self { relayer, disputes: manifest.contracts.disputes, token: manifest.contracts.token }
+        Self {
+            relayer,
+            disputes: manifest.contracts.disputes,
+            token: manifest.contracts.token,
+            chain_id: manifest.chain_id,
+        }
     }
 
     fn contract(&self) -> Disputes::DisputesInstance<&DynProvider> {
@@ -124,25 +130,47 @@ impl Court {
         Ok(self.contract().stakeOf(self.me()).call().await?)
     }
 
-    /// Opens a dispute over a failed probe; returns the dispute id.
+    /// Opens a dispute over a failed probe this validator paid for itself; returns the dispute id.
     pub async fn open(&self, observation: &Observation) -> Result<U256, CourtError> {
+        self.open_with(observation, None).await
+    }
+
+    /// Opens a dispute over a failed answer someone else paid for (a probe account, or an organic user), with
+    /// that user's `DisputeDelegation` signature naming this validator; returns the dispute id.
+    pub async fn open_delegated(&self, observation: &Observation, delegation: Bytes) -> Result<U256, CourtError> {
+        self.open_with(observation, Some(delegation)).await
+    }
+
+    async fn open_with(&self, observation: &Observation, delegation: Option<Bytes>) -> Result<U256, CourtError> {
         let bond = self.contract().disputeBond().call().await?;
         self.approve(bond).await?;
         let court = self.contract();
-        let call = court.openDispute(
-            observation.receipt.receipt.clone().into(),
-            observation.receipt.signature.clone(),
-            observation.request.clone().into(),
-            observation.text.clone().into_bytes().into(),
-        );
-        let receipt = self.relayer.send_call::<Disputes::DisputesErrors, _, _>("open dispute", call).await?;
-        let opened = receipt
+        let receipt = observation.receipt.receipt.clone().into();
+        let signature = observation.receipt.signature.clone();
+        let request = observation.request.clone().into();
+        let output = observation.text.clone().into_bytes().into();
+        let sent = match delegation {
+            None => {
+                let call = court.openDispute(receipt, signature, request, output);
+                self.relayer.send_call::<Disputes::DisputesErrors, _, _>("open dispute", call).await?
+            }
+            Some(delegation) => {
+                let call = court.openDelegatedDispute(receipt, signature, request, output, delegation);
+                self.relayer.send_call::<Disputes::DisputesErrors, _, _>("open delegated dispute", call).await?
+            }
+        };
+        let opened = sent
             .inner
             .logs()
             .iter()
             .find_map(|log| Disputes::DisputeOpened::decode_log(&log.inner).ok())
             .map(|event| event.data.id);
         Ok(opened.unwrap_or_default())
+    }
+
+    /// The EIP-712 domain delegations to this court are signed in.
+    pub fn delegation_domain(&self) -> alloy::sol_types::Eip712Domain {
+        neuro_protocol::delegation::disputes_domain(self.chain_id, self.disputes)
     }
 
     /// Disputes opened in blocks `from..=to`.

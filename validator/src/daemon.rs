@@ -26,6 +26,8 @@ use neuro_client::receipt::node_signer;
 use neuro_protocol::{
     Manifest,
     bindings::{Emissions, NodeRegistry, Payments},
+    delegation::DisputeDelegation,
+    receipt::receipts_domain,
     voucher::{Allowance, SignedAllowance, payments_domain},
 };
 use rand::{Rng, SeedableRng, seq::SliceRandom};
@@ -62,6 +64,9 @@ pub enum DaemonError {
     /// An allowance could not be signed.
     #[error(transparent)]
     Voucher(#[from] neuro_protocol::voucher::VoucherError),
+    /// A dispute delegation could not be signed.
+    #[error("cannot sign the dispute delegation: {0}")]
+    Delegation(#[from] neuro_protocol::receipt::ReceiptError),
     /// The node's model list could not be read.
     #[error("cannot list the node's models: {0}")]
     Models(#[from] reqwest::Error),
@@ -146,6 +151,7 @@ impl DaemonError {
             Self::Engine(_)
             | Self::Receipt(_)
             | Self::Voucher(_)
+            | Self::Delegation(_)
             | Self::ModelNotServed(_)
             | Self::AllowanceBudget(_) => false,
         }
@@ -186,6 +192,18 @@ struct State {
     fees_read_to_block: u64,
 }
 
+/// The account a validator's probes are paid from, when it is not the staked account: nodes see the payer of
+/// every request (the allowance names it), so probes paid by the staked address are probes a node can single
+/// out. Its deposits, allowances, releases and reveals are its own transactions; a failed probe is disputed by
+/// the staked account with the probe account's `DisputeDelegation`.
+#[derive(Debug)]
+pub struct ProbeAccount {
+    /// Its key (signs allowances and delegations).
+    pub signer: PrivateKeySigner,
+    /// Sends its transactions.
+    pub relayer: neuro_chain::Relayer,
+}
+
 /// A running validator.
 #[derive(Debug)]
 pub struct Validator {
@@ -193,6 +211,7 @@ pub struct Validator {
     court: Court,
     manifest: Manifest,
     signer: PrivateKeySigner,
+    probe_account: Option<ProbeAccount>,
     http: reqwest::Client,
     settings: Settings,
     state: Mutex<State>,
@@ -209,7 +228,28 @@ impl Validator {
     ) -> Result<Self, DaemonError> {
         let state = load_state(&settings.state_path)?;
         let http = reqwest::Client::builder().timeout(settings.probe_deadline).build()?;
-        Ok(Self { reexecutor, court, manifest, signer, http, settings, state: Mutex::new(state) })
+        Ok(Self { reexecutor, court, manifest, signer, probe_account: None, http, settings, state: Mutex::new(state) })
+    }
+
+    /// Pays probes from `account` instead of the staked account (see [`ProbeAccount`]).
+    pub fn with_probe_account(mut self, account: ProbeAccount) -> Self {
+        self.probe_account = Some(account);
+        self
+    }
+
+    /// The account probes are paid from.
+    pub fn payer(&self) -> Address {
+        self.probe_account.as_ref().map_or(self.signer.address(), |account| account.signer.address())
+    }
+
+    fn payer_signer(&self) -> &PrivateKeySigner {
+        self.probe_account.as_ref().map_or(&self.signer, |account| &account.signer)
+    }
+
+    /// Sends the probe account's transactions; calls must be built on its provider, so their simulation runs
+    /// as that account.
+    fn payer_relayer(&self) -> &neuro_chain::Relayer {
+        self.probe_account.as_ref().map_or(self.court.relayer(), |account| &account.relayer)
     }
 
     fn provider(&self) -> DynProvider {
@@ -298,34 +338,32 @@ impl Validator {
             return Err(DaemonError::AllowanceBudget(live));
         }
         let m = &self.manifest;
-        let payments = Payments::new(m.contracts.payments, self.provider());
+        let payments = Payments::new(m.contracts.payments, self.payer_relayer().provider().clone());
         let cap = self.settings.allowance_cap;
-        if payments.deposits(self.signer.address()).call().await? < cap {
-            let token = neuro_protocol::bindings::NeuroToken::new(m.contracts.token, self.provider());
+        if payments.deposits(self.payer()).call().await? < cap {
+            let token =
+                neuro_protocol::bindings::NeuroToken::new(m.contracts.token, self.payer_relayer().provider().clone());
             let approve = token.approve(m.contracts.payments, cap);
-            self.court
-                .relayer()
+            self.payer_relayer()
                 .send_call::<neuro_protocol::bindings::NeuroToken::NeuroTokenErrors, _, _>("approve", approve)
                 .await
                 .map_err(CourtError::from)?;
             let deposit = payments.deposit(cap);
-            self.court
-                .relayer()
+            self.payer_relayer()
                 .send_call::<Payments::PaymentsErrors, _, _>("deposit", deposit)
                 .await
                 .map_err(CourtError::from)?;
         }
         let allowance = Allowance {
-            user: self.signer.address(),
+            user: self.payer(),
             miner: operator,
             cap,
             expiry: U256::from(now + self.settings.allowance_days * 86_400),
             nonce: U256::from(now),
         };
-        let signed = allowance.sign(&self.signer, &payments_domain(m.chain_id, m.contracts.payments)).await?;
+        let signed = allowance.sign(self.payer_signer(), &payments_domain(m.chain_id, m.contracts.payments)).await?;
         let open = payments.openAllowance(signed.to_call_arg());
-        self.court
-            .relayer()
+        self.payer_relayer()
             .send_call::<Payments::PaymentsErrors, _, _>("open allowance", open)
             .await
             .map_err(CourtError::from)?;
@@ -344,7 +382,7 @@ impl Validator {
     pub async fn release_duties(&self) -> Result<U256, DaemonError> {
         let now = self.provider().get_block_by_number(Default::default()).await?.map_or(0, |b| b.header.timestamp);
         let retired = self.state.lock().await.retired.clone();
-        let payments = Payments::new(self.manifest.contracts.payments, self.provider());
+        let payments = Payments::new(self.manifest.contracts.payments, self.payer_relayer().provider().clone());
         let mut released = U256::ZERO;
         for key in retired {
             let allowance = match SignedAllowance::from_api_key(&key) {
@@ -356,11 +394,11 @@ impl Validator {
                     continue;
                 }
             };
-            let before = payments.deposits(self.signer.address()).call().await?;
+            let before = payments.deposits(self.payer()).call().await?;
             let call = payments.releaseAllowance(allowance.to_call_arg());
-            match self.court.relayer().send_call::<Payments::PaymentsErrors, _, _>("release allowance", call).await {
+            match self.payer_relayer().send_call::<Payments::PaymentsErrors, _, _>("release allowance", call).await {
                 Ok(_) => {
-                    let gained = payments.deposits(self.signer.address()).call().await?.saturating_sub(before);
+                    let gained = payments.deposits(self.payer()).call().await?.saturating_sub(before);
                     tracing::info!(miner = %allowance.allowance.miner, %gained, "expired allowance released");
                     released += gained;
                 }
@@ -415,7 +453,7 @@ impl Validator {
                     tracing::warn!(node = %miner, %failure, "probe failed re-execution: disputing");
                     // Counted before the dispute is sent: a failed transaction does not make the failure vanish.
                     self.tally(epoch, miner, ProbeOutcome::Failed).await?;
-                    let dispute = self.court.open(&observation).await?;
+                    let dispute = self.dispute(&observation).await?;
                     let voting_ends = self.court.dispute(dispute).await?.votingEnds;
                     let mut state = self.state.lock().await;
                     state.watching.insert(dispute, voting_ends);
@@ -424,6 +462,21 @@ impl Validator {
                 }
             },
         }
+    }
+
+    /// Opens the dispute over a failed probe (`probe` does this itself): directly if the staked account paid for
+    /// it, else with the probe account's delegation.
+    pub async fn dispute(&self, observation: &Observation) -> Result<U256, DaemonError> {
+        let Some(account) = &self.probe_account else { return Ok(self.court.open(observation).await?) };
+        let delegation = DisputeDelegation {
+            receiptDigest: observation
+                .receipt
+                .receipt
+                .digest(&receipts_domain(self.manifest.chain_id, self.manifest.contracts.node_registry)),
+            validator: self.signer.address(),
+        };
+        let signature = delegation.sign(&account.signer, &self.court.delegation_domain()).await?;
+        Ok(self.court.open_delegated(observation, signature).await?)
     }
 
     async fn tally(&self, epoch: u64, node: Address, outcome: ProbeOutcome) -> Result<(), DaemonError> {

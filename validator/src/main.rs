@@ -12,7 +12,7 @@ use neuro_validator::{
     calibrate::{self, Answer, Tamper},
     compare::Tolerance,
     court::Court,
-    daemon::{Settings, Validator},
+    daemon::{ProbeAccount, Settings, Validator},
     reexecute::Reexecutor,
 };
 
@@ -85,6 +85,12 @@ enum Command {
         /// State file (API keys opened, disputes followed).
         #[arg(long, default_value = "validator-state.json")]
         state: PathBuf,
+        /// Encrypted keystore of the probe account that pays for probes (password from NEURO_KEYSTORE_PASSWORD
+        /// or a prompt); without it the key is read from NEURO_PROBE_PRIVATE_KEY, and without either probes are
+        /// paid by the staked account, which any node can recognise. Fund it (NEURO and gas) from somewhere
+        /// the chain does not tie to the validator.
+        #[arg(long, env = "NEURO_PROBE_KEYSTORE")]
+        probe_keystore: Option<PathBuf>,
     },
     /// Calibrate the comparison: answer probes as a node would, or judge answers as a validator would.
     #[command(subcommand)]
@@ -170,8 +176,25 @@ async fn main() -> anyhow::Result<()> {
             max_allowances,
             stream_share,
             state,
+            probe_keystore,
         } => {
             let (manifest, signer, court) = chain.connect().await?;
+            let probe_account =
+                match neuro_chain::keys::load_signer(probe_keystore.as_deref(), "NEURO_PROBE_PRIVATE_KEY") {
+                    Ok(probe) => {
+                        let provider =
+                            neuro_chain::connect_signing(&chain.rpc_url, RpcConfig::default(), probe.clone())?;
+                        let relayer = Relayer::new(provider, probe.address(), RelayConfig::default());
+                        Some(ProbeAccount { signer: probe, relayer })
+                    }
+                    Err(neuro_chain::keys::KeyError::Missing(_)) => {
+                        tracing::warn!(
+                            "no probe account: probes are paid by the staked account, which nodes can recognise"
+                        );
+                        None
+                    }
+                    Err(error) => return Err(error.into()),
+                };
             let source = ModelSource::detect(&model)?;
             let id = B256::from(model_id::compute(&source, true)?);
             let vocab = Arc::new(Vocabulary::load(&source)?);
@@ -186,8 +209,11 @@ async fn main() -> anyhow::Result<()> {
                 stream_share,
                 state_path: state,
             };
-            let validator = Validator::new(reexecutor, court, manifest, signer, settings)?;
-            tracing::info!(model = %id, validator = %validator.court().me(), "validating");
+            let mut validator = Validator::new(reexecutor, court, manifest, signer, settings)?;
+            if let Some(account) = probe_account {
+                validator = validator.with_probe_account(account);
+            }
+            tracing::info!(model = %id, validator = %validator.court().me(), payer = %validator.payer(), "validating");
             let shutdown = tokio_util::sync::CancellationToken::new();
             tokio::spawn(neuro_chain::shutdown::on_signal(shutdown.clone()));
             validator.run(shutdown).await;

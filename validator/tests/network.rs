@@ -24,7 +24,7 @@ use neuro_validator::{
     compare::{Failure, Tolerance},
     corpus::Probe,
     court::Court,
-    daemon::{DaemonError, ProbeResult, Settings, Validator},
+    daemon::{DaemonError, ProbeAccount, ProbeResult, Settings, Validator},
     reexecute::Reexecutor,
 };
 
@@ -69,6 +69,28 @@ async fn validator(
     Ok(Validator::new(reexecutor, court, m, signer, settings)?)
 }
 
+/// A validator as [`validator`] whose probes are paid by a separate probe account (devnet key `probe_index`,
+/// funded with 100 NEURO by the deployer, not by the validator).
+async fn validator_with_probe_account(
+    net: &LocalNetwork,
+    index: usize,
+    probe_index: usize,
+    model: &Path,
+) -> Result<Validator, Box<dyn std::error::Error + Send + Sync>> {
+    let probe = net.devnet.signer(probe_index).ok_or("probe key")?;
+    let deployer = net.devnet.signer(0).ok_or("key 0")?;
+    let as_deployer = ProviderBuilder::new().wallet(deployer).connect_http(net.devnet.endpoint().parse()?);
+    NeuroToken::new(net.devnet.manifest().contracts.token, &as_deployer)
+        .transfer(probe.address(), neuro(100))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let provider = neuro_chain::connect_signing(&net.devnet.endpoint(), RpcConfig::default(), probe.clone())?;
+    let relayer = Relayer::new(provider, probe.address(), RelayConfig::default());
+    Ok(validator(net, index, model).await?.with_probe_account(ProbeAccount { signer: probe, relayer }))
+}
+
 fn probe(content: &str, max_tokens: usize) -> Probe {
     Probe { messages: vec![neuro_engine::ChatMessage { role: "user".into(), content: content.into() }], max_tokens }
 }
@@ -106,7 +128,9 @@ async fn an_honest_node_passes_every_probe_and_framing_it_costs_the_bond() -> Te
     let model = dir.path().join("model");
     tiny_model::write(&model, TinyModelSpec::default())?;
     let net = network::start(model.clone(), dir.path().join("keys"), dir.path().join("scratch")).await?;
-    let (framer, checker) = (validator(&net, 3, &model).await?, validator(&net, 4, &model).await?);
+    // The framer pays its probes from a probe account: it also reveals their fees, for the framer's reward.
+    let framer = validator_with_probe_account(&net, 3, 6, &model).await?;
+    let checker = validator(&net, 4, &model).await?;
     warp(&net.plain, 2).await?;
     let node = framer.target(operator(&net)?, Some(net.url.clone())).await?;
     // Its budget is one live allowance: a second node gets no funds locked for it.
@@ -150,7 +174,7 @@ async fn an_honest_node_passes_every_probe_and_framing_it_costs_the_bond() -> Te
     // The framer disputes an honest answer anyway: the checker re-executes the published evidence and rejects.
     let honest = honest.ok_or("an observation")?;
     let before = balance(&net, framer.court().me()).await?;
-    let id = framer.court().open(&honest).await?;
+    let id = framer.dispute(&honest).await?;
     let report = checker.court_duties().await?;
     assert_eq!(report.voted, vec![(id, false)]);
     warp(&net.plain, 86_400 + 1).await?;
@@ -189,9 +213,9 @@ async fn an_honest_node_passes_every_probe_and_framing_it_costs_the_bond() -> Te
     assert_ne!(renewed.api_key, node.api_key, "a new key");
     let locked = payments.lockOf(payments.allowanceDigest(old.clone()).call().await?).call().await?.amount;
     assert!(locked > 0, "something left to release");
-    let deposit_before = payments.deposits(framer.court().me()).call().await?;
+    let deposit_before = payments.deposits(framer.payer()).call().await?;
     assert_eq!(framer.release_duties().await?, U256::from(locked));
-    assert_eq!(payments.deposits(framer.court().me()).call().await?, deposit_before + U256::from(locked));
+    assert_eq!(payments.deposits(framer.payer()).call().await?, deposit_before + U256::from(locked));
     assert_eq!(framer.release_duties().await?, U256::ZERO, "released once");
 
     // The expired probe allowance is revealed: its burned fees enter the validators' pool of the epoch open now,
@@ -225,7 +249,9 @@ async fn a_node_serving_another_model_is_disputed_voted_and_slashed() -> TestRes
     tiny_model::write(&model, TinyModelSpec::default())?;
     tiny_model::write(&other, TinyModelSpec { seed: 0xBAD, ..TinyModelSpec::default() })?;
     let net = network::start_serving(model.clone(), other, dir.path().join("keys"), dir.path().join("scratch")).await?;
-    let (finder, second) = (validator(&net, 3, &model).await?, validator(&net, 4, &model).await?);
+    // The finder pays its probes from a probe account the node cannot tie to it, and disputes with its delegation.
+    let finder = validator_with_probe_account(&net, 3, 6, &model).await?;
+    let second = validator(&net, 4, &model).await?;
     warp(&net.plain, 2).await?;
     let accused = operator(&net)?;
     let m = net.devnet.manifest().clone();
@@ -237,6 +263,8 @@ async fn a_node_serving_another_model_is_disputed_voted_and_slashed() -> TestRes
     let (id, epoch) = match finder.probe(&node, &probe("Why is the sky blue?", 24), false).await? {
         ProbeResult::Disputed { dispute, failure, observation } => {
             assert!(matches!(failure, Failure::Diverged { .. }), "{failure}");
+            assert_eq!(observation.receipt.receipt.user, finder.payer(), "the node saw the probe account pay");
+            assert_ne!(finder.payer(), finder.court().me());
             (dispute, observation.receipt.receipt.epoch)
         }
         other => panic!("the substituted model was not caught: {other:?}"),
@@ -258,12 +286,9 @@ async fn a_node_serving_another_model_is_disputed_voted_and_slashed() -> TestRes
     assert_eq!(stake_before - staking.bondedStake(accused).call().await?, slashed);
     let finder_share = slashed * court.finderBps().call().await? / U256::from(10_000);
     let finder_after = balance(&net, finder.court().me()).await?;
-    let allowance_lock = neuro(10);
-    assert_eq!(
-        finder_after + allowance_lock,
-        finder_before + finder_share,
-        "finder: share in, bond back, allowance locked"
-    );
+    assert_eq!(finder_after, finder_before + finder_share, "finder: share in, bond back (the probe account paid)");
+    assert_eq!(dispute.challenger, finder.court().me(), "the staked validator is the challenger");
+    assert_eq!(balance(&net, finder.payer()).await?, neuro(90), "the probe account locked the allowance");
     assert!(emissions.rewardForfeited(U256::from(epoch), accused).call().await?, "the epoch reward is forfeited");
 
     // The finder's report of that epoch counts the failure; the second validator sent no probe and reports none.

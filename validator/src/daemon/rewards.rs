@@ -37,7 +37,7 @@ impl Validator {
         let keys = self.state.lock().await.unrevealed.clone();
         let m = &self.manifest;
         let domain = payments_domain(m.chain_id, m.contracts.payments);
-        let payments = Payments::new(m.contracts.payments, self.provider());
+        let payments = Payments::new(m.contracts.payments, self.payer_relayer().provider().clone());
         let (mut batch, mut settled) = (Vec::new(), Vec::new());
         for key in keys {
             if batch.len() == REVEAL_BATCH {
@@ -46,6 +46,12 @@ impl Validator {
             let signed = match SignedAllowance::from_api_key(&key) {
                 // The chain reveals only once the allowance's last redeemable second has passed.
                 Ok(signed) if signed.allowance.expiry >= U256::from(now) => continue,
+                // Only the paying account may reveal: a key of a probe account this daemon no longer holds.
+                Ok(signed) if signed.allowance.user != self.payer() => {
+                    tracing::warn!(user = %signed.allowance.user, "dropping a probe key of another probe account");
+                    settled.push(key);
+                    continue;
+                }
                 Ok(signed) => signed,
                 Err(error) => {
                     tracing::warn!(%error, "dropping an unreadable probe key");
@@ -62,7 +68,7 @@ impl Validator {
         let mut credited = U256::ZERO;
         if !batch.is_empty() {
             let call = payments.revealProbeFees(self.signer.address(), batch);
-            match self.court.relayer().send_call::<Payments::PaymentsErrors, _, _>("reveal probe fees", call).await {
+            match self.payer_relayer().send_call::<Payments::PaymentsErrors, _, _>("reveal probe fees", call).await {
                 Ok(receipt) => {
                     let epochs = recorded_epochs(&receipt, m.contracts.emissions, self.signer.address());
                     for (epoch, burned) in &epochs {
