@@ -52,12 +52,18 @@ pids=()
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do
+  # The daemons first, the chain (pids[0]) last: a daemon draining its in-flight transaction needs the chain,
+  # and without it waits out its relayer's timeouts (minutes) before exiting.
+  for pid in "${pids[@]:1}"; do
     kill "$pid" 2>/dev/null || true
   done
-  for pid in "${pids[@]}"; do
+  for pid in "${pids[@]:1}"; do
     wait "$pid" 2>/dev/null || true
   done
+  if [ "${#pids[@]}" -gt 0 ]; then
+    kill "${pids[0]}" 2>/dev/null || true
+    wait "${pids[0]}" 2>/dev/null || true
+  fi
   { $smoke || $e2e; } && rm -f "$root/deployments/$chain_id.json"
   [ "${#pids[@]}" -gt 0 ] && echo "devnet stopped (${#pids[@]} process(es))"
   exit "$status"

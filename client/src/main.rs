@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 use futures::StreamExt;
 use neuro_chain::{RelayConfig, Relayer, RpcConfig};
 use neuro_client::{
-    receipt, reputation,
+    delegate, receipt, reputation,
     sse::{LineReader, SseEvent, delta_text},
 };
 use neuro_protocol::{
@@ -106,6 +106,25 @@ enum Command {
         /// Completion token limit per answer.
         #[arg(long, default_value_t = 256)]
         max_tokens: usize,
+    },
+    /// Hands an answer you paid for to a validator: checks the node's signed receipt against the request you
+    /// sent and the answer you got, signs a delegation of its dispute to the validator, and writes the evidence
+    /// file to send it (it runs `neuro-validator dispute --evidence FILE`).
+    ///
+    /// Example: neuro delegate --request body.json --response answer.json --validator 0x… --out evidence.json
+    Delegate {
+        /// The exact request body you sent (a file).
+        #[arg(long)]
+        request: PathBuf,
+        /// The node's JSON response (a file). Streamed answers cannot be re-executed yet.
+        #[arg(long)]
+        response: PathBuf,
+        /// The validator allowed to dispute it.
+        #[arg(long)]
+        validator: Address,
+        /// Where to write the evidence.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -300,6 +319,24 @@ async fn main() -> Result<()> {
                     (None, false) => println!("{}  {endpoint}", ranked.operator),
                 }
             }
+        }
+        Command::Delegate { request, response, validator, out } => {
+            let session = Session::open(&cli).await?;
+            let body = std::fs::read(request).with_context(|| format!("reading {}", request.display()))?;
+            let text = std::fs::read(response).with_context(|| format!("reading {}", response.display()))?;
+            let response: serde_json::Value =
+                serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", response.display()))?;
+            let evidence =
+                delegate::delegate(session.provider(), &session.manifest, &session.signer, body, &response, *validator)
+                    .await?;
+            std::fs::write(out, serde_json::to_vec_pretty(&evidence)?)
+                .with_context(|| format!("writing {}", out.display()))?;
+            eprintln!(
+                "receipt ok (node {}, epoch {}); delegated to validator {validator}: send it {}",
+                evidence.receipt.receipt.miner,
+                evidence.receipt.receipt.epoch,
+                out.display()
+            );
         }
         Command::Chat { miner, model, max_tokens } => {
             let key = std::env::var("NEURO_API_KEY").context("set NEURO_API_KEY (from `neuro allowance`)")?;

@@ -17,8 +17,9 @@ use alloy::{
     sol,
     sol_types::{Eip712Domain, SolStruct, eip712_domain},
 };
+use serde::{Deserialize, Serialize};
 
-use crate::receipt::ReceiptError;
+use crate::receipt::{ReceiptError, SignedReceipt};
 
 sol! {
     /// What a receipt's user signs to let `validator` dispute the receipt whose digest is `receiptDigest`.
@@ -49,6 +50,23 @@ impl DisputeDelegation {
     pub async fn sign<S: Signer + Sync>(&self, user: &S, domain: &Eip712Domain) -> Result<Bytes, ReceiptError> {
         Ok(user.sign_hash(&self.digest(domain)).await?.as_bytes().into())
     }
+}
+
+/// A disputable answer as a user hands it to a validator (`neuro delegate` writes it, `neuro-validator dispute`
+/// reads it): the node's signed receipt, the exact request body and the answer text it commits to, and the
+/// user's delegation to one validator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegatedEvidence {
+    /// The node's signed receipt.
+    pub receipt: SignedReceipt,
+    /// The exact HTTP body the node received (hashes to `requestHash`).
+    pub request: Bytes,
+    /// The answer text (hashes to `outputHash`).
+    pub output: String,
+    /// The validator the user delegated the dispute to.
+    pub validator: Address,
+    /// The user's signature of the [`DisputeDelegation`] of this receipt to `validator`.
+    pub delegation: Bytes,
 }
 
 #[cfg(test)]

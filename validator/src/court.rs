@@ -142,13 +142,25 @@ impl Court {
     }
 
     async fn open_with(&self, observation: &Observation, delegation: Option<Bytes>) -> Result<U256, CourtError> {
+        self.open_evidence(&observation.receipt, observation.request.clone().into(), &observation.text, delegation)
+            .await
+    }
+
+    /// Opens a dispute over `receipt` with the request and output bytes it commits to: as its paying user when
+    /// `delegation` is `None`, else with the user's delegation to this validator; returns the dispute id.
+    pub async fn open_evidence(
+        &self,
+        receipt: &SignedReceipt,
+        request: Bytes,
+        output: &str,
+        delegation: Option<Bytes>,
+    ) -> Result<U256, CourtError> {
         let bond = self.contract().disputeBond().call().await?;
         self.approve(bond).await?;
         let court = self.contract();
-        let receipt = observation.receipt.receipt.clone().into();
-        let signature = observation.receipt.signature.clone();
-        let request = observation.request.clone().into();
-        let output = observation.text.clone().into_bytes().into();
+        let signature = receipt.signature.clone();
+        let output = Bytes::copy_from_slice(output.as_bytes());
+        let receipt = receipt.receipt.clone().into();
         let sent = match delegation {
             None => {
                 let call = court.openDispute(receipt, signature, request, output);

@@ -9,7 +9,10 @@
 //! repeats no action. The state file holds the API keys opened for nodes (so their locked funds are reused), the
 //! block up to which disputes were read, and the probe tallies not yet reported.
 
+mod delegated;
 mod rewards;
+
+pub use delegated::{DelegatedVerdict, RefusedEvidence};
 
 use std::{
     collections::BTreeMap,
@@ -70,6 +73,9 @@ pub enum DaemonError {
     /// The node's model list could not be read.
     #[error("cannot list the node's models: {0}")]
     Models(#[from] reqwest::Error),
+    /// Delegated evidence was refused before re-execution.
+    #[error(transparent)]
+    Refused(#[from] RefusedEvidence),
     /// The node does not serve the validator's model.
     #[error("node {0} does not list the validator's model")]
     ModelNotServed(Address),
@@ -152,6 +158,7 @@ impl DaemonError {
             | Self::Receipt(_)
             | Self::Voucher(_)
             | Self::Delegation(_)
+            | Self::Refused(_)
             | Self::ModelNotServed(_)
             | Self::AllowanceBudget(_) => false,
         }

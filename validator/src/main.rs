@@ -7,12 +7,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use neuro_chain::{RelayConfig, Relayer, RpcConfig};
 use neuro_engine::{Engine, ModelSource, mistralrs::IsqType, model_id, vocab::Vocabulary};
-use neuro_protocol::{Manifest, schedule::NEURO};
+use neuro_protocol::{Manifest, delegation::DelegatedEvidence, schedule::NEURO};
 use neuro_validator::{
     calibrate::{self, Answer, Tamper},
     compare::Tolerance,
     court::Court,
-    daemon::{ProbeAccount, Settings, Validator},
+    daemon::{DelegatedVerdict, ProbeAccount, Settings, Validator},
     reexecute::Reexecutor,
 };
 
@@ -91,6 +91,18 @@ enum Command {
         /// the chain does not tie to the validator.
         #[arg(long, env = "NEURO_PROBE_KEYSTORE")]
         probe_keystore: Option<PathBuf>,
+    },
+    /// Re-execute an answer a user delegated to this validator (`neuro delegate`'s evidence file) and dispute it,
+    /// with the user's delegation, if it fails. A running daemon follows the dispute to resolution and claims.
+    Dispute {
+        #[command(flatten)]
+        chain: ChainArgs,
+        /// The model file or directory to re-execute with (the receipt's model id).
+        #[arg(long)]
+        model: PathBuf,
+        /// The evidence file.
+        #[arg(long)]
+        evidence: PathBuf,
     },
     /// Calibrate the comparison: answer probes as a node would, or judge answers as a validator would.
     #[command(subcommand)]
@@ -218,6 +230,36 @@ async fn main() -> anyhow::Result<()> {
             tokio::spawn(neuro_chain::shutdown::on_signal(shutdown.clone()));
             validator.run(shutdown).await;
             tracing::info!("validator stopped");
+        }
+        Command::Dispute { chain, model, evidence } => {
+            let text = std::fs::read(&evidence).with_context(|| format!("reading {}", evidence.display()))?;
+            let evidence: DelegatedEvidence = serde_json::from_slice(&text)
+                .with_context(|| format!("{} is not an evidence file", evidence.display()))?;
+            let (manifest, signer, court) = chain.connect().await?;
+            let source = ModelSource::detect(&model)?;
+            let id = B256::from(model_id::compute(&source, true)?);
+            let vocab = Arc::new(Vocabulary::load(&source)?);
+            let engine = Arc::new(Engine::load(source).await?);
+            let reexecutor = Reexecutor::new(engine, vocab, id, Tolerance::default());
+            // No state file is read or written here (the running daemon owns its own, and finds this dispute on
+            // chain): the path is a name nothing creates.
+            let settings = Settings {
+                probe_interval: Duration::from_secs(60),
+                probe_deadline: Duration::from_secs(120),
+                allowance_cap: U256::ZERO,
+                allowance_days: 1,
+                max_allowances: 0,
+                stream_share: 0.0,
+                state_path: std::env::temp_dir().join(format!("neuro-validator-dispute-{}.json", std::process::id())),
+            };
+            let validator = Validator::new(reexecutor, court, manifest, signer, settings)?;
+            match validator.dispute_delegated(&evidence).await? {
+                DelegatedVerdict::Passed => println!("the answer passes re-execution: not disputed"),
+                DelegatedVerdict::Abstained(why) => println!("cannot judge this answer ({why}): not disputed"),
+                DelegatedVerdict::Disputed { failure, dispute } => {
+                    println!("the answer failed re-execution ({failure}): dispute {dispute} opened")
+                }
+            }
         }
         Command::Calibrate(Calibrate::Answer { model, count, seed, temperature, isq, tamper }) => {
             let engine = Engine::load_with(ModelSource::detect(&model)?, isq).await?;

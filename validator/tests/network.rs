@@ -14,6 +14,7 @@ use neuro_chain::{RelayConfig, Relayer, RpcConfig};
 use neuro_engine::{Engine, ModelSource, model_id, vocab::Vocabulary};
 use neuro_protocol::{
     bindings::{Disputes, Emissions, NeuroToken, Payments, StakingVault},
+    delegation::DelegatedEvidence,
     voucher::SignedAllowance,
 };
 use neuro_testkit::{
@@ -24,7 +25,7 @@ use neuro_validator::{
     compare::{Failure, Tolerance},
     corpus::Probe,
     court::Court,
-    daemon::{DaemonError, ProbeAccount, ProbeResult, Settings, Validator},
+    daemon::{DaemonError, DelegatedVerdict, ProbeAccount, ProbeResult, RefusedEvidence, Settings, Validator},
     reexecute::Reexecutor,
 };
 
@@ -297,5 +298,47 @@ async fn a_node_serving_another_model_is_disputed_voted_and_slashed() -> TestRes
     let published = reports(&net).await?;
     let [r] = published.as_slice() else { panic!("one report: {published:?}") };
     assert_eq!((r.miner, r.sent, r.passed, r.failed), (accused, U256::from(1), U256::ZERO, U256::from(1)));
+
+    // An organic user (devnet key 7, paying with a fresh API key of its own, opened here through a third
+    // validator's probe-account plumbing) hands a bad answer to the second validator: `neuro delegate` checks
+    // and signs, the validator re-executes and disputes it.
+    let user = net.devnet.signer(7).ok_or("key 7")?;
+    let opener = validator_with_probe_account(&net, 5, 7, &model).await?;
+    let fresh = opener.target(accused, Some(net.url.clone())).await?;
+    let epoch_now = current_epoch(&net).await?;
+    let http = reqwest::Client::new();
+    let answer = neuro_validator::probe::send(
+        &http,
+        &fresh,
+        &probe("List three fruits.", 16),
+        false,
+        epoch_now,
+        Duration::from_secs(60),
+    )
+    .await?;
+    let response = serde_json::json!({
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text}}],
+        "neuro_receipt": answer.receipt,
+    });
+    let to_second = second.court().me();
+    let evidence =
+        neuro_client::delegate::delegate(&net.plain, &m, &user, answer.request.clone(), &response, to_second).await?;
+    // Delegated to the second validator: the finder cannot use it, and tampered evidence is refused unbonded.
+    let refused = finder.dispute_delegated(&evidence).await;
+    assert!(matches!(refused, Err(DaemonError::Refused(RefusedEvidence::NotDelegatedToMe(v))) if v == to_second));
+    let tampered = DelegatedEvidence { output: format!("{} ", evidence.output), ..evidence.clone() };
+    let refused = second.dispute_delegated(&tampered).await;
+    assert!(matches!(refused, Err(DaemonError::Refused(RefusedEvidence::Invalid(_)))), "{refused:?}");
+    let second_before = balance(&net, to_second).await?;
+    let id = match second.dispute_delegated(&evidence).await? {
+        DelegatedVerdict::Disputed { failure, dispute } => {
+            assert!(matches!(failure, Failure::Diverged { .. }), "{failure}");
+            dispute
+        }
+        other => panic!("the substituted model's answer was not disputed: {other:?}"),
+    };
+    let dispute = court.getDispute(id).call().await?;
+    assert_eq!((dispute.challenger, dispute.accused), (to_second, accused));
+    assert_eq!(second_before - balance(&net, to_second).await?, court.disputeBond().call().await?, "its bond");
     Ok(())
 }
