@@ -745,6 +745,19 @@ contract DisputesTest is NeuroFixture {
         vm.snapshotGasLastCall("claim (winning voter)");
     }
 
+    /// The same opening through a probe account's delegation (one more signature check).
+    function test_gas_delegatedOpening() public {
+        Delegated memory e = _delegated();
+        e.request = bytes('{"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":64}');
+        e.output = bytes("an answer of a few hundred bytes, as a probe's would be, give or take.");
+        e.receipt = _receipt(e.receipt.user, e.request, e.output);
+        e.signature = _sign(nodeKey, e.receipt);
+        bytes memory delegation = _delegate(e.userKey, e.receipt, v1);
+        vm.prank(v1);
+        court.openDelegatedDispute(e.receipt, e.signature, e.request, e.output, delegation);
+        vm.snapshotGasLastCall("openDelegatedDispute");
+    }
+
     /// Gas of a reputation report, per node covered: one storage write per call plus one log per node.
     function test_gas_reputationReport() public {
         _warpEpochs(2);
