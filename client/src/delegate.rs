@@ -21,7 +21,7 @@ use neuro_protocol::{
     receipt::{Expected, ReceiptError},
 };
 
-use crate::receipt::{CheckError, node_signer, receipt_in};
+use crate::receipt::{CheckError, ever_node_signer, receipt_in};
 
 /// Why an answer could not be delegated.
 #[derive(Debug, thiserror::Error)]
@@ -55,8 +55,8 @@ pub fn answer_of(response: &serde_json::Value) -> Result<String, DelegateError> 
     Ok(content.ok_or(DelegateError::NotACompletion("no `choices[0].message.content`"))?.to_string())
 }
 
-/// Checks the answer in `response` to `request` (the exact body sent) against the node's registered receipt
-/// signer, and signs its delegation to `validator` with `user`, the key that paid for it.
+/// Checks the answer in `response` to `request` (the exact body sent) against a receipt signer the node ever
+/// registered (a node rotating its key cannot void evidence), and signs its delegation to `validator` with `user`, the key that paid for it.
 pub async fn delegate<P: Provider, S: Signer + Sync>(
     provider: P,
     manifest: &Manifest,
@@ -70,7 +70,7 @@ pub async fn delegate<P: Provider, S: Signer + Sync>(
     if receipt.receipt.user != user.address() {
         return Err(DelegateError::NotYourReceipt { payer: receipt.receipt.user, you: user.address() });
     }
-    let (domain, signer) = node_signer(provider, manifest, receipt.receipt.miner).await?;
+    let (domain, signer) = ever_node_signer(provider, manifest, &receipt).await?;
     receipt.verify(&domain, Expected { signer, request: &request, output: &output }).map_err(CheckError::from)?;
     let delegation = DisputeDelegation { receiptDigest: receipt.receipt.digest(&domain), validator };
     let delegation: Bytes =

@@ -46,6 +46,14 @@ pub enum CheckError {
     /// The node's registered signer could not be read.
     #[error("cannot read the node's receipt signer: {0}")]
     Chain(#[from] alloy::contract::Error),
+    /// The receipt is signed by a key the node never registered.
+    #[error("the receipt is signed by {signer}, which node {miner} never registered as its receipt signer")]
+    NeverTheNodesSigner {
+        /// Who signed.
+        signer: Address,
+        /// The node.
+        miner: Address,
+    },
 }
 
 /// The signed receipt in a JSON response or a stream's last chunk.
@@ -89,6 +97,24 @@ pub async fn node_signer<P: Provider>(
     let nodes = NodeRegistry::new(manifest.contracts.node_registry, provider);
     let node = nodes.getNode(miner).call().await?;
     Ok((receipts_domain(manifest.chain_id, manifest.contracts.node_registry), node.receiptSigner))
+}
+
+/// The receipt domain of `manifest`'s deployment and the key that signed `signed`, checked to be one the node
+/// ever registered (`NodeRegistry.wasReceiptSigner`), as the dispute court checks it: evidence stays good after
+/// the node rotates its key or deregisters.
+pub async fn ever_node_signer<P: Provider>(
+    provider: P,
+    manifest: &Manifest,
+    signed: &SignedReceipt,
+) -> Result<(Eip712Domain, Address), CheckError> {
+    let domain = receipts_domain(manifest.chain_id, manifest.contracts.node_registry);
+    let signer = signed.signer(&domain)?;
+    let miner = signed.receipt.miner;
+    let nodes = NodeRegistry::new(manifest.contracts.node_registry, provider);
+    if !nodes.wasReceiptSigner(miner, signer).call().await? {
+        return Err(CheckError::NeverTheNodesSigner { signer, miner });
+    }
+    Ok((domain, signer))
 }
 
 #[cfg(test)]

@@ -411,7 +411,11 @@ contract Disputes is AccessControl, EIP712, IValidatorSet {
         bytes calldata delegation
     ) external returns (uint256 id) {
         bytes32 delegated = delegationDigest(receiptDigest(receipt), msg.sender);
-        if (!SignatureChecker.isValidSignatureNow(receipt.user, delegated, delegation)) {
+        // ECDSA first, then ERC-1271, as `Payments` checks allowances: an account with code that still holds its
+        // key (an EIP-7702 account) can delegate what it could pay for.
+        (address recovered, ECDSA.RecoverError recoverError,) = ECDSA.tryRecoverCalldata(delegated, delegation);
+        bool byKey = recoverError == ECDSA.RecoverError.NoError && recovered == receipt.user;
+        if (!byKey && !SignatureChecker.isValidERC1271SignatureNowCalldata(receipt.user, delegated, delegation)) {
             revert BadDelegation(receipt.user, msg.sender);
         }
         id = _openWithEvidence(receipt, signature, request, output);

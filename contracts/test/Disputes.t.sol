@@ -493,6 +493,16 @@ contract DisputesTest is NeuroFixture {
         assertEq(court.disputeOfReceipt(this.digestOf(r)), 1);
     }
 
+    /// An account with code that still holds its key (an EIP-7702 account) delegates with its key, as it pays.
+    function test_anAccountWithCodeDelegatesWithItsKey() public {
+        Delegated memory e = _delegated();
+        vm.etch(e.receipt.user, address(new SingleOwnerWallet(address(0xdead))).code);
+        bytes memory delegation = _delegate(e.userKey, e.receipt, v1);
+        vm.prank(v1);
+        uint256 id = court.openDelegatedDispute(e.receipt, e.signature, e.request, e.output, delegation);
+        assertEq(court.getDispute(id).challenger, v1);
+    }
+
     function test_nonValidatorsCannotOpenDisputes() public {
         fund(outsider, 1000 ether);
         vm.prank(outsider);

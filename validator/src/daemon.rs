@@ -73,6 +73,10 @@ pub enum DaemonError {
     /// The node's model list could not be read.
     #[error("cannot list the node's models: {0}")]
     Models(#[from] reqwest::Error),
+    /// The answer was paid by an account this validator holds no key of (neither its own nor its probe
+    /// account's), so it cannot dispute it.
+    #[error("the answer was paid by {0}, an account this validator holds no key of")]
+    NotOurPayer(Address),
     /// Delegated evidence was refused before re-execution.
     #[error(transparent)]
     Refused(#[from] RefusedEvidence),
@@ -159,6 +163,7 @@ impl DaemonError {
             | Self::Voucher(_)
             | Self::Delegation(_)
             | Self::Refused(_)
+            | Self::NotOurPayer(_)
             | Self::ModelNotServed(_)
             | Self::AllowanceBudget(_) => false,
         }
@@ -327,12 +332,25 @@ impl Validator {
         Ok(NodeKeys { endpoint, model_name, model_id, api_key, allowance, domain, signer })
     }
 
+    /// The payers, other than the configured one, of API keys in the state file.
+    async fn keys_of_other_payers(&self) -> std::collections::BTreeSet<Address> {
+        let state = self.state.lock().await;
+        let keys = state.api_keys.values().chain(&state.retired).chain(&state.unrevealed);
+        keys.filter_map(|key| SignedAllowance::from_api_key(key).ok())
+            .map(|signed| signed.allowance.user)
+            .filter(|user| *user != self.payer())
+            .collect()
+    }
+
     async fn api_key(&self, operator: Address) -> Result<String, DaemonError> {
         let mut state = self.state.lock().await;
         let now = self.provider().get_block_by_number(Default::default()).await?.map_or(0, |b| b.header.timestamp);
+        // A key paid by another account than the configured payer (the probe account changed) is replaced: its
+        // probes would name the old payer, and their disputes could not be delegated.
         if let Some(key) = state.api_keys.get(&operator)
             && let Ok(signed) = SignedAllowance::from_api_key(key)
             && signed.allowance.expiry > U256::from(now + 3600)
+            && signed.allowance.user == self.payer()
         {
             return Ok(key.clone());
         }
@@ -394,6 +412,8 @@ impl Validator {
         for key in retired {
             let allowance = match SignedAllowance::from_api_key(&key) {
                 Ok(signed) if signed.allowance.expiry >= U256::from(now) => continue,
+                // Only its payer can release it: kept for when that account is configured again.
+                Ok(signed) if signed.allowance.user != self.payer() => continue,
                 Ok(signed) => signed,
                 Err(error) => {
                     tracing::warn!(%error, "dropping an unreadable retired key");
@@ -472,9 +492,15 @@ impl Validator {
     }
 
     /// Opens the dispute over a failed probe (`probe` does this itself): directly if the staked account paid for
-    /// it, else with the probe account's delegation.
+    /// it, with the probe account's delegation if that account paid; it cannot dispute what another account paid
+    /// for (the probe account changed since).
     pub async fn dispute(&self, observation: &Observation) -> Result<U256, DaemonError> {
-        let Some(account) = &self.probe_account else { return Ok(self.court.open(observation).await?) };
+        let user = observation.receipt.receipt.user;
+        if user == self.signer.address() {
+            return Ok(self.court.open(observation).await?);
+        }
+        let account = self.probe_account.as_ref().filter(|account| account.signer.address() == user);
+        let account = account.ok_or(DaemonError::NotOurPayer(user))?;
         let delegation = DisputeDelegation {
             receiptDigest: observation
                 .receipt
@@ -621,6 +647,15 @@ impl Validator {
 
     /// Runs until `shutdown`: a probe at exponentially distributed intervals, court duties after each.
     pub async fn run(&self, shutdown: tokio_util::sync::CancellationToken) {
+        let foreign = self.keys_of_other_payers().await;
+        if !foreign.is_empty() {
+            tracing::warn!(
+                payers = ?foreign,
+                "the state file holds API keys paid by other accounts than the configured payer (a probe account \
+                 was added, changed or removed): they are kept but not used, released or revealed; run again \
+                 with that payer, or release and reveal them by hand with its key"
+            );
+        }
         let mut rng = rand_chacha::ChaCha8Rng::from_entropy();
         loop {
             let delay = corpus::next_delay(&mut rng, self.settings.probe_interval);

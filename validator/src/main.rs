@@ -250,7 +250,11 @@ async fn main() -> anyhow::Result<()> {
                 allowance_days: 1,
                 max_allowances: 0,
                 stream_share: 0.0,
-                state_path: std::env::temp_dir().join(format!("neuro-validator-dispute-{}.json", std::process::id())),
+                state_path: std::env::temp_dir().join(format!(
+                    "neuro-validator-dispute-{}-{:016x}.json",
+                    std::process::id(),
+                    rand::random::<u64>()
+                )),
             };
             let validator = Validator::new(reexecutor, court, manifest, signer, settings)?;
             match validator.dispute_delegated(&evidence).await? {

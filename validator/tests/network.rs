@@ -175,6 +175,9 @@ async fn an_honest_node_passes_every_probe_and_framing_it_costs_the_bond() -> Te
     // The framer disputes an honest answer anyway: the checker re-executes the published evidence and rejects.
     let honest = honest.ok_or("an observation")?;
     let before = balance(&net, framer.court().me()).await?;
+    // Another validator cannot dispute what the framer's probe account paid for: it holds no key of that payer.
+    let refused = checker.dispute(&honest).await;
+    assert!(matches!(refused, Err(DaemonError::NotOurPayer(p)) if p == framer.payer()), "{refused:?}");
     let id = framer.dispute(&honest).await?;
     let report = checker.court_duties().await?;
     assert_eq!(report.voted, vec![(id, false)]);

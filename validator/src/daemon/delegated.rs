@@ -7,7 +7,7 @@
 //! sent); a user sending another validator's delegation (refused here, and on chain).
 
 use alloy::primitives::{Address, B256, U256};
-use neuro_client::receipt::node_signer;
+use neuro_client::receipt::ever_node_signer;
 use neuro_protocol::{delegation::DelegatedEvidence, receipt::Expected};
 
 use super::{DaemonError, Validator};
@@ -64,7 +64,8 @@ impl Validator {
         if receipt.receipt.modelId != mine {
             return Err(RefusedEvidence::OtherModel { found: receipt.receipt.modelId, mine }.into());
         }
-        let (domain, signer) = node_signer(self.provider(), &self.manifest, receipt.receipt.miner).await?;
+        // Any key the node ever registered, as the court checks: rotating its key does not void the evidence.
+        let (domain, signer) = ever_node_signer(self.provider(), &self.manifest, receipt).await?;
         receipt
             .verify(&domain, Expected { signer, request: &evidence.request, output: &evidence.output })
             .map_err(RefusedEvidence::from)?;

@@ -46,12 +46,8 @@ impl Validator {
             let signed = match SignedAllowance::from_api_key(&key) {
                 // The chain reveals only once the allowance's last redeemable second has passed.
                 Ok(signed) if signed.allowance.expiry >= U256::from(now) => continue,
-                // Only the paying account may reveal: a key of a probe account this daemon no longer holds.
-                Ok(signed) if signed.allowance.user != self.payer() => {
-                    tracing::warn!(user = %signed.allowance.user, "dropping a probe key of another probe account");
-                    settled.push(key);
-                    continue;
-                }
+                // Only the paying account may reveal: a key of another payer is kept for when it is configured again.
+                Ok(signed) if signed.allowance.user != self.payer() => continue,
                 Ok(signed) => signed,
                 Err(error) => {
                     tracing::warn!(%error, "dropping an unreadable probe key");
