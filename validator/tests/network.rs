@@ -310,6 +310,16 @@ async fn a_node_serving_another_model_is_disputed_voted_and_slashed() -> TestRes
     let fresh = opener.target(accused, Some(net.url.clone())).await?;
     let epoch_now = current_epoch(&net).await?;
     let http = reqwest::Client::new();
+    // The node keeps the chain's clock for a short TTL: after the warp, wait until it dates receipts in the
+    // current epoch (as a client would get a receipt of the epoch it is in).
+    let health = format!("{}/health", net.url.trim_end_matches('/'));
+    for _ in 0..100 {
+        let seen: serde_json::Value = http.get(&health).send().await?.json().await?;
+        if seen["epoch"].as_u64() == Some(epoch_now) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let answer = neuro_validator::probe::send(
         &http,
         &fresh,
