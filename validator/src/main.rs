@@ -38,6 +38,15 @@ struct ChainArgs {
     keystore: Option<PathBuf>,
 }
 
+/// The re-executor of the model at `model` (file or directory) and the model's id (the sha-256 of its weights).
+async fn load_reexecutor(model: &std::path::Path) -> anyhow::Result<(B256, Reexecutor)> {
+    let source = ModelSource::detect(model)?;
+    let id = B256::from(model_id::compute(&source, true)?);
+    let vocab = Arc::new(Vocabulary::load(&source)?);
+    let engine = Arc::new(Engine::load(source).await?);
+    Ok((id, Reexecutor::new(engine, vocab, id, Tolerance::default())))
+}
+
 impl ChainArgs {
     async fn connect(&self) -> anyhow::Result<(Manifest, alloy::signers::local::PrivateKeySigner, Court)> {
         let manifest = Manifest::load(&self.manifest)?;
@@ -207,11 +216,7 @@ async fn main() -> anyhow::Result<()> {
                     }
                     Err(error) => return Err(error.into()),
                 };
-            let source = ModelSource::detect(&model)?;
-            let id = B256::from(model_id::compute(&source, true)?);
-            let vocab = Arc::new(Vocabulary::load(&source)?);
-            let engine = Arc::new(Engine::load(source).await?);
-            let reexecutor = Reexecutor::new(engine, vocab, id, Tolerance::default());
+            let (id, reexecutor) = load_reexecutor(&model).await?;
             let settings = Settings {
                 probe_interval: Duration::from_secs(probe_interval_secs.max(1)),
                 probe_deadline: Duration::from_secs(probe_deadline_secs.max(1)),
@@ -236,11 +241,7 @@ async fn main() -> anyhow::Result<()> {
             let evidence: DelegatedEvidence = serde_json::from_slice(&text)
                 .with_context(|| format!("{} is not an evidence file", evidence.display()))?;
             let (manifest, signer, court) = chain.connect().await?;
-            let source = ModelSource::detect(&model)?;
-            let id = B256::from(model_id::compute(&source, true)?);
-            let vocab = Arc::new(Vocabulary::load(&source)?);
-            let engine = Arc::new(Engine::load(source).await?);
-            let reexecutor = Reexecutor::new(engine, vocab, id, Tolerance::default());
+            let (_, reexecutor) = load_reexecutor(&model).await?;
             // No state file is read or written here (the running daemon owns its own, and finds this dispute on
             // chain): the path is a name nothing creates.
             let settings = Settings {
