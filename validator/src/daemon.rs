@@ -17,7 +17,7 @@ pub use delegated::{DelegatedVerdict, RefusedEvidence};
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use alloy::{
@@ -41,6 +41,7 @@ use crate::{
     compare::Failure,
     corpus::{self, Probe},
     court::{Court, CourtError, OpenedDispute},
+    listing::Listings,
     probe::{self, NodeKeys, Observation, ProbeError},
     reexecute::{Outcome, Reexecutor},
     reputation::{ProbeOutcome, Tallies},
@@ -227,6 +228,7 @@ pub struct Validator {
     http: reqwest::Client,
     settings: Settings,
     state: Mutex<State>,
+    listings: Mutex<Listings>,
 }
 
 impl Validator {
@@ -240,7 +242,17 @@ impl Validator {
     ) -> Result<Self, DaemonError> {
         let state = load_state(&settings.state_path)?;
         let http = reqwest::Client::builder().timeout(settings.probe_deadline).build()?;
-        Ok(Self { reexecutor, court, manifest, signer, probe_account: None, http, settings, state: Mutex::new(state) })
+        Ok(Self {
+            reexecutor,
+            court,
+            manifest,
+            signer,
+            probe_account: None,
+            http,
+            settings,
+            state: Mutex::new(state),
+            listings: Mutex::default(),
+        })
     }
 
     /// Pays probes from `account` instead of the staked account (see [`ProbeAccount`]).
@@ -314,17 +326,16 @@ impl Validator {
             Some(endpoint) => endpoint,
             None => registry.getNode(operator).call().await?.endpoint,
         };
-        let listed: serde_json::Value =
-            self.http.get(format!("{}/v1/models", endpoint.trim_end_matches('/'))).send().await?.json().await?;
-        let wanted = format!("{:#x}", self.reexecutor.model_id());
-        let model_name = listed["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|m| m["neuro_model_id"].as_str() == Some(wanted.as_str()))
-            .and_then(|m| m["id"].as_str())
-            .ok_or(DaemonError::ModelNotServed(operator))?
-            .to_string();
+        let cached = self.listings.lock().await.get(operator, &endpoint, Instant::now()).map(str::to_string);
+        let model_name = match cached {
+            Some(name) => name,
+            None => {
+                let name = self.list_model(operator, &endpoint).await?;
+                let mut rng = rand::thread_rng();
+                self.listings.lock().await.put(operator, &endpoint, name.clone(), Instant::now(), &mut rng);
+                name
+            }
+        };
         let api_key = self.api_key(operator).await?;
         let allowance = SignedAllowance::from_api_key(&api_key)?.allowance;
         let (domain, signer) = node_signer(self.provider(), &self.manifest, operator).await?;
@@ -340,6 +351,21 @@ impl Validator {
             .map(|signed| signed.allowance.user)
             .filter(|user| *user != self.payer())
             .collect()
+    }
+
+    /// The name `operator`'s node at `endpoint` serves the validator's model under (its `GET /v1/models`).
+    async fn list_model(&self, operator: Address, endpoint: &str) -> Result<String, DaemonError> {
+        let listed: serde_json::Value =
+            self.http.get(format!("{}/v1/models", endpoint.trim_end_matches('/'))).send().await?.json().await?;
+        let wanted = format!("{:#x}", self.reexecutor.model_id());
+        Ok(listed["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["neuro_model_id"].as_str() == Some(wanted.as_str()))
+            .and_then(|m| m["id"].as_str())
+            .ok_or(DaemonError::ModelNotServed(operator))?
+            .to_string())
     }
 
     async fn api_key(&self, operator: Address) -> Result<String, DaemonError> {
@@ -454,6 +480,10 @@ impl Validator {
         {
             Ok(observation) => observation,
             Err(error) => {
+                if matches!(error, ProbeError::Refused { .. }) {
+                    // The node may have renamed the model: list its models again next time.
+                    self.listings.lock().await.forget(miner);
+                }
                 self.tally(epoch, miner, ProbeOutcome::of_error(&error)).await?;
                 return Ok(ProbeResult::NoEvidence(error));
             }

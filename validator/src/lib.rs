@@ -11,6 +11,7 @@ pub mod compare;
 pub mod corpus;
 pub mod court;
 pub mod daemon;
+pub mod listing;
 pub mod probe;
 pub mod reexecute;
 pub mod reputation;

@@ -67,7 +67,10 @@ pub fn parse_request(body: &[u8]) -> Result<(Vec<ChatMessage>, usize), Unjudgeab
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| bad(&e.to_string()))?;
     let object = value.as_object().ok_or_else(|| bad("not a JSON object"))?;
     for key in object.keys() {
-        if !matches!(key.as_str(), "model" | "messages" | "max_tokens" | "temperature" | "stream" | "stream_options") {
+        if !matches!(
+            key.as_str(),
+            "model" | "messages" | "max_tokens" | "max_completion_tokens" | "temperature" | "stream" | "stream_options"
+        ) {
             return Err(bad(&format!("field `{key}` is not replayed")));
         }
     }
@@ -81,8 +84,12 @@ pub fn parse_request(body: &[u8]) -> Result<(Vec<ChatMessage>, usize), Unjudgeab
     if temperature != 0.0 {
         return Err(Unjudgeable::NotGreedy(temperature));
     }
-    let max_tokens =
-        object.get("max_tokens").and_then(serde_json::Value::as_u64).ok_or_else(|| bad("no max_tokens"))?;
+    // Either spelling of the limit, as the node reads it; both at once is not a shape any client sends.
+    let max_tokens = match (object.get("max_tokens"), object.get("max_completion_tokens")) {
+        (Some(limit), None) | (None, Some(limit)) => limit.as_u64().ok_or_else(|| bad("max_tokens is not a count"))?,
+        (Some(_), Some(_)) => return Err(bad("both max_tokens and max_completion_tokens")),
+        (None, None) => return Err(bad("no max_tokens")),
+    };
     let messages = object
         .get("messages")
         .and_then(serde_json::Value::as_array)
@@ -180,5 +187,9 @@ mod tests {
         let extra = br#"{"model":"m","messages":[],"max_tokens":8,"temperature":0,"stop":["x"]}"#;
         assert!(matches!(parse_request(extra), Err(Unjudgeable::Request(why)) if why.contains("stop")));
         assert!(matches!(parse_request(b"not json"), Err(Unjudgeable::Request(_))));
+        let newer = br#"{"model":"m","messages":[],"max_completion_tokens":8,"temperature":0.0,"stream":false}"#;
+        assert_eq!(parse_request(newer).expect("replayable").1, 8);
+        let both = br#"{"model":"m","messages":[],"max_tokens":8,"max_completion_tokens":9,"temperature":0}"#;
+        assert!(matches!(parse_request(both), Err(Unjudgeable::Request(why)) if why.contains("both")));
     }
 }

@@ -23,7 +23,7 @@ use neuro_testkit::{
 };
 use neuro_validator::{
     compare::{Failure, Tolerance},
-    corpus::Probe,
+    corpus::{BodyShape, Probe},
     court::Court,
     daemon::{DaemonError, DelegatedVerdict, ProbeAccount, ProbeResult, RefusedEvidence, Settings, Validator},
     reexecute::Reexecutor,
@@ -93,7 +93,8 @@ async fn validator_with_probe_account(
 }
 
 fn probe(content: &str, max_tokens: usize) -> Probe {
-    Probe { messages: vec![neuro_engine::ChatMessage { role: "user".into(), content: content.into() }], max_tokens }
+    let messages = vec![neuro_engine::ChatMessage { role: "user".into(), content: content.into() }];
+    Probe { messages, max_tokens, shape: BodyShape::default() }
 }
 
 fn operator(net: &LocalNetwork) -> Result<Address, &'static str> {
@@ -144,7 +145,10 @@ async fn an_honest_node_passes_every_probe_and_framing_it_costs_the_bond() -> Te
     let mut honest = None;
     let prompts = [("Why is the sky blue?", 16), ("Write a haiku.", 40), ("Hello!", 8), ("List three fruits.", 24)];
     for (i, (text, max_tokens)) in prompts.iter().enumerate() {
-        match framer.probe(&node, &probe(text, *max_tokens), false).await? {
+        // The body spellings probes vary between, each served by the node and replayed by the validator.
+        let shape =
+            BodyShape { float_temperature: i % 2 == 1, explicit_stream: i >= 2, completion_tokens_field: i % 3 == 0 };
+        match framer.probe(&node, &Probe { shape, ..probe(text, *max_tokens) }, false).await? {
             ProbeResult::Passed(observation) => honest = Some(observation),
             other => panic!("probe {i} of an honest node: {other:?}"),
         }
