@@ -14,8 +14,17 @@
 //! so that token is the run's own choice even where a tokenizer would have split the text differently. Once the
 //! text is used up the most likely end-of-sequence token is steered; if no token continues the text the run is
 //! ended and the step is marked unreachable.
+//!
+//! The most likely continuing token is not the only way through the text: where " the" and " th" both continue
+//! it and the model ranks them almost equally, a run on other hardware may have taken either, and the two paths
+//! bill different token counts. A run therefore also records the *alternatives* (other tokens among the model's
+//! most likely that continue the text too), and [`Steering::forks`] replays the run taking one of them at a given
+//! step, so the caller can look for the path the other run took.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex, PoisonError},
+};
 
 use mistralrs::{CustomLogitsProcessor, DType, Tensor};
 
@@ -45,11 +54,35 @@ impl Step {
     }
 }
 
+/// Another token that continues the target text at a step, besides the one steered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Alternative {
+    /// Step index (0 = first completion token).
+    pub step: usize,
+    /// The token.
+    pub token: u32,
+    /// Its log-probability.
+    pub logprob: f32,
+    /// How many tokens the model ranks above it.
+    pub rank: usize,
+}
+
+/// How a forced run steers, beyond taking the most likely token that continues the text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Steering {
+    /// At these steps, steer this token instead (when it continues the text; otherwise the default applies).
+    pub forks: BTreeMap<usize, u32>,
+    /// Record the other tokens among the model's `alternatives` most likely that continue the text (0: none).
+    pub alternatives: usize,
+}
+
 /// What a forced run found.
 #[derive(Debug, Clone)]
 pub struct ForcedRun {
     /// Every generated step, in order.
     pub steps: Vec<Step>,
+    /// Other continuing tokens among the model's most likely ([`Steering::alternatives`]), by step.
+    pub alternatives: Vec<Alternative>,
     /// Byte offset into the target text at which no token could continue it, if that happened.
     pub unreachable_at: Option<usize>,
     /// The text the forced run produced (the target text when the run could follow it to the end).
@@ -63,6 +96,7 @@ pub struct ForcedRun {
 #[derive(Debug, Default)]
 struct State {
     steps: Vec<Step>,
+    alternatives: Vec<Alternative>,
     unreachable_at: Option<usize>,
 }
 
@@ -72,6 +106,7 @@ struct TeacherForcing {
     /// Prompt tokens (counted up front: the context of the first step can be shorter after a prefix-cache hit).
     prompt_len: usize,
     target: String,
+    steering: Steering,
     state: Mutex<State>,
 }
 
@@ -154,16 +189,27 @@ impl TeacherForcing {
                 rest.chars().next().is_some_and(|c| c.encode_utf8(&mut [0; 4]).as_bytes().starts_with(tail))
             }
         };
+        let index = state.steps.len();
         // The model's own choice continues the text at almost every step of an honest answer; only a divergence
         // pays for sorting the vocabulary.
-        let found = if continues(&top) {
+        let found = if let Some(fork) = self.steering.forks.get(&index).filter(|fork| continues(fork)) {
+            Some(*fork)
+        } else if continues(&top) {
             Some(top)
         } else {
             let mut order: Vec<u32> = (0..logprobs.len() as u32).collect();
             // Stable: equal logprobs keep id order, as the engine's top-1 sampling does.
             order.sort_by(|a, b| logprobs[*b as usize].total_cmp(&logprobs[*a as usize]));
-            order.into_iter().find(continues)
+            order.into_iter().find(|token| continues(token))
         };
+        if let Some(chosen) = found {
+            for token in most_likely(logprobs, self.steering.alternatives) {
+                if token != chosen && continues(&token) {
+                    let logprob = logprobs[token as usize];
+                    state.alternatives.push(Alternative { step: index, token, logprob, rank: rank_of(token) });
+                }
+            }
+        }
         match found {
             Some(chosen) => step(chosen, false),
             None => {
@@ -172,6 +218,23 @@ impl TeacherForcing {
             }
         }
     }
+}
+
+/// The `count` most likely token ids, most likely first (equal logprobs in id order); one pass, no sort.
+fn most_likely(logprobs: &[f32], count: usize) -> Vec<u32> {
+    let mut best: Vec<u32> = Vec::with_capacity(count + 1);
+    if count == 0 {
+        return best;
+    }
+    for (id, lp) in logprobs.iter().enumerate() {
+        if best.len() == count && *lp <= logprobs[best[count - 1] as usize] {
+            continue;
+        }
+        let at = best.partition_point(|b| logprobs[*b as usize] >= *lp);
+        best.insert(at, id as u32);
+        best.truncate(count);
+    }
+    best
 }
 
 /// Length of the incomplete character at the end of `bytes` (0 if none).
@@ -227,20 +290,22 @@ impl CustomLogitsProcessor for TeacherForcing {
 }
 
 impl Engine {
-    /// Runs a chat request greedily while steering it through `target` (another run's output text); see the
-    /// module docs. `sampling.max_tokens` bounds the run as it bounded the original.
+    /// Runs a chat request greedily while steering it through `target` (another run's output text) as
+    /// `steering` says; see the module docs. `sampling.max_tokens` bounds the run as it bounded the original.
     pub async fn chat_forced(
         &self,
         messages: &[ChatMessage],
         sampling: &Sampling,
         vocab: Arc<Vocabulary>,
         target: &str,
+        steering: &Steering,
     ) -> Result<ForcedRun, EngineError> {
         let prompt_len = self.count_chat_tokens(messages).await?;
         let forcing = Arc::new(TeacherForcing {
             vocab,
             prompt_len,
             target: target.to_string(),
+            steering: steering.clone(),
             state: Mutex::new(State::default()),
         });
         let greedy = Sampling { temperature: Some(0.0), top_p: None, ..sampling.clone() };
@@ -249,6 +314,7 @@ impl Engine {
         let state = std::mem::take(&mut *forcing.state.lock().unwrap_or_else(PoisonError::into_inner));
         Ok(ForcedRun {
             steps: state.steps,
+            alternatives: state.alternatives,
             unreachable_at: state.unreachable_at,
             text,
             prompt_tokens: response.usage.prompt_tokens,
@@ -259,7 +325,16 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
-    use super::{lossy_text, pending_len};
+    use super::{lossy_text, most_likely, pending_len};
+
+    #[test]
+    fn most_likely_keeps_the_best_in_order_and_ties_in_id_order() {
+        let logprobs = [-3.0, -0.5, -2.0, -0.5, -9.0, -0.1];
+        assert_eq!(most_likely(&logprobs, 0), Vec::<u32>::new());
+        assert_eq!(most_likely(&logprobs, 1), vec![5]);
+        assert_eq!(most_likely(&logprobs, 3), vec![5, 1, 3]);
+        assert_eq!(most_likely(&logprobs, 10), vec![5, 1, 3, 2, 0, 4]);
+    }
 
     #[test]
     fn decoding_the_settled_prefix_and_the_open_tail_apart_is_decoding_the_whole() {

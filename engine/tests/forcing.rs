@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use neuro_engine::{
     ChatMessage, Engine, ModelSource, Sampling,
+    forcing::Steering,
     mistralrs::{ChatCompletionResponse, CustomLogitsProcessor, Tensor},
     vocab::Vocabulary,
 };
@@ -44,7 +45,8 @@ async fn forcing_the_engines_own_greedy_answers_agrees_at_every_step() {
         let sampling = Sampling { max_tokens, temperature: Some(0.0), ..Default::default() };
         let answer = engine.chat(&ask(prompt), &sampling).await.expect("chat");
         let text = answer.choices[0].message.content.clone().unwrap_or_default();
-        let run = engine.chat_forced(&ask(prompt), &sampling, vocab.clone(), &text).await.expect("forced");
+        let steering = Steering::default();
+        let run = engine.chat_forced(&ask(prompt), &sampling, vocab.clone(), &text, &steering).await.expect("forced");
         assert_eq!(run.text, text);
         assert_eq!(run.unreachable_at, None);
         assert_eq!(

@@ -12,8 +12,9 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    compare::{Claim, Failure, Tolerance, judge},
+    compare::{Claim, Failure, Tolerance},
     corpus::{self, Probe},
+    reexecute::replay,
 };
 
 /// One answer a node gave to a probe.
@@ -30,7 +31,8 @@ pub struct Answer {
 }
 
 impl Answer {
-    fn claim(&self) -> Claim {
+    /// What the node claimed with this answer.
+    pub fn claim(&self) -> Claim {
         Claim { text: self.text.clone(), prompt_tokens: self.prompt_tokens, completion_tokens: self.completion_tokens }
     }
 }
@@ -130,6 +132,8 @@ pub struct Report {
     pub near_ties: usize,
     /// Largest accepted margin, nats.
     pub worst_margin: f32,
+    /// Forced runs beyond the first, looking for the node's tokenization through near-ties.
+    pub extra_paths: usize,
     /// Failures by kind.
     pub failures: BTreeMap<&'static str, usize>,
     /// The smallest margin at which a failing answer first diverged (how far substitutions sit from the
@@ -166,17 +170,17 @@ pub async fn judge_all(
     let mut report = Report::default();
     for answer in answers {
         let Some(probe) = probes.get(answer.probe) else { continue };
-        let sampling = Sampling { max_tokens: probe.max_tokens, ..Default::default() };
-        let run = engine.chat_forced(&probe.messages, &sampling, vocab.clone(), &answer.text).await?;
-        let verdict = judge(&run, &answer.claim(), tolerance);
+        let sampling = Sampling { max_tokens: probe.max_tokens, temperature: Some(0.0), ..Default::default() };
+        let verdict = replay(engine, vocab, &probe.messages, &sampling, &answer.claim(), tolerance).await?;
         report.comparisons += 1;
         report.steps += verdict.steps;
         report.near_ties += verdict.near_ties;
         report.worst_margin = report.worst_margin.max(verdict.worst_margin);
+        report.extra_paths += verdict.paths.saturating_sub(1);
         match &verdict.failure {
             None => report.passed += 1,
             Some(failure) => {
-                tracing::debug!(probe = answer.probe, %failure, prompt = run.prompt_tokens, completion = run.completion_tokens, text = ?answer.text, forced = ?run.text, "answer failed");
+                tracing::debug!(probe = answer.probe, %failure, paths = verdict.paths, text = ?answer.text, "answer failed");
                 *report.failures.entry(kind(failure)).or_default() += 1;
                 if let Failure::Diverged { step, .. } = failure {
                     let m = step.margin();

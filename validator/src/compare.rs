@@ -101,6 +101,9 @@ pub struct Verdict {
     pub near_ties: usize,
     /// The largest margin among accepted steps, in nats.
     pub worst_margin: f32,
+    /// Forced runs the judgement took: 1, or more where it looked for the tokenization the node's run took
+    /// (`reexecute::replay`).
+    pub paths: usize,
     /// Why the answer fails, if it does.
     pub failure: Option<Failure>,
 }
@@ -141,7 +144,7 @@ pub fn judge(run: &ForcedRun, claim: &Claim, tolerance: Tolerance) -> Verdict {
     };
     // A wrong count or an impossible text is conclusive on its own; a divergence is reported first when both
     // happen because it says where the runs parted.
-    Verdict { steps: run.steps.len(), near_ties, worst_margin, failure: failure.or(exact) }
+    Verdict { steps: run.steps.len(), near_ties, worst_margin, paths: 1, failure: failure.or(exact) }
 }
 
 #[cfg(test)]
@@ -153,7 +156,14 @@ mod tests {
     }
 
     fn run(steps: Vec<Step>) -> ForcedRun {
-        ForcedRun { steps, unreachable_at: None, text: "hi".into(), prompt_tokens: 5, completion_tokens: 2 }
+        ForcedRun {
+            steps,
+            alternatives: vec![],
+            unreachable_at: None,
+            text: "hi".into(),
+            prompt_tokens: 5,
+            completion_tokens: 2,
+        }
     }
 
     fn claim() -> Claim {

@@ -1,10 +1,14 @@
 //! Re-executing a request a node answered: parse the exact body the receipt commits to, run it teacher-forced
 //! through the node's text, and judge the node's claims.
 
-use std::sync::Arc;
+use std::{cmp::Ordering, collections::VecDeque, sync::Arc};
 
 use alloy::primitives::B256;
-use neuro_engine::{ChatMessage, Engine, EngineError, Sampling, vocab::Vocabulary};
+use neuro_engine::{
+    ChatMessage, Engine, EngineError, Sampling,
+    forcing::{Alternative, ForcedRun, Steering},
+    vocab::Vocabulary,
+};
 use neuro_protocol::receipt::{InferenceReceipt, SamplingClaim};
 
 use crate::compare::{Claim, Failure, Tolerance, Verdict, judge};
@@ -41,6 +45,8 @@ pub const MAX_OUTPUT_BYTES: usize = 16 * 1024;
 pub const MAX_REPLAY_TOKENS: usize = 1024;
 /// Time budget of one judgement.
 pub const JUDGE_BUDGET: std::time::Duration = std::time::Duration::from_secs(300);
+/// Most forced runs one judgement takes looking for the tokenization the node's run took (see [`replay`]).
+pub const MAX_PATHS: usize = 8;
 
 /// What re-executing one answer concluded.
 #[derive(Debug)]
@@ -151,22 +157,107 @@ impl Reexecutor {
                 steps: 0,
                 near_ties: 0,
                 worst_margin: 0.0,
+                paths: 0,
                 failure: Some(Failure::SamplingClaim),
             }));
         }
         let sampling = Sampling { max_tokens, temperature: Some(0.0), ..Default::default() };
-        let forced = self.engine.chat_forced(&messages, &sampling, self.vocab.clone(), output);
-        let run = match tokio::time::timeout(JUDGE_BUDGET, forced).await {
-            Ok(run) => run?,
-            Err(_) => return Ok(Outcome::Abstain(Unjudgeable::TooSlow(JUDGE_BUDGET))),
-        };
         let claim = Claim {
             text: output.to_string(),
             prompt_tokens: receipt.promptTokens,
             completion_tokens: receipt.completionTokens,
         };
-        Ok(Outcome::Judged(judge(&run, &claim, self.tolerance)))
+        let replayed = replay(&self.engine, &self.vocab, &messages, &sampling, &claim, self.tolerance);
+        match tokio::time::timeout(JUDGE_BUDGET, replayed).await {
+            Ok(verdict) => Ok(Outcome::Judged(verdict?)),
+            Err(_) => Ok(Outcome::Abstain(Unjudgeable::TooSlow(JUDGE_BUDGET))),
+        }
     }
+}
+
+/// Re-executes `messages` teacher-forced through the node's text and judges its claim.
+///
+/// The first run takes, at every step, the model's most likely token that continues the text. Where the text
+/// could also be tokenized otherwise through near-ties (" the" against " th" + "e", within `tolerance`), an
+/// honest node on other hardware may have taken the other path and billed its count, so when the first run
+/// fails on the count, the length or a divergence after such a step, the paths through those near-ties are
+/// tried too, breadth first, at most [`MAX_PATHS`] runs in all. The answer passes if one path passes.
+///
+/// Who could abuse it: a node padding its count by one token where a near-tie split exists gains a token's
+/// fee on the rare answers that have one, and only there; every other padding or truncation still fails. A
+/// hostile dispute can make each validator run at most `MAX_PATHS` forced runs, within `JUDGE_BUDGET`.
+pub async fn replay(
+    engine: &Engine,
+    vocab: &Arc<Vocabulary>,
+    messages: &[ChatMessage],
+    sampling: &Sampling,
+    claim: &Claim,
+    tolerance: Tolerance,
+) -> Result<Verdict, EngineError> {
+    let mut steering = Steering { alternatives: tolerance.top_k, ..Default::default() };
+    let run = engine.chat_forced(messages, sampling, vocab.clone(), &claim.text, &steering).await?;
+    let first = judge(&run, claim, tolerance);
+    let mut paths = 1;
+    let mut frontier = VecDeque::from([(steering.forks.clone(), run, first.clone())]);
+    while let Some((forks, run, verdict)) = frontier.pop_front() {
+        for fork in forks_worth_trying(&run, &verdict, &forks, vocab, tolerance) {
+            if paths == MAX_PATHS {
+                return Ok(Verdict { paths, ..first });
+            }
+            steering.forks = forks.clone();
+            steering.forks.insert(fork.step, fork.token);
+            let run = engine.chat_forced(messages, sampling, vocab.clone(), &claim.text, &steering).await?;
+            paths += 1;
+            let verdict = judge(&run, claim, tolerance);
+            if verdict.passed() {
+                return Ok(Verdict { paths, ..verdict });
+            }
+            frontier.push_back((steering.forks.clone(), run, verdict));
+        }
+    }
+    Ok(Verdict { paths, ..first })
+}
+
+/// The near-tie alternatives of `run` that could explain its failure, closest first: after the path's last
+/// fork, before the divergence, and splitting the text otherwise (a piece of another length), the way the
+/// claim's count needs.
+///
+/// A token of the same length that continues the text too is a byte the lossy decoding cannot tell apart (two
+/// invalid bytes both read U+FFFD); it is not tried. On the tiny model's byte soup trying them let 8 more of
+/// 100 answers of an 8-bit quantization through, and a real model's text rarely holds invalid bytes.
+fn forks_worth_trying(
+    run: &ForcedRun,
+    verdict: &Verdict,
+    forks: &std::collections::BTreeMap<usize, u32>,
+    vocab: &Vocabulary,
+    tolerance: Tolerance,
+) -> Vec<Alternative> {
+    let after = forks.keys().next_back().map_or(0, |last| last + 1);
+    // The length a fork's token must have against the steered one: shorter pieces take more tokens.
+    let (until, wanted) = match &verdict.failure {
+        Some(Failure::CompletionTokens { claimed, actual }) => (run.steps.len(), Some(actual.cmp(claimed))),
+        // The run ran out of tokens before the text did: the node's path took fewer.
+        Some(Failure::TooLong) => (run.steps.len(), Some(Ordering::Greater)),
+        Some(Failure::Diverged { index, .. }) => (*index, None),
+        _ => return Vec::new(),
+    };
+    let mut worth: Vec<Alternative> = run
+        .alternatives
+        .iter()
+        .filter(|alt| (after..until).contains(&alt.step))
+        .filter(|alt| {
+            let step = &run.steps[alt.step];
+            alt.rank < tolerance.top_k && step.top_logprob - alt.logprob <= tolerance.margin
+        })
+        .filter(|alt| {
+            let steered = vocab.bytes(run.steps[alt.step].chosen).len();
+            let length = vocab.bytes(alt.token).len().cmp(&steered);
+            length != Ordering::Equal && wanted.is_none_or(|wanted| length == wanted)
+        })
+        .copied()
+        .collect();
+    worth.sort_by(|a, b| b.logprob.total_cmp(&a.logprob));
+    worth
 }
 
 #[cfg(test)]
