@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use mistralrs::{
     ChatCompletionResponse, CompletionResponse, Constraint, CustomLogitsProcessor, GgufModelBuilder, Model,
-    NormalRequest, Request, RequestBuilder, RequestMessage, Response, SamplingParams, TextMessageRole, TextMessages,
-    TextModelBuilder, TokenSource,
+    NormalRequest, Request, RequestMessage, Response, SamplingParams, TextModelBuilder, TokenSource,
+    core::TokenizationRequest,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+
+use crate::chat::{ChatMessage, ChatOptions, template_messages};
 
 /// Where a model's files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +40,9 @@ pub enum EngineError {
     /// The engine rejected or failed a request.
     #[error("inference failed: {0}")]
     Inference(String),
+    /// The request's tools and constraints contradict each other.
+    #[error(transparent)]
+    Options(#[from] crate::chat::OptionsError),
 }
 
 impl ModelSource {
@@ -78,6 +83,14 @@ pub struct Sampling {
     pub top_p: Option<f64>,
     /// Stop strings.
     pub stop: Vec<String>,
+    /// OpenAI's frequency penalty, [-2, 2].
+    pub frequency_penalty: Option<f32>,
+    /// OpenAI's presence penalty, [-2, 2].
+    pub presence_penalty: Option<f32>,
+    /// Bias added to these tokens' logits, [-100, 100].
+    pub logit_bias: std::collections::HashMap<u32, f32>,
+    /// Return each generated token's log-probability with this many alternatives (None: no log-probabilities).
+    pub logprobs: Option<usize>,
 }
 
 impl Sampling {
@@ -90,31 +103,18 @@ impl Sampling {
             params.top_k = None;
             params.temperature = self.temperature;
         }
-        params.top_p = self.top_p;
+        // top_p 0 keeps only the most likely token: greedy, which top-k 1 already is.
+        params.top_p = self.top_p.filter(|p| *p > 0.0);
         params.max_len = Some(self.max_tokens);
+        params.frequency_penalty = self.frequency_penalty;
+        params.presence_penalty = self.presence_penalty;
+        // `logit_bias` is applied by a logits processor (`LogitBias`): mistral.rs 0.8.1 has a `logits_bias`
+        // field that nothing reads.
+        params.top_n_logprobs = self.logprobs.unwrap_or(0);
         if !self.stop.is_empty() {
             params.stop_toks = Some(mistralrs::StopTokens::Seqs(self.stop.clone()));
         }
         params
-    }
-}
-
-/// One chat message.
-#[derive(Debug, Clone)]
-pub struct ChatMessage {
-    /// `system`, `user`, `assistant` or `tool`.
-    pub role: String,
-    /// Text content.
-    pub content: String,
-}
-
-fn role(name: &str) -> TextMessageRole {
-    match name {
-        "system" => TextMessageRole::System,
-        "assistant" => TextMessageRole::Assistant,
-        "tool" => TextMessageRole::Tool,
-        "user" => TextMessageRole::User,
-        other => TextMessageRole::Custom(other.to_string()),
     }
 }
 
@@ -135,6 +135,7 @@ pub struct Engine {
     model: Model,
     source: ModelSource,
     context_length: Option<usize>,
+    vocab_size: usize,
     /// One permit: held for the whole of a sequence (a stream's until its last chunk or its receiver drops).
     sequencer: Arc<Semaphore>,
 }
@@ -177,7 +178,15 @@ impl Engine {
         };
         // The engine's own limit on prompt + generated tokens; unknown for some model kinds.
         let context_length = model.config().ok().and_then(|c| c.max_seq_len);
-        Ok(Self { model, source, context_length, sequencer: Arc::new(Semaphore::new(1)) })
+        let vocab_size = crate::vocab::Vocabulary::load(&source)
+            .map_err(|e| EngineError::Load { path: source.path().to_path_buf(), message: e.to_string() })?
+            .len();
+        Ok(Self { model, source, context_length, vocab_size, sequencer: Arc::new(Semaphore::new(1)) })
+    }
+
+    /// Tokens in the model's vocabulary (the width of its logits), read from its tokenizer.
+    pub fn vocab_size(&self) -> usize {
+        self.vocab_size
     }
 
     /// Most tokens (prompt and completion together) one sequence may hold, when the engine knows it.
@@ -190,25 +199,33 @@ impl Engine {
         &self.source
     }
 
-    fn chat_request(messages: &[ChatMessage], sampling: &Sampling) -> RequestBuilder {
-        let mut builder = RequestBuilder::new();
-        for m in messages {
-            builder = builder.add_message(role(&m.role), &m.content);
-        }
-        builder.set_sampling(sampling.params())
+    fn chat_messages(messages: &[ChatMessage]) -> RequestMessage {
+        RequestMessage::Chat { messages: template_messages(messages), enable_thinking: None, reasoning_effort: None }
     }
 
-    /// Number of prompt tokens `messages` take after the chat template, as the model's tokenizer counts them.
-    pub async fn count_chat_tokens(&self, messages: &[ChatMessage]) -> Result<usize, EngineError> {
-        let mut text = TextMessages::new();
-        for m in messages {
-            text = text.add_message(role(&m.role), &m.content);
+    /// Number of prompt tokens `messages` take after the chat template (with `tools` rendered into it), as the
+    /// model's tokenizer counts them.
+    pub async fn count_chat_tokens(
+        &self,
+        messages: &[ChatMessage],
+        options: &ChatOptions,
+    ) -> Result<usize, EngineError> {
+        let (tx, mut rx) = mpsc::channel(1);
+        let request = Request::Tokenize(TokenizationRequest {
+            text: either::Either::Left(template_messages(messages)),
+            tools: options.template_tools(),
+            add_generation_prompt: true,
+            add_special_tokens: true,
+            enable_thinking: None,
+            reasoning_effort: None,
+            response: tx,
+        });
+        self.sender()?.send(request).await.map_err(|e| EngineError::Inference(e.to_string()))?;
+        match rx.recv().await {
+            Some(Ok(tokens)) => Ok(tokens.len()),
+            Some(Err(e)) => Err(EngineError::Inference(format!("{e:#}"))),
+            None => Err(EngineError::Inference("the engine did not tokenize the prompt".into())),
         }
-        self.model
-            .tokenize(either::Either::Left(text), None, true, true, None)
-            .await
-            .map(|t| t.len())
-            .map_err(|e| EngineError::Inference(e.to_string()))
     }
 
     /// Number of tokens of a raw prompt.
@@ -226,11 +243,18 @@ impl Engine {
         messages: &[ChatMessage],
         sampling: &Sampling,
     ) -> Result<ChatCompletionResponse, EngineError> {
-        let messages = {
-            use mistralrs::RequestLike;
-            Self::chat_request(messages, sampling).take_messages()
-        };
-        match self.run_alone(messages, sampling, None).await? {
+        self.chat_with(messages, sampling, &ChatOptions::default()).await
+    }
+
+    /// [`Self::chat`] with tools and output constraints.
+    pub async fn chat_with(
+        &self,
+        messages: &[ChatMessage],
+        sampling: &Sampling,
+        options: &ChatOptions,
+    ) -> Result<ChatCompletionResponse, EngineError> {
+        let generation = Generation::new(sampling, options, false, None)?;
+        match self.run_alone(Self::chat_messages(messages), generation).await? {
             Some(Response::Done(done)) => Ok(done),
             other => Err(failure(other)),
         }
@@ -244,12 +268,34 @@ impl Engine {
         &self,
         messages: &[ChatMessage],
         sampling: &Sampling,
+        options: &ChatOptions,
     ) -> Result<mpsc::Receiver<Response>, EngineError> {
-        let messages = {
-            use mistralrs::RequestLike;
-            Self::chat_request(messages, sampling).take_messages()
-        };
-        let (request, mut inner) = self.normal_request(messages, sampling, true, None);
+        let generation = Generation::new(sampling, options, true, None)?;
+        self.stream(Self::chat_messages(messages), generation).await
+    }
+
+    /// A streaming raw completion of `prompt` (chunks as [`Self::chat_stream`]'s), and the count of tokens it
+    /// generated, final once the stream has ended: mistral.rs's completion chunks carry no usage, so a logits
+    /// processor counts the sampling steps.
+    pub async fn complete_stream(
+        &self,
+        prompt: &str,
+        sampling: &Sampling,
+        echo: bool,
+    ) -> Result<(mpsc::Receiver<Response>, Arc<StepCount>), EngineError> {
+        let steps = Arc::new(StepCount::default());
+        let counter: Arc<dyn CustomLogitsProcessor> = steps.clone();
+        let generation = Generation::new(sampling, &ChatOptions::default(), true, Some(vec![counter]))?;
+        let messages = RequestMessage::Completion { text: prompt.to_string(), echo_prompt: echo, best_of: None };
+        Ok((self.stream(messages, generation).await?, steps))
+    }
+
+    async fn stream(
+        &self,
+        messages: RequestMessage,
+        generation: Generation,
+    ) -> Result<mpsc::Receiver<Response>, EngineError> {
+        let (request, mut inner) = self.normal_request(messages, generation);
         let turn = self.turn().await?;
         let sender = self.sender()?;
         let (tx, rx) = mpsc::channel(64);
@@ -281,10 +327,16 @@ impl Engine {
         Ok(rx)
     }
 
-    /// A raw (non-chat) completion of `prompt`.
-    pub async fn complete(&self, prompt: &str, sampling: &Sampling) -> Result<CompletionResponse, EngineError> {
-        let messages = RequestMessage::Completion { text: prompt.to_string(), echo_prompt: false, best_of: None };
-        match self.run_alone(messages, sampling, None).await? {
+    /// A raw (non-chat) completion of `prompt`, which the answer repeats first when `echo`.
+    pub async fn complete(
+        &self,
+        prompt: &str,
+        sampling: &Sampling,
+        echo: bool,
+    ) -> Result<CompletionResponse, EngineError> {
+        let messages = RequestMessage::Completion { text: prompt.to_string(), echo_prompt: echo, best_of: None };
+        let generation = Generation::new(sampling, &ChatOptions::default(), false, None)?;
+        match self.run_alone(messages, generation).await? {
             Some(Response::CompletionDone(done)) => Ok(done),
             other => Err(failure(other)),
         }
@@ -298,11 +350,8 @@ impl Engine {
         sampling: &Sampling,
         processor: Arc<dyn CustomLogitsProcessor>,
     ) -> Result<ChatCompletionResponse, EngineError> {
-        let messages = {
-            use mistralrs::RequestLike;
-            Self::chat_request(messages, sampling).take_messages()
-        };
-        match self.run_alone(messages, sampling, Some(vec![processor])).await? {
+        let generation = Generation::new(sampling, &ChatOptions::default(), false, Some(vec![processor]))?;
+        match self.run_alone(Self::chat_messages(messages), generation).await? {
             Some(Response::Done(done)) => Ok(done),
             other => Err(failure(other)),
         }
@@ -323,10 +372,9 @@ impl Engine {
     async fn run_alone(
         &self,
         messages: RequestMessage,
-        sampling: &Sampling,
-        logits_processors: Option<Vec<Arc<dyn CustomLogitsProcessor>>>,
+        generation: Generation,
     ) -> Result<Option<Response>, EngineError> {
-        let (request, mut rx) = self.normal_request(messages, sampling, false, logits_processors);
+        let (request, mut rx) = self.normal_request(messages, generation);
         let turn = self.turn().await?;
         let sender = self.sender()?;
         let (answer_tx, answer_rx) = oneshot::channel();
@@ -341,25 +389,21 @@ impl Engine {
         answer_rx.await.map_err(|_| EngineError::Inference("the engine did not take the request".into()))
     }
 
-    fn normal_request(
-        &self,
-        messages: RequestMessage,
-        sampling: &Sampling,
-        is_streaming: bool,
-        logits_processors: Option<Vec<Arc<dyn CustomLogitsProcessor>>>,
-    ) -> (Request, mpsc::Receiver<Response>) {
+    fn normal_request(&self, messages: RequestMessage, generation: Generation) -> (Request, mpsc::Receiver<Response>) {
         let (tx, rx) = mpsc::channel(64);
+        let Generation { sampling, return_logprobs, is_streaming, constraint, tools, tool_choice, logits_processors } =
+            generation;
         let request = Request::Normal(Box::new(NormalRequest {
             messages,
-            sampling_params: sampling.params(),
+            return_logprobs,
+            sampling_params: sampling,
             response: tx,
-            return_logprobs: false,
             is_streaming,
             id: 0,
-            constraint: Constraint::None,
+            constraint,
             suffix: None,
-            tools: None,
-            tool_choice: None,
+            tools,
+            tool_choice,
             logits_processors,
             return_raw_logits: false,
             web_search_options: None,
@@ -367,6 +411,80 @@ impl Engine {
             truncate_sequence: false,
         }));
         (request, rx)
+    }
+}
+
+/// Counts a sequence's sampling steps (its generated tokens) without touching the logits.
+#[derive(Debug, Default)]
+pub struct StepCount(std::sync::atomic::AtomicUsize);
+
+impl StepCount {
+    /// Steps so far.
+    pub fn get(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl CustomLogitsProcessor for StepCount {
+    fn apply(&self, logits: &mistralrs::Tensor, _context: &[u32]) -> mistralrs::Result<mistralrs::Tensor> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Ok(logits.clone())
+    }
+}
+
+/// OpenAI's `logit_bias`: a fixed amount added to some tokens' logits before sampling (ids outside the
+/// vocabulary are left out; the API refuses them before they get here).
+struct LogitBias(std::collections::HashMap<u32, f32>);
+
+impl CustomLogitsProcessor for LogitBias {
+    fn apply(&self, logits: &mistralrs::Tensor, _context: &[u32]) -> mistralrs::Result<mistralrs::Tensor> {
+        let mut values: Vec<f32> = logits.to_dtype(mistralrs::DType::F32)?.flatten_all()?.to_vec1()?;
+        for (id, bias) in &self.0 {
+            if let Some(value) = values.get_mut(*id as usize) {
+                *value += bias;
+            }
+        }
+        mistralrs::Tensor::from_vec(values, logits.shape(), logits.device())?.to_dtype(logits.dtype())
+    }
+}
+
+/// Everything one engine request asks besides its messages.
+struct Generation {
+    sampling: SamplingParams,
+    return_logprobs: bool,
+    is_streaming: bool,
+    constraint: Constraint,
+    tools: Option<Vec<mistralrs::Tool>>,
+    tool_choice: Option<mistralrs::ToolChoice>,
+    logits_processors: Option<Vec<Arc<dyn CustomLogitsProcessor>>>,
+}
+
+impl Generation {
+    fn new(
+        sampling: &Sampling,
+        options: &ChatOptions,
+        is_streaming: bool,
+        logits_processors: Option<Vec<Arc<dyn CustomLogitsProcessor>>>,
+    ) -> Result<Self, EngineError> {
+        let constraint = match options.constraint().map_err(EngineError::Options)? {
+            Some(schema) => Constraint::JsonSchema(schema),
+            None => Constraint::None,
+        };
+        let mut logits_processors = logits_processors;
+        if !sampling.logit_bias.is_empty() {
+            let bias: Arc<dyn CustomLogitsProcessor> = Arc::new(LogitBias(sampling.logit_bias.clone()));
+            // The bias goes first, so a steering processor (teacher forcing) still has the last word.
+            logits_processors = Some([vec![bias], logits_processors.unwrap_or_default()].concat());
+        }
+        Ok(Self {
+            sampling: sampling.params(),
+            return_logprobs: sampling.logprobs.is_some(),
+            is_streaming,
+            constraint,
+            tools: options.template_tools(),
+            tool_choice: options.tool_choice(),
+            logits_processors,
+        })
     }
 }
 

@@ -300,7 +300,7 @@ impl Engine {
         target: &str,
         steering: &Steering,
     ) -> Result<ForcedRun, EngineError> {
-        let prompt_len = self.count_chat_tokens(messages).await?;
+        let prompt_len = self.count_chat_tokens(messages, &crate::ChatOptions::default()).await?;
         let forcing = Arc::new(TeacherForcing {
             vocab,
             prompt_len,

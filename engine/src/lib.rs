@@ -3,10 +3,12 @@
 //! behind each token of a model's vocabulary, and teacher-forced re-execution of someone else's answer.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod chat;
 mod engine;
 pub mod forcing;
 pub mod model_id;
 pub mod vocab;
 
-pub use engine::{ChatMessage, Engine, EngineError, ModelSource, Sampling};
+pub use chat::{ChatMessage, ChatOptions, OptionsError, ToolCall, ToolMode};
+pub use engine::{Engine, EngineError, ModelSource, Sampling, StepCount};
 pub use mistralrs;

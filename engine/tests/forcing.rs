@@ -18,7 +18,7 @@ async fn tiny() -> (tempfile::TempDir, ModelSource, Engine) {
 }
 
 fn ask(content: &str) -> Vec<ChatMessage> {
-    vec![ChatMessage { role: "user".into(), content: content.into() }]
+    vec![ChatMessage::new("user", content)]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -65,8 +65,13 @@ pub async fn load_models(config: &Config, chain: &Chain) -> Result<HashMap<Strin
         let engine = Engine::load(source).await.map_err(|e| err(e.to_string()));
         bar.finish_and_clear();
         let engine = Arc::new(engine?);
+        let started =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         tracing::info!(model = %m.name, id = %m.id, %price, "model loaded");
-        models.insert(m.name.clone(), ServedModel { name: m.name.clone(), model_id, engine, price_per_mtok: price });
+        models.insert(
+            m.name.clone(),
+            ServedModel { name: m.name.clone(), model_id, engine, price_per_mtok: price, created: started },
+        );
     }
     Ok(models)
 }

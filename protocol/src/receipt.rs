@@ -57,6 +57,36 @@ pub fn output_hash(text: &str) -> B256 {
     keccak256(text.as_bytes())
 }
 
+/// One choice of an answer, as the output hash commits to it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ChoiceOutput {
+    /// The choice's text.
+    pub content: String,
+    /// The tools it called.
+    pub tool_calls: Vec<CalledTool>,
+}
+
+/// A tool call in a choice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalledTool {
+    /// The function called.
+    pub name: String,
+    /// Its arguments, the JSON text the answer carries.
+    pub arguments: String,
+}
+
+/// The text an answer's output hash is taken over: the one choice's text when the answer is a single choice
+/// without tool calls (what validators replay, and what every earlier receipt committed to); otherwise the
+/// compact JSON array of the choices (`[{"content", "tool_calls": [{"name", "arguments"}]}]`, call ids left out:
+/// the node picks them at random), so that no choice and no call escapes the signature.
+pub fn output_text(choices: &[ChoiceOutput]) -> String {
+    match choices {
+        [one] if one.tool_calls.is_empty() => one.content.clone(),
+        // Strings and vectors always serialize.
+        many => serde_json::to_string(many).unwrap_or_default(),
+    }
+}
+
 /// The sampling parameters a request ran with, in a canonical form: what a validator must reproduce.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SamplingClaim {

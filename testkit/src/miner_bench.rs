@@ -51,13 +51,13 @@ fn median(mut values: Vec<f64>) -> f64 {
 fn prompt() -> Vec<ChatMessage> {
     let text = "Summarise the history of decentralised computing networks, from volunteer grids to blockchains, \
                 in a few careful paragraphs for a technical audience.";
-    vec![ChatMessage { role: "user".into(), content: text.into() }]
+    vec![ChatMessage::new("user", text)]
 }
 
 async fn engine_run(engine: &Engine, tokens: usize) -> Result<Run, BoxError> {
     let sampling = Sampling { max_tokens: tokens, temperature: Some(0.0), ..Sampling::default() };
     let started = Instant::now();
-    let mut rx = engine.chat_stream(&prompt(), &sampling).await?;
+    let mut rx = engine.chat_stream(&prompt(), &sampling, &Default::default()).await?;
     let (mut first, mut last, mut usage) = (None, started, None);
     while let Some(response) = rx.recv().await {
         if let mistralrs::Response::Chunk(chunk) = response {

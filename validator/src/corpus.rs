@@ -68,13 +68,13 @@ pub fn draw(rng: &mut impl Rng, lengths: std::ops::RangeInclusive<usize>) -> Pro
     let mut messages = Vec::new();
     if rng.gen_bool(0.4) {
         let system = SYSTEM_PROMPTS.choose(rng).copied().unwrap_or(SYSTEM_PROMPTS[0]);
-        messages.push(ChatMessage { role: "system".into(), content: system.into() });
+        messages.push(ChatMessage::new("system", system));
     }
     if rng.gen_bool(0.2) {
-        messages.push(ChatMessage { role: "user".into(), content: pick(rng) });
-        messages.push(ChatMessage { role: "assistant".into(), content: "Sure, here it is.".into() });
+        messages.push(ChatMessage::new("user", pick(rng)));
+        messages.push(ChatMessage::new("assistant", "Sure, here it is."));
     }
-    messages.push(ChatMessage { role: "user".into(), content: pick(rng) });
+    messages.push(ChatMessage::new("user", pick(rng)));
     let shape = BodyShape {
         float_temperature: rng.gen_bool(0.5),
         explicit_stream: rng.gen_bool(0.5),

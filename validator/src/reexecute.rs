@@ -102,7 +102,7 @@ pub fn parse_request(body: &[u8]) -> Result<(Vec<ChatMessage>, usize), Unjudgeab
         .ok_or_else(|| bad("no messages"))?
         .iter()
         .map(|m| match (m["role"].as_str(), m["content"].as_str()) {
-            (Some(role), Some(content)) => Ok(ChatMessage { role: role.into(), content: content.into() }),
+            (Some(role), Some(content)) => Ok(ChatMessage::new(role, content)),
             _ => Err(bad("a message without a text role and content")),
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -93,7 +93,7 @@ async fn validator_with_probe_account(
 }
 
 fn probe(content: &str, max_tokens: usize) -> Probe {
-    let messages = vec![neuro_engine::ChatMessage { role: "user".into(), content: content.into() }];
+    let messages = vec![neuro_engine::ChatMessage::new("user", content)];
     Probe { messages, max_tokens, shape: BodyShape::default() }
 }
 

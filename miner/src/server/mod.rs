@@ -5,29 +5,27 @@
 //! counts, priced at the node's price, and recorded as a receipt in SQLite *before* the response completes
 //! (for a stream: before the final `[DONE]` event).
 
-use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration};
+mod chat;
+mod completions;
+mod stream;
+
+use std::{collections::HashMap, sync::Arc};
 
 use alloy::primitives::{Address, U256};
 use axum::{
     Json, Router,
-    body::Bytes,
     extract::{DefaultBodyLimit, State},
     http::{HeaderMap, StatusCode, header},
-    response::{
-        IntoResponse, Response,
-        sse::{Event, KeepAlive, Sse},
-    },
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
-use futures::Stream;
 use neuro_protocol::receipt::{InferenceReceipt, SamplingClaim, SignedReceipt, output_hash, request_hash};
 use neuro_prover::Receipt;
 use serde_json::json;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{
-    api::{ApiError, ChatRequest, CompletionRequest},
+    api::ApiError,
     chain::Chain,
     engine::Engine,
     engine::Sampling,
@@ -47,6 +45,8 @@ pub struct ServedModel {
     pub engine: Arc<Engine>,
     /// This node's price in NEURO-wei per million tokens (at least the model's floor).
     pub price_per_mtok: U256,
+    /// Unix seconds the node started serving it (`/v1/models`' `created`).
+    pub created: u64,
 }
 
 /// Shared server state.
@@ -72,8 +72,8 @@ pub struct AppState {
 pub fn router(state: Arc<AppState>, with_metrics: bool) -> Router {
     let max_body = state.max_body_bytes;
     let mut router = Router::new()
-        .route("/v1/chat/completions", post(chat_completions))
-        .route("/v1/completions", post(completions))
+        .route("/v1/chat/completions", post(chat::chat_completions))
+        .route("/v1/completions", post(completions::completions))
         .route("/v1/models", get(list_models))
         .route("/health", get(health));
     if with_metrics {
@@ -167,24 +167,44 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authentic
     Ok(Authenticated { key, now })
 }
 
-async fn admit(
-    state: &AppState,
-    auth: Authenticated,
-    model: &str,
+/// Fits a request's completion limit to the model's context: a prompt that does not fit, or a limit the client
+/// set beyond what is left, is a 400 `context_length_exceeded` before anything is reserved; an unset limit is
+/// what the context leaves (at most `MAX_TOKENS_LIMIT`).
+fn fit_to_context(
+    served: &ServedModel,
     prompt_tokens: usize,
-    sampling: &Sampling,
-) -> Result<Admitted, ApiError> {
+    limit_given: bool,
+    sampling: &mut Sampling,
+) -> Result<(), ApiError> {
+    let Some(context) = served.engine.context_length() else { return Ok(()) };
     let max_tokens = sampling.max_tokens;
-    let served = state.models.get(model).cloned().ok_or_else(|| ApiError::model_not_found(model))?;
-    if let Some(context) = served.engine.context_length()
-        && prompt_tokens + max_tokens > context
-    {
+    if prompt_tokens >= context {
+        return Err(ApiError::context_length_exceeded(format!(
+            "this model's context is {context} tokens and the prompt has {prompt_tokens}: shorten the prompt"
+        )));
+    }
+    if limit_given && prompt_tokens + max_tokens > context {
         return Err(ApiError::context_length_exceeded(format!(
             "this model's context is {context} tokens; the prompt has {prompt_tokens} and max_tokens is \
              {max_tokens}: shorten the prompt or lower max_tokens"
         )));
     }
-    let worst = fee((prompt_tokens + max_tokens) as u64, served.price_per_mtok)?;
+    sampling.max_tokens = max_tokens.min(context - prompt_tokens);
+    Ok(())
+}
+
+/// Reserves the worst-case fee of `choices` answers of `sampling.max_tokens` tokens to a prompt of
+/// `prompt_tokens` (billed once, as OpenAI bills `n`).
+async fn admit(
+    state: &AppState,
+    auth: Authenticated,
+    served: &ServedModel,
+    prompt_tokens: usize,
+    sampling: &Sampling,
+    choices: usize,
+) -> Result<Admitted, ApiError> {
+    let max_tokens = sampling.max_tokens;
+    let worst = fee((prompt_tokens + choices * max_tokens) as u64, served.price_per_mtok)?;
     let reservation =
         state.gate.reserve(auth.key, U256::from(worst)).await.map_err(|e| gate_error(&state.metrics, e))?;
     let sampling = SamplingClaim {
@@ -193,7 +213,31 @@ async fn admit(
         top_p: sampling.top_p,
         stop: sampling.stop.clone(),
     };
-    Ok(Admitted { served, reservation, epoch: state.chain.epoch_at(auth.now), now: auth.now, sampling })
+    Ok(Admitted { served: served.clone(), reservation, epoch: state.chain.epoch_at(auth.now), now: auth.now, sampling })
+}
+
+/// The served model a request names (404 if none).
+fn served_model(state: &AppState, model: &str) -> Result<ServedModel, ApiError> {
+    state.models.get(model).cloned().ok_or_else(|| ApiError::model_not_found(model))
+}
+
+/// An engine failure as an API error: contradictory options are the client's, anything else the node's.
+fn engine_error(e: crate::engine::EngineError) -> ApiError {
+    match e {
+        crate::engine::EngineError::Options(e) => ApiError::invalid(e.to_string(), "tool_choice"),
+        e => ApiError::internal(e.to_string()),
+    }
+}
+
+/// Unix seconds now (a response's `created`).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// A response's `system_fingerprint`: the node's version and the model's id, so that a client can tell two
+/// answers of the same weights and build apart from others.
+fn fingerprint(served: &ServedModel) -> String {
+    format!("neuro-{}-{}", env!("CARGO_PKG_VERSION"), hex::encode(&served.model_id[..6]))
 }
 
 /// Meters, signs and durably records one served request, releasing its reservation in the same step; returns
@@ -274,31 +318,6 @@ fn json_response(bytes: Vec<u8>) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
-fn engine_for(state: &AppState, model: &str) -> Result<Arc<Engine>, ApiError> {
-    state.models.get(model).map(|m| m.engine.clone()).ok_or_else(|| ApiError::model_not_found(model))
-}
-
-/// What a non-streaming generation produced.
-struct Generated<R> {
-    response: R,
-    id: String,
-    output: String,
-    prompt: u64,
-    completion: u64,
-}
-
-/// Runs a non-streaming generation and records its receipt; the reservation is released whatever happens.
-async fn unary<R: serde::Serialize>(
-    state: &AppState,
-    admitted: Admitted,
-    body: &[u8],
-    generate: impl Future<Output = Result<Generated<R>, ApiError>>,
-) -> Result<Response, ApiError> {
-    let Generated { response, id, output, prompt, completion } = generate.await?;
-    let signed = record(state, admitted, body, &id, &output, prompt, completion).await?;
-    Ok(json_response(with_receipt(response, &signed)?))
-}
-
 /// Turns a handler's outcome into a response, counting failures other than payment refusals.
 fn respond(state: &AppState, outcome: Result<Response, ApiError>) -> Response {
     outcome.unwrap_or_else(|e| {
@@ -340,192 +359,13 @@ where
     respond(state, outcome)
 }
 
-async fn chat_completions(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    detached(&state, |running| chat_inner(state.clone(), headers, body, running)).await
-}
-
-async fn chat_inner(
-    state: Arc<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-    running: Running,
-) -> Result<Response, ApiError> {
-    let mut request: ChatRequest =
-        serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("invalid request body: {e}")))?;
-    let sampling = request.sampling()?;
-    let messages = request.messages()?;
-    let engine = engine_for(&state, &request.model)?;
-    let auth = authenticate(&state, &headers).await?;
-    let prompt_tokens =
-        engine.count_chat_tokens(&messages).await.map_err(|e| ApiError::invalid(e.to_string(), "messages"))?;
-    let admitted = admit(&state, auth, &request.model, prompt_tokens, &sampling).await?;
-
-    if request.stream {
-        return stream_chat(state, admitted, body, messages, sampling, running).await;
-    }
-    let name = admitted.served.name.clone();
-    unary(&state, admitted, &body, async {
-        let mut response = engine.chat(&messages, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
-        response.id = format!("chatcmpl-{}", random_id());
-        response.model = name;
-        let output = response.choices.first().and_then(|c| c.message.content.clone()).unwrap_or_default();
-        let (prompt, completion) = (response.usage.prompt_tokens as u64, response.usage.completion_tokens as u64);
-        Ok(Generated { id: response.id.clone(), response, output, prompt, completion })
-    })
-    .await
-}
-
-async fn stream_chat(
-    state: Arc<AppState>,
-    admitted: Admitted,
-    body: Bytes,
-    messages: Vec<crate::engine::ChatMessage>,
-    sampling: Sampling,
-    running: Running,
-) -> Result<Response, ApiError> {
-    let engine = admitted.served.engine.clone();
-    // On an error the reservation is dropped, which releases it.
-    let mut chunks = engine.chat_stream(&messages, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
-    let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
-    tokio::spawn(async move {
-        let _running = running;
-        let mut client = Some(tx);
-        let id = format!("chatcmpl-{}", random_id());
-        let mut output = String::new();
-        let mut last = None;
-        let mut failed = None;
-        let mut stall_budget = CLIENT_WRITE_TIMEOUT;
-        while let Some(chunk) = chunks.recv().await {
-            match chunk {
-                mistralrs::Response::Chunk(mut c) => {
-                    c.id = id.clone();
-                    c.model.clone_from(&admitted.served.name);
-                    if let Some(text) = c.choices.first().and_then(|ch| ch.delta.content.as_deref()) {
-                        output.push_str(text);
-                    }
-                    // The chunk that ends the stream carries usage; it goes out after the receipt is recorded,
-                    // with the signed receipt attached.
-                    if c.choices.iter().any(|ch| ch.finish_reason.is_some()) && c.usage.is_some() {
-                        last = Some(c);
-                        break;
-                    }
-                    let data = serde_json::to_string(&c).unwrap_or_default();
-                    // A client that went away or stopped reading does not stop metering (the tokens were
-                    // generated), and never blocks this loop for long: mistral.rs awaits its send to us inside
-                    // the engine step, so a stalled forwarder would freeze every sequence on the model.
-                    client = forward(client, Event::default().data(data), &mut stall_budget).await;
-                }
-                mistralrs::Response::ModelError(m, _) => failed = Some(m),
-                mistralrs::Response::InternalError(e) | mistralrs::Response::ValidationError(e) => {
-                    failed = Some(e.to_string())
-                }
-                _ => {}
-            }
-            if failed.is_some() {
-                break;
-            }
-        }
-        let outcome = match (failed, last) {
-            (Some(message), _) => Err(message),
-            (None, Some(chunk)) => {
-                let usage =
-                    chunk.usage.as_ref().map_or((0, 0), |u| (u.prompt_tokens as u64, u.completion_tokens as u64));
-                match record(&state, admitted, &body, &id, &output, usage.0, usage.1).await {
-                    Ok(signed) => with_receipt(&chunk, &signed).map_err(|e| e.message),
-                    Err(e) => Err(e.message),
-                }
-            }
-            (None, None) => Err("the engine ended the stream without usage".to_string()),
-        };
-        let last = match outcome {
-            Ok(data) => {
-                client =
-                    forward(client, Event::default().data(String::from_utf8_lossy(&data)), &mut stall_budget).await;
-                Event::default().data("[DONE]")
-            }
-            Err(message) => {
-                state.metrics.requests_failed.inc();
-                tracing::warn!(%message, "stream failed");
-                Event::default().data(json!({"error": {"message": message, "type": "server_error"}}).to_string())
-            }
-        };
-        let _ = forward(client, last, &mut stall_budget).await;
-    });
-    let stream: ReceiverStream<Result<Event, Infallible>> = ReceiverStream::new(rx);
-    Ok(sse(stream).into_response())
-}
-
-/// How long, in total over the whole stream, a client may leave its buffer full before the node stops writing
-/// to it. A total, not a per-event limit: a client taking one event just under a per-event limit would hold the
-/// engine (one sequence at a time) for hours at the price of its tokens.
-const CLIENT_WRITE_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Sends `event` to a stream's client unless it is gone; gives up on a client that has kept its buffer full for
-/// [`CLIENT_WRITE_TIMEOUT`] in total (`stall_budget` holds what is left). Returns the client for the next event,
-/// or `None` once it is gone.
-async fn forward(
-    client: Option<mpsc::Sender<Result<Event, Infallible>>>,
-    event: Event,
-    stall_budget: &mut Duration,
-) -> Option<mpsc::Sender<Result<Event, Infallible>>> {
-    let tx = client?;
-    let started = tokio::time::Instant::now();
-    // `timeout` polls the send first: with the budget spent, an event still goes out if the buffer has room.
-    let sent = tokio::time::timeout(*stall_budget, tx.send(Ok(event))).await;
-    *stall_budget = stall_budget.saturating_sub(started.elapsed());
-    match sent {
-        Ok(Ok(())) => Some(tx),
-        Ok(Err(_)) => None,
-        Err(_) => {
-            tracing::info!("dropping a stream whose client stopped reading");
-            None
-        }
-    }
-}
-
-fn sse<S: Stream<Item = Result<Event, Infallible>> + Send + 'static>(stream: S) -> impl IntoResponse {
-    // Comments every 15 s keep proxies from closing a stream that is slow to start.
-    Sse::new(stream).keep_alive(KeepAlive::default())
-}
-
-async fn completions(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    detached(&state, |running| completion_inner(state.clone(), headers, body, running)).await
-}
-
-async fn completion_inner(
-    state: Arc<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-    _running: Running,
-) -> Result<Response, ApiError> {
-    let mut request: CompletionRequest =
-        serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("invalid request body: {e}")))?;
-    let sampling = request.sampling()?;
-    let engine = engine_for(&state, &request.model)?;
-    let auth = authenticate(&state, &headers).await?;
-    let prompt_tokens =
-        engine.count_text_tokens(&request.prompt).await.map_err(|e| ApiError::invalid(e.to_string(), "prompt"))?;
-    let admitted = admit(&state, auth, &request.model, prompt_tokens, &sampling).await?;
-    let name = admitted.served.name.clone();
-    unary(&state, admitted, &body, async {
-        let mut response =
-            engine.complete(&request.prompt, &sampling).await.map_err(|e| ApiError::internal(e.to_string()))?;
-        response.id = format!("cmpl-{}", random_id());
-        response.model = name;
-        let output = response.choices.first().map(|c| c.text.clone()).unwrap_or_default();
-        let (prompt, completion) = (response.usage.prompt_tokens as u64, response.usage.completion_tokens as u64);
-        Ok(Generated { id: response.id.clone(), response, output, prompt, completion })
-    })
-    .await
-}
-
 async fn list_models(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     let mut names: Vec<&ServedModel> = state.models.values().collect();
     names.sort_by(|a, b| a.name.cmp(&b.name));
     let data: Vec<_> = names
         .iter()
         .map(|m| {
-            json!({"id": m.name, "object": "model", "owned_by": "neuro",
+            json!({"id": m.name, "object": "model", "created": m.created, "owned_by": "neuro",
                    "neuro_model_id": format!("0x{}", hex::encode(m.model_id)),
                    "price_per_mtok": m.price_per_mtok.to_string()})
         })
