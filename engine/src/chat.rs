@@ -127,12 +127,23 @@ impl ChatOptions {
                 Some(call(tool))
             }
         };
-        match (forced, &self.json_schema) {
-            (Some(_), Some(_)) => Err(OptionsError::TwoConstraints),
-            (Some(forced), None) => Ok(Some(forced)),
-            (None, schema) => Ok(schema.clone()),
-        }
+        let schema = match (forced, &self.json_schema) {
+            (Some(_), Some(_)) => return Err(OptionsError::TwoConstraints),
+            (Some(forced), None) => Some(forced),
+            (None, schema) => schema.clone(),
+        };
+        Ok(schema.map(compact))
     }
+}
+
+/// Asks llguidance (mistral.rs's grammar engine) for compact JSON, unless the schema says otherwise: with
+/// flexible whitespace a model may pad between tokens until `max_tokens` runs out, which a weak or noisy model
+/// does, and the answer never closes.
+fn compact(mut schema: Value) -> Value {
+    if let Some(object) = schema.as_object_mut() {
+        object.entry("x-guidance").or_insert_with(|| json!({"whitespace_flexible": false}));
+    }
+    schema
 }
 
 /// The messages as mistral.rs's chat template input.
@@ -191,6 +202,7 @@ mod tests {
         options.tool_mode = ToolMode::Required;
         let schema = options.constraint().expect("schema").expect("constrained");
         assert_eq!(schema["anyOf"].as_array().map(Vec::len), Some(2));
+        assert_eq!(schema["x-guidance"]["whitespace_flexible"], false);
         options.tool_mode = ToolMode::Named("time".into());
         let schema = options.constraint().expect("schema").expect("constrained");
         assert_eq!(schema["properties"]["name"]["const"], "time");

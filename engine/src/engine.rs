@@ -98,12 +98,12 @@ impl Sampling {
         let mut params = SamplingParams::deterministic();
         // OpenAI's temperature 0 is greedy decoding. mistral.rs would divide by it, and treats a missing
         // temperature as 1.0, so greedy is spelled top-k 1 (which `deterministic()` sets) without a temperature.
-        let greedy = self.temperature.is_some_and(|t| t <= 0.0);
+        // top_p 0 keeps only the most likely token: greedy too.
+        let greedy = self.temperature.is_some_and(|t| t <= 0.0) || self.top_p == Some(0.0);
         if !greedy {
             params.top_k = None;
             params.temperature = self.temperature;
         }
-        // top_p 0 keeps only the most likely token: greedy, which top-k 1 already is.
         params.top_p = self.top_p.filter(|p| *p > 0.0);
         params.max_len = Some(self.max_tokens);
         params.frequency_penalty = self.frequency_penalty;
@@ -135,7 +135,7 @@ pub struct Engine {
     model: Model,
     source: ModelSource,
     context_length: Option<usize>,
-    vocab_size: usize,
+    vocab: Arc<crate::vocab::Vocabulary>,
     /// One permit: held for the whole of a sequence (a stream's until its last chunk or its receiver drops).
     sequencer: Arc<Semaphore>,
 }
@@ -178,15 +178,14 @@ impl Engine {
         };
         // The engine's own limit on prompt + generated tokens; unknown for some model kinds.
         let context_length = model.config().ok().and_then(|c| c.max_seq_len);
-        let vocab_size = crate::vocab::Vocabulary::load(&source)
-            .map_err(|e| EngineError::Load { path: source.path().to_path_buf(), message: e.to_string() })?
-            .len();
-        Ok(Self { model, source, context_length, vocab_size, sequencer: Arc::new(Semaphore::new(1)) })
+        let vocab = crate::vocab::Vocabulary::load(&source)
+            .map_err(|e| EngineError::Load { path: source.path().to_path_buf(), message: e.to_string() })?;
+        Ok(Self { model, source, context_length, vocab: Arc::new(vocab), sequencer: Arc::new(Semaphore::new(1)) })
     }
 
     /// Tokens in the model's vocabulary (the width of its logits), read from its tokenizer.
     pub fn vocab_size(&self) -> usize {
-        self.vocab_size
+        self.vocab.len()
     }
 
     /// Most tokens (prompt and completion together) one sequence may hold, when the engine knows it.
@@ -253,14 +252,22 @@ impl Engine {
         sampling: &Sampling,
         options: &ChatOptions,
     ) -> Result<ChatCompletionResponse, EngineError> {
-        let generation = Generation::new(sampling, options, false, None)?;
+        let tops = TopLogprobs::for_sampling(sampling);
+        let generation = Generation::new(sampling, options, false, tops.clone().map(TopLogprobs::processor))?;
         match self.run_alone(Self::chat_messages(messages), generation).await? {
-            Some(Response::Done(done)) => Ok(done),
+            Some(Response::Done(mut done)) => {
+                if let (Some(tops), Some(choice)) = (tops, done.choices.first_mut()) {
+                    tops.patch(choice.logprobs.as_mut(), &self.vocab);
+                }
+                Ok(done)
+            }
             other => Err(failure(other)),
         }
     }
 
-    /// A streaming chat completion: chunks arrive on the returned channel; the last carries `usage`.
+    /// A streaming chat completion: chunks arrive on the returned channel; the last carries `usage`, except
+    /// that mistral.rs 0.8.1 sends no last chunk when the answer ends inside a UTF-8 character, so the count of
+    /// generated tokens comes with the channel (final once it has closed).
     ///
     /// The engine stays this sequence's until it ends or the reader goes (a reader that keeps the channel but
     /// takes no chunk for 30 s is treated as gone, which stops the generation).
@@ -269,9 +276,11 @@ impl Engine {
         messages: &[ChatMessage],
         sampling: &Sampling,
         options: &ChatOptions,
-    ) -> Result<mpsc::Receiver<Response>, EngineError> {
-        let generation = Generation::new(sampling, options, true, None)?;
-        self.stream(Self::chat_messages(messages), generation).await
+    ) -> Result<(mpsc::Receiver<Response>, Arc<StepCount>), EngineError> {
+        let steps = Arc::new(StepCount::default());
+        let counter: Arc<dyn CustomLogitsProcessor> = steps.clone();
+        let generation = Generation::new(sampling, options, true, Some(vec![counter]))?;
+        Ok((self.stream(Self::chat_messages(messages), generation).await?, steps))
     }
 
     /// A streaming raw completion of `prompt` (chunks as [`Self::chat_stream`]'s), and the count of tokens it
@@ -335,9 +344,16 @@ impl Engine {
         echo: bool,
     ) -> Result<CompletionResponse, EngineError> {
         let messages = RequestMessage::Completion { text: prompt.to_string(), echo_prompt: echo, best_of: None };
-        let generation = Generation::new(sampling, &ChatOptions::default(), false, None)?;
+        let tops = TopLogprobs::for_sampling(sampling);
+        let generation =
+            Generation::new(sampling, &ChatOptions::default(), false, tops.clone().map(TopLogprobs::processor))?;
         match self.run_alone(messages, generation).await? {
-            Some(Response::CompletionDone(done)) => Ok(done),
+            Some(Response::CompletionDone(mut done)) => {
+                if let (Some(tops), Some(choice)) = (tops, done.choices.first_mut()) {
+                    tops.patch(choice.logprobs.as_mut(), &self.vocab);
+                }
+                Ok(done)
+            }
             other => Err(failure(other)),
         }
     }
@@ -411,6 +427,59 @@ impl Engine {
             truncate_sequence: false,
         }));
         (request, rx)
+    }
+}
+
+/// The most likely tokens of each step, from the model's own distribution. mistral.rs 0.8.1 reports
+/// alternatives after its top-k filter, so under greedy decoding (top-k 1) every alternative is -inf, and it
+/// reports log-probabilities in base 10 where OpenAI's are natural: its reports are patched.
+#[derive(Debug, Clone)]
+struct TopLogprobs {
+    count: usize,
+    steps: Arc<std::sync::Mutex<Vec<StepTop>>>,
+}
+
+/// One step's most likely tokens, with their natural log-probabilities.
+type StepTop = Vec<(u32, f32)>;
+
+impl TopLogprobs {
+    fn for_sampling(sampling: &Sampling) -> Option<Self> {
+        sampling.logprobs.map(|count| Self { count, steps: Default::default() })
+    }
+
+    fn processor(self) -> Vec<Arc<dyn CustomLogitsProcessor>> {
+        vec![Arc::new(self)]
+    }
+
+    /// Replaces each reported token's alternatives with the recorded ones.
+    fn patch(&self, logprobs: Option<&mut mistralrs::Logprobs>, vocab: &crate::vocab::Vocabulary) {
+        let steps = self.steps.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(tokens) = logprobs.and_then(|l| l.content.as_mut()) else { return };
+        for token in tokens.iter_mut() {
+            token.logprob *= std::f32::consts::LN_10;
+        }
+        for (token, step) in tokens.iter_mut().zip(steps.iter()) {
+            token.top_logprobs = step
+                .iter()
+                .map(|(id, logprob)| mistralrs::TopLogprob {
+                    token: *id,
+                    logprob: *logprob,
+                    bytes: Some(String::from_utf8_lossy(vocab.bytes(*id)).into_owned()),
+                })
+                .collect();
+        }
+    }
+}
+
+impl CustomLogitsProcessor for TopLogprobs {
+    fn apply(&self, logits: &mistralrs::Tensor, _context: &[u32]) -> mistralrs::Result<mistralrs::Tensor> {
+        let values: Vec<f32> = logits.to_dtype(mistralrs::DType::F32)?.flatten_all()?.to_vec1()?;
+        let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let log_sum = values.iter().map(|v| (v - max).exp()).sum::<f32>().ln() + max;
+        let best = crate::forcing::most_likely(&values, self.count);
+        let step = best.into_iter().map(|id| (id, values[id as usize] - log_sum)).collect();
+        self.steps.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(step);
+        Ok(logits.clone())
     }
 }
 

@@ -221,7 +221,7 @@ impl TeacherForcing {
 }
 
 /// The `count` most likely token ids, most likely first (equal logprobs in id order); one pass, no sort.
-fn most_likely(logprobs: &[f32], count: usize) -> Vec<u32> {
+pub(crate) fn most_likely(logprobs: &[f32], count: usize) -> Vec<u32> {
     let mut best: Vec<u32> = Vec::with_capacity(count + 1);
     if count == 0 {
         return best;

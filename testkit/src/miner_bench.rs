@@ -57,7 +57,7 @@ fn prompt() -> Vec<ChatMessage> {
 async fn engine_run(engine: &Engine, tokens: usize) -> Result<Run, BoxError> {
     let sampling = Sampling { max_tokens: tokens, temperature: Some(0.0), ..Sampling::default() };
     let started = Instant::now();
-    let mut rx = engine.chat_stream(&prompt(), &sampling, &Default::default()).await?;
+    let (mut rx, _) = engine.chat_stream(&prompt(), &sampling, &Default::default()).await?;
     let (mut first, mut last, mut usage) = (None, started, None);
     while let Some(response) = rx.recv().await {
         if let mistralrs::Response::Chunk(chunk) = response {

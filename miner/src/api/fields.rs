@@ -63,6 +63,9 @@ pub struct StreamOptions {
     /// Send a last chunk with `usage` and no choices.
     #[serde(default)]
     pub include_usage: bool,
+    /// Pad every chunk (an `obfuscation` field) so that its size does not give its text away on an encrypted
+    /// connection; OpenAI's default is on.
+    pub include_obfuscation: Option<bool>,
 }
 
 /// The sampling fields both endpoints take.
@@ -103,6 +106,8 @@ pub struct Checked {
     pub stream: bool,
     /// A last chunk with usage (streams).
     pub include_usage: bool,
+    /// Pad stream chunks (`stream_options.include_obfuscation`, on unless set false).
+    pub obfuscate: bool,
     /// The end-user id.
     pub user: Option<String>,
 }
@@ -169,6 +174,14 @@ impl SamplingFields {
             return Err(ApiError::invalid(format!("n must be between 1 and {MAX_CHOICES}"), "n"));
         }
         let stream = self.stream.unwrap_or(false);
+        if stream && logprobs.is_some() {
+            // mistral.rs streams one token's log-probabilities per chunk and skips the steps whose text it holds
+            // back (a split UTF-8 character), so they cannot be matched to tokens reliably.
+            return Err(ApiError::unsupported(
+                "logprobs",
+                "log-probabilities come with whole answers; set stream false",
+            ));
+        }
         if self.stream_options.is_some() && !stream {
             return Err(ApiError::invalid("stream_options needs stream: true", "stream_options"));
         }
@@ -185,7 +198,8 @@ impl SamplingFields {
             },
             n,
             stream,
-            include_usage: self.stream_options.is_some_and(|o| o.include_usage),
+            include_usage: self.stream_options.as_ref().is_some_and(|o| o.include_usage),
+            obfuscate: stream && self.stream_options.and_then(|o| o.include_obfuscation) != Some(false),
             user: self.user,
         })
     }
@@ -262,6 +276,8 @@ mod tests {
         assert!(check(r#"{"seed":7,"temperature":0}"#).is_ok());
         assert_eq!(param(check(r#"{"stream_options":{"include_usage":true}}"#)), Some("stream_options".into()));
         let streamed = check(r#"{"stream":true,"stream_options":{"include_usage":true}}"#).expect("stream");
+        let probe = parse(r#"{"stream":true}"#).expect("body");
+        assert_eq!(param(probe.sampling.check(16, Some(2), 100)), Some("logprobs".into()));
         assert!(streamed.stream && streamed.include_usage);
     }
 }

@@ -51,7 +51,7 @@ async fn inner(state: Arc<AppState>, headers: HeaderMap, body: Bytes, running: R
         tracing::debug!(user, "chat request");
     }
     if job.checked.stream {
-        return streamed(state, admitted, body, job, running).await;
+        return streamed(state, admitted, body, job, prompt_tokens, running).await;
     }
     let id = format!("chatcmpl-{}", random_id());
     let (mut choices, mut outputs) = (Vec::new(), Vec::new());
@@ -106,11 +106,12 @@ async fn streamed(
     admitted: super::Admitted,
     body: Bytes,
     job: ChatJob,
+    prompt_tokens: usize,
     running: Running,
 ) -> Result<Response, ApiError> {
     let engine = admitted.served.engine.clone();
     let first = engine.chat_stream(&job.messages, &job.checked.sampling, &job.options).await.map_err(engine_error)?;
-    let (mut writer, response) = stream::Writer::open();
+    let (mut writer, response) = stream::Writer::open(job.checked.obfuscate);
     tokio::spawn(async move {
         let _running = running;
         let id = format!("chatcmpl-{}", random_id());
@@ -132,7 +133,7 @@ async fn streamed(
                 Some(receiver) => Ok(receiver),
                 None => engine.chat_stream(&job.messages, &job.checked.sampling, &job.options).await,
             };
-            let mut receiver = match receiver {
+            let (mut receiver, steps) = match receiver {
                 Ok(receiver) => receiver,
                 Err(e) => {
                     failed = Some(e.to_string());
@@ -169,7 +170,8 @@ async fn streamed(
                 let out = ChunkChoice {
                     index,
                     delta: Delta { role: first_chunk.then_some("assistant"), content: text, tool_calls: delta_calls },
-                    logprobs: choice.logprobs.as_ref().map(|lp| logprobs(std::slice::from_ref(lp))),
+                    // Refused with streams (`api::fields`).
+                    logprobs: None,
                     finish_reason: choice.finish_reason.as_deref().map(|r| wire::finish_reason(r, !calls.is_empty())),
                 };
                 first_chunk = false;
@@ -191,8 +193,28 @@ async fn streamed(
                 break;
             }
             if !finished {
-                failed = Some("the engine ended the stream without usage".to_string());
-                break;
+                // mistral.rs ended the stream without its last chunk: the answer ended inside a UTF-8 character,
+                // whose bytes it held back. The tokens were generated all the same, so the choice ends here,
+                // billed by the steps counted, with the one U+FFFD a whole answer decodes those bytes to.
+                let generated = steps.get() as u64;
+                prompt.get_or_insert(prompt_tokens as u64);
+                completion += generated;
+                let reason = if generated >= job.checked.sampling.max_tokens as u64 { "length" } else { "stop" };
+                let tail = calls.is_empty().then(|| char::REPLACEMENT_CHARACTER.to_string());
+                if let Some(tail) = &tail {
+                    content.push_str(tail);
+                }
+                let out = ChunkChoice {
+                    index,
+                    delta: Delta { role: first_chunk.then_some("assistant"), content: tail, ..Delta::default() },
+                    logprobs: None,
+                    finish_reason: Some(if calls.is_empty() { reason } else { "tool_calls" }),
+                };
+                if index + 1 == job.checked.n {
+                    last = Some(out);
+                } else {
+                    writer.json(&chunk(vec![out], None)).await;
+                }
             }
             outputs.push(choice_output(&content, &calls));
         }

@@ -85,7 +85,7 @@ fn streamed(
     prompt_tokens: usize,
     running: Running,
 ) -> Response {
-    let (mut writer, response) = stream::Writer::open();
+    let (mut writer, response) = stream::Writer::open(job.checked.obfuscate);
     tokio::spawn(async move {
         let _running = running;
         let engine = admitted.served.engine.clone();
@@ -111,7 +111,7 @@ fn streamed(
                     break;
                 }
             };
-            let (mut text, mut offset, mut finished) = (String::new(), if job.echo { prompt.len() } else { 0 }, false);
+            let (mut text, mut finished) = (String::new(), false);
             while let Some(response) = receiver.recv().await {
                 let c = match response {
                     mistralrs::Response::CompletionChunk(c) => c,
@@ -126,18 +126,13 @@ fn streamed(
                     _ => continue,
                 };
                 let Some(choice) = c.choices.into_iter().next() else { continue };
-                let logprobs = job.checked.sampling.logprobs.map(|_| {
-                    let mut logprobs = CompletionLogprobs::default();
-                    logprobs.extend(choice.logprobs.as_slice(), offset);
-                    logprobs
-                });
-                offset += choice.text.len();
                 text.push_str(&choice.text);
                 finished = choice.finish_reason.is_some();
                 let out = CompletionChoice {
                     text: choice.text,
                     index,
-                    logprobs,
+                    // Refused with streams (`api::fields`).
+                    logprobs: None,
                     finish_reason: choice.finish_reason.as_deref().map(|r| wire::finish_reason(r, false)),
                 };
                 if finished && index + 1 == total {
@@ -149,11 +144,25 @@ fn streamed(
                     break;
                 }
             }
-            // The receiver is drained: every sampling step has run.
-            completion += steps.get() as u64;
+            // Every sampling step has run once the last chunk is out or the channel has closed.
+            let generated = steps.get();
+            completion += generated as u64;
             if !finished {
-                failed = Some("the engine ended the stream without finishing".to_string());
-                break;
+                // mistral.rs ended the stream without its last chunk: the answer ended inside a UTF-8 character,
+                // whose bytes it held back. A whole answer decodes them as one U+FFFD; so does the stream.
+                let reason = if generated >= job.checked.sampling.max_tokens { "length" } else { "stop" };
+                text.push(char::REPLACEMENT_CHARACTER);
+                let out = CompletionChoice {
+                    text: char::REPLACEMENT_CHARACTER.to_string(),
+                    index,
+                    logprobs: None,
+                    finish_reason: Some(reason),
+                };
+                if index + 1 == total {
+                    last = Some(out);
+                } else {
+                    writer.json(&chunk(vec![out], None)).await;
+                }
             }
             outputs.push(ChoiceOutput { content: text, tool_calls: vec![] });
         }

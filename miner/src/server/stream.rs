@@ -24,15 +24,40 @@ const CLIENT_WRITE_TIMEOUT: Duration = Duration::from_secs(3);
 pub(super) struct Writer {
     client: Option<mpsc::Sender<Result<Event, Infallible>>>,
     stall_budget: Duration,
+    obfuscate: bool,
 }
+
+/// Chunks are padded up to a multiple of this many bytes when obfuscation is on.
+const PADDED_TO: usize = 64;
 
 impl Writer {
     /// A writer and the HTTP response that streams what it writes (with keep-alive comments every 15 s, so
     /// proxies keep a stream that is slow to start).
-    pub(super) fn open() -> (Self, Response) {
+    /// With `obfuscate`, every JSON chunk gets an `obfuscation` field of random characters that pads it to a
+    /// multiple of 64 bytes, so that an observer of an encrypted stream cannot read token lengths off event sizes.
+    pub(super) fn open(obfuscate: bool) -> (Self, Response) {
         let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
         let response = Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::default()).into_response();
-        (Self { client: Some(tx), stall_budget: CLIENT_WRITE_TIMEOUT }, response)
+        (Self { client: Some(tx), stall_budget: CLIENT_WRITE_TIMEOUT, obfuscate }, response)
+    }
+
+    fn padded(&self, data: String) -> String {
+        if !self.obfuscate {
+            return data;
+        }
+        let Ok(serde_json::Value::Object(mut chunk)) = serde_json::from_str::<serde_json::Value>(&data) else {
+            return data;
+        };
+        // `,"obfuscation":""` adds 17 bytes before the padding itself.
+        let length = PADDED_TO - (data.len() + 17) % PADDED_TO;
+        let mut random = vec![0u8; length.div_ceil(2)];
+        if getrandom::fill(&mut random).is_err() {
+            return data;
+        }
+        let mut padding = hex::encode(random);
+        padding.truncate(length);
+        chunk.insert("obfuscation".into(), padding.into());
+        serde_json::to_string(&chunk).unwrap_or(data)
     }
 
     /// Sends one event as JSON.
@@ -49,6 +74,10 @@ impl Writer {
     /// blocks the caller for long: mistral.rs awaits its send to us inside the engine step, so a stalled
     /// forwarder would freeze every sequence on the model.
     pub(super) async fn raw(&mut self, data: String) {
+        if self.client.is_none() {
+            return;
+        }
+        let data = self.padded(data);
         let Some(tx) = self.client.take() else { return };
         let started = tokio::time::Instant::now();
         // `timeout` polls the send first: with the budget spent, an event still goes out if the buffer has room.
