@@ -155,6 +155,11 @@ async fn every_field_is_honoured_or_refused_by_name() -> TestResult {
         "one choice alone is not what was signed"
     );
     assert_eq!(signed.receipt.completionTokens, raw["usage"]["completion_tokens"].as_u64().ok_or("usage")?);
+    // Each choice runs the prompt again, and each is billed for it.
+    let single =
+        node.chat(json!({"model": "tiny", "messages": user("Hello"), "max_tokens": 6, "temperature": 0})).await?;
+    let prompt_once = single["usage"]["prompt_tokens"].as_u64().ok_or("usage")?;
+    assert_eq!(signed.receipt.promptTokens, 2 * prompt_once);
 
     // A typed stream with include_usage: a last chunk with usage and no choices; every chunk padded.
     let request = CreateChatCompletionRequestArgs::default()

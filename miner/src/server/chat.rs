@@ -46,7 +46,8 @@ async fn inner(state: Arc<AppState>, headers: HeaderMap, body: Bytes, running: R
         .await
         .map_err(|e| ApiError::invalid(e.to_string(), "messages"))?;
     fit_to_context(&served, prompt_tokens, job.max_tokens_given, &mut job.checked.sampling)?;
-    let admitted = admit(&state, auth, &served, prompt_tokens, &job.checked.sampling, job.checked.n).await?;
+    let choices = job.checked.n;
+    let admitted = admit(&state, auth, &served, prompt_tokens * choices, &job.checked.sampling, choices).await?;
     if let Some(user) = &job.checked.user {
         tracing::debug!(user, "chat request");
     }
@@ -55,13 +56,13 @@ async fn inner(state: Arc<AppState>, headers: HeaderMap, body: Bytes, running: R
     }
     let id = format!("chatcmpl-{}", random_id());
     let (mut choices, mut outputs) = (Vec::new(), Vec::new());
-    let (mut prompt, mut completion) = (None, 0u64);
+    let (mut prompt, mut completion) = (0u64, 0u64);
     for index in 0..job.checked.n {
         let answer =
             served.engine.chat_with(&job.messages, &job.checked.sampling, &job.options).await.map_err(engine_error)?;
         let choice =
             answer.choices.into_iter().next().ok_or_else(|| ApiError::internal("the engine gave no choice"))?;
-        prompt.get_or_insert(answer.usage.prompt_tokens as u64);
+        prompt += answer.usage.prompt_tokens as u64;
         completion += answer.usage.completion_tokens as u64;
         let calls = wire::tool_calls(choice.message.tool_calls.as_ref(), job.parallel_tool_calls);
         // An answer that calls tools has no text (mistral.rs may keep the call's raw JSON there).
@@ -83,7 +84,7 @@ async fn inner(state: Arc<AppState>, headers: HeaderMap, body: Bytes, running: R
             finish_reason: wire::finish_reason(&choice.finish_reason, !calls.is_empty()),
         });
     }
-    let usage = Usage::new(prompt.unwrap_or(prompt_tokens as u64), completion);
+    let usage = Usage::new(prompt, completion);
     let response = ChatCompletion {
         id: id.clone(),
         object: "chat.completion",
@@ -124,7 +125,7 @@ async fn streamed(
             choices,
             usage,
         };
-        let (mut outputs, mut prompt, mut completion) = (Vec::new(), None, 0u64);
+        let (mut outputs, mut prompt, mut completion) = (Vec::new(), 0u64, 0u64);
         let mut last = None;
         let mut failed = None;
         let mut next = Some(first);
@@ -176,7 +177,7 @@ async fn streamed(
                 };
                 first_chunk = false;
                 if let Some(usage) = &c.usage {
-                    prompt.get_or_insert(usage.prompt_tokens as u64);
+                    prompt += usage.prompt_tokens as u64;
                     completion += usage.completion_tokens as u64;
                     finished = true;
                 }
@@ -197,7 +198,7 @@ async fn streamed(
                 // whose bytes it held back. The tokens were generated all the same, so the choice ends here,
                 // billed by the steps counted, with the one U+FFFD a whole answer decodes those bytes to.
                 let generated = steps.get() as u64;
-                prompt.get_or_insert(prompt_tokens as u64);
+                prompt += prompt_tokens as u64;
                 completion += generated;
                 let reason = if generated >= job.checked.sampling.max_tokens as u64 { "length" } else { "stop" };
                 let tail = calls.is_empty().then(|| char::REPLACEMENT_CHARACTER.to_string());
@@ -222,7 +223,7 @@ async fn streamed(
             (Some(message), _) => Err(message),
             (None, None) => Err("the engine ended the stream without usage".to_string()),
             (None, Some(last)) => {
-                let usage = Usage::new(prompt.unwrap_or_default(), completion);
+                let usage = Usage::new(prompt, completion);
                 Ok(stream::Generated {
                     last: chunk(vec![last.clone()], None),
                     last_with_usage: chunk(vec![last], Some(usage)),

@@ -36,6 +36,8 @@ async fn inner(state: Arc<AppState>, headers: HeaderMap, body: Bytes, running: R
     }
     let total_prompt: usize = prompt_tokens.iter().sum();
     let choices = job.prompts.len() * job.checked.n;
+    // Each of a prompt's `n` choices runs the prompt again and is billed for it.
+    let total_prompt = total_prompt * job.checked.n;
     let admitted = admit(&state, auth, &served, total_prompt, &job.checked.sampling, choices).await?;
     if job.checked.stream {
         return Ok(streamed(state, admitted, body, job, total_prompt, running));

@@ -193,8 +193,9 @@ fn fit_to_context(
     Ok(())
 }
 
-/// Reserves the worst-case fee of `choices` answers of `sampling.max_tokens` tokens to a prompt of
-/// `prompt_tokens` (billed once, as OpenAI bills `n`).
+/// Reserves the worst-case fee of `choices` answers of at most `sampling.max_tokens` tokens each, after
+/// `prompt_tokens` prompt tokens in all. Each choice runs its prompt through the model again (one sequence at a
+/// time), so each choice's prompt is billed: `n` multiplies the prompt's fee too, where OpenAI bills it once.
 async fn admit(
     state: &AppState,
     auth: Authenticated,
