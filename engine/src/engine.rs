@@ -11,7 +11,10 @@ use mistralrs::{
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
-use crate::chat::{ChatMessage, ChatOptions, template_messages};
+use crate::{
+    chat::{ChatMessage, ChatOptions, template_messages},
+    cpu::ActivationDType,
+};
 
 /// Where a model's files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,7 +150,8 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Loads `source` on the CPU (or the GPU of a `cuda`/`metal` build) without any network access.
+    /// Loads `source` on the CPU (or the GPU of a `cuda`/`metal` build) without any network access, with F32
+    /// activations on the CPU (`crate::cpu`).
     pub async fn load(source: ModelSource) -> Result<Self, EngineError> {
         Self::load_with(source, None).await
     }
@@ -155,24 +159,31 @@ impl Engine {
     /// Loads `source`, a safetensors model quantized in place to `isq` when given (GGUF files are quantized
     /// already and ignore it).
     pub async fn load_with(source: ModelSource, isq: Option<mistralrs::IsqType>) -> Result<Self, EngineError> {
+        Self::load_in(source, isq, ActivationDType::default()).await
+    }
+
+    /// [`Self::load_with`] with the activation dtype of a CPU model (GPU builds keep mistral.rs's choice).
+    pub async fn load_in(
+        source: ModelSource,
+        isq: Option<mistralrs::IsqType>,
+        dtype: ActivationDType,
+    ) -> Result<Self, EngineError> {
         let load_error =
             |e: anyhow::Error| EngineError::Load { path: source.path().to_path_buf(), message: format!("{e:#}") };
+        let gpu = cfg!(any(feature = "cuda", feature = "metal"));
         let model = match &source {
+            ModelSource::Gguf(file) if !gpu => gguf_on_cpu(file, dtype).await.map_err(load_error)?,
             ModelSource::Gguf(file) => {
                 let dir = file.parent().unwrap_or(Path::new(".")).to_string_lossy().into_owned();
                 let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let builder = GgufModelBuilder::new(dir, vec![name]).with_token_source(TokenSource::None);
-                let builder =
-                    if cfg!(any(feature = "cuda", feature = "metal")) { builder } else { builder.with_force_cpu() };
-                builder.build().await.map_err(load_error)?
+                GgufModelBuilder::new(dir, vec![name]).with_token_source(TokenSource::None).build().await.map_err(load_error)?
             }
             ModelSource::Safetensors(dir) => {
                 let mut builder = TextModelBuilder::new(dir.to_string_lossy()).with_token_source(TokenSource::None);
                 if let Some(isq) = isq {
                     builder = builder.with_isq(isq);
                 }
-                let builder =
-                    if cfg!(any(feature = "cuda", feature = "metal")) { builder } else { builder.with_force_cpu() };
+                let builder = if gpu { builder } else { builder.with_force_cpu().with_dtype(dtype.model_dtype()) };
                 builder.build().await.map_err(load_error)?
             }
         };
@@ -499,6 +510,33 @@ impl CustomLogitsProcessor for StepCount {
         self.0.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Ok(logits.clone())
     }
+}
+
+/// Loads a GGUF file on the CPU in `dtype`: what mistral.rs's `GgufModelBuilder::build` does, except for the
+/// dtype, which the builder hard-codes to `Auto` (BF16 on a CPU).
+async fn gguf_on_cpu(file: &Path, dtype: ActivationDType) -> anyhow::Result<Model> {
+    use mistralrs::core::{
+        AutoDeviceMapParams, DefaultSchedulerMethod, DeviceMapSetting, GGUFLoaderBuilder, GGUFSpecificConfig,
+        MistralRsBuilder, SchedulerConfig,
+    };
+    let dir = file.parent().unwrap_or(Path::new(".")).to_string_lossy().into_owned();
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let loader =
+        GGUFLoaderBuilder::new(None, None, dir, vec![name], GGUFSpecificConfig { topology: None }, false, None).build();
+    let pipeline = loader.load_model_from_hf(
+        None,
+        TokenSource::None,
+        &dtype.model_dtype(),
+        &mistralrs::Device::Cpu,
+        true,
+        DeviceMapSetting::Auto(AutoDeviceMapParams::default_text()),
+        None,
+        None,
+    )?;
+    // The builder's defaults: 32 sequences scheduled (the engine runs one at a time), 16 cached prefixes.
+    let scheduler = SchedulerConfig::DefaultScheduler { method: DefaultSchedulerMethod::Fixed(32.try_into()?) };
+    let runner = MistralRsBuilder::new(pipeline, scheduler, false, None).with_prefix_cache_n(16).build().await;
+    Ok(Model::new(runner))
 }
 
 /// OpenAI's `logit_bias`: a fixed amount added to some tokens' logits before sampling (ids outside the

@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod chat;
+pub mod cpu;
 mod engine;
 pub mod forcing;
 pub mod model_id;

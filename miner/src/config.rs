@@ -73,6 +73,21 @@ pub struct Config {
     /// Limits that keep one client or one user from taking the node.
     #[serde(default)]
     pub limits: Limits,
+    /// How models run on this machine.
+    #[serde(default)]
+    pub engine: EngineSettings,
+}
+
+/// Engine settings (`[engine]` in the config file; every field optional).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineSettings {
+    /// CPU threads for inference (default: the physical cores; `RAYON_NUM_THREADS` overrides both).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
+    /// Activations of CPU models: `f32` (the default, and what validators re-execute with: another dtype
+    /// answers differently and fails their checks) or `auto` (mistral.rs's pick, BF16 on a CPU).
+    pub dtype: neuro_engine::cpu::ActivationDType,
 }
 
 /// Serving limits (`[limits]` in the config file; every field optional).
@@ -158,6 +173,7 @@ mod tests {
             proving_keys: "keys".into(),
             models: vec![model.clone()],
             limits: Limits::default(),
+            engine: Default::default(),
         };
         config.save(&path)?;
         assert_eq!(Config::load(&path)?, config);

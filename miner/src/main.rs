@@ -207,6 +207,7 @@ async fn main() -> Result<()> {
                 proving_keys,
                 models: vec![],
                 limits: Default::default(),
+                engine: Default::default(),
             };
             config.save(&cli.config)?;
             println!("operator   {}", signer.address());

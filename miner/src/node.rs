@@ -45,6 +45,10 @@ pub enum NodeError {
 /// Loads every configured model, checking its price against the on-chain floor.
 pub async fn load_models(config: &Config, chain: &Chain) -> Result<HashMap<String, ServedModel>, NodeError> {
     let registry = ModelRegistry::new(chain.manifest.contracts.model_registry, chain.provider.clone());
+    let allow_generic = std::env::var_os("NEURO_ALLOW_GENERIC_CPU").is_some_and(|v| v == "1");
+    neuro_engine::cpu::check_simd(allow_generic).map_err(|e| NodeError::Model { name: "*".into(), reason: e.to_string() })?;
+    let threads = neuro_engine::cpu::configure_threads(config.engine.threads);
+    tracing::info!(threads, dtype = ?config.engine.dtype, "engine settings");
     let mut models = HashMap::new();
     for m in &config.models {
         let err = |reason: String| NodeError::Model { name: m.name.clone(), reason };
@@ -62,7 +66,7 @@ pub async fn load_models(config: &Config, chain: &Chain) -> Result<HashMap<Strin
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         bar.enable_steady_tick(Duration::from_millis(120));
-        let engine = Engine::load(source).await.map_err(|e| err(e.to_string()));
+        let engine = Engine::load_in(source, None, config.engine.dtype).await.map_err(|e| err(e.to_string()));
         bar.finish_and_clear();
         let engine = Arc::new(engine?);
         let started =

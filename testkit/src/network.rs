@@ -170,6 +170,7 @@ async fn start_node(
             price_per_mtok: neuro(2),
         }],
         limits,
+        engine: Default::default(),
     };
     let store = Store::open(&scratch.join("receipts.sqlite"))?;
     let listeners = node::bind(&config).await?;

@@ -40,6 +40,11 @@ struct ChainArgs {
 
 /// The re-executor of the model at `model` (file or directory) and the model's id (the sha-256 of its weights).
 async fn load_reexecutor(model: &std::path::Path) -> anyhow::Result<(B256, Reexecutor)> {
+    // The same CPU settings as a node's (F32 activations: what honest nodes answer with).
+    let allow_generic = std::env::var_os("NEURO_ALLOW_GENERIC_CPU").is_some_and(|v| v == "1");
+    neuro_engine::cpu::check_simd(allow_generic)?;
+    let threads = neuro_engine::cpu::configure_threads(None);
+    tracing::info!(threads, "engine threads");
     let source = ModelSource::detect(model)?;
     let id = B256::from(model_id::compute(&source, true)?);
     let vocab = Arc::new(Vocabulary::load(&source)?);

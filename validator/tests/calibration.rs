@@ -93,7 +93,7 @@ async fn honest_answers_pass_and_substitutions_fail() {
 
     // In-place quantization: an 8-bit model often writes the very same greedy text (nothing to catch in that
     // answer), so detection is per node: the chance that k probes in a row all pass must vanish quickly.
-    for (name, isq, min_rate) in [("ISQ Q8_0", IsqType::Q8_0, 0.25), ("ISQ Q4_0", IsqType::Q4_0, 0.8)] {
+    for (name, isq, min_rate) in [("ISQ Q8_0", IsqType::Q8_0, 0.2), ("ISQ Q4_0", IsqType::Q4_0, 0.8)] {
         let quantized = Engine::load_with(source.clone(), Some(isq)).await.expect("load quantized");
         let answers = calibrate::answer(&quantized, &probes, None).await.expect("answer");
         let report = calibrate::judge_all(&validator, &vocab, &probes, &answers, tolerance).await.expect("judge");
