@@ -46,7 +46,9 @@ impl ActivationDType {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SimdError {
     /// The build uses instructions this CPU lacks (it would die of an illegal instruction mid-request).
-    #[error("this build needs the CPU feature {0}, which this CPU lacks: rebuild without `target-cpu` in .cargo/config.toml")]
+    #[error(
+        "this build needs the CPU feature {0}, which this CPU lacks: rebuild without `target-cpu` in .cargo/config.toml"
+    )]
     CpuLacks(&'static str),
     /// The CPU has AVX2 and FMA but the build does not use them: candle's quantized kernels would fall back to
     /// scalar code, about 3.5× slower.

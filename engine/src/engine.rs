@@ -176,7 +176,11 @@ impl Engine {
             ModelSource::Gguf(file) => {
                 let dir = file.parent().unwrap_or(Path::new(".")).to_string_lossy().into_owned();
                 let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                GgufModelBuilder::new(dir, vec![name]).with_token_source(TokenSource::None).build().await.map_err(load_error)?
+                GgufModelBuilder::new(dir, vec![name])
+                    .with_token_source(TokenSource::None)
+                    .build()
+                    .await
+                    .map_err(load_error)?
             }
             ModelSource::Safetensors(dir) => {
                 let mut builder = TextModelBuilder::new(dir.to_string_lossy()).with_token_source(TokenSource::None);
@@ -447,7 +451,7 @@ impl Engine {
 #[derive(Debug, Clone)]
 struct TopLogprobs {
     count: usize,
-    steps: Arc<std::sync::Mutex<Vec<StepTop>>>,
+    steps: Arc<std::sync::Mutex<std::collections::BTreeMap<usize, StepTop>>>,
 }
 
 /// One step's most likely tokens, with their natural log-probabilities.
@@ -469,7 +473,7 @@ impl TopLogprobs {
         for token in tokens.iter_mut() {
             token.logprob *= std::f32::consts::LN_10;
         }
-        for (token, step) in tokens.iter_mut().zip(steps.iter()) {
+        for (token, step) in tokens.iter_mut().zip(steps.values()) {
             token.top_logprobs = step
                 .iter()
                 .map(|(id, logprob)| mistralrs::TopLogprob {
@@ -483,31 +487,34 @@ impl TopLogprobs {
 }
 
 impl CustomLogitsProcessor for TopLogprobs {
-    fn apply(&self, logits: &mistralrs::Tensor, _context: &[u32]) -> mistralrs::Result<mistralrs::Tensor> {
+    fn apply(&self, logits: &mistralrs::Tensor, context: &[u32]) -> mistralrs::Result<mistralrs::Tensor> {
         let values: Vec<f32> = logits.to_dtype(mistralrs::DType::F32)?.flatten_all()?.to_vec1()?;
         let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let log_sum = values.iter().map(|v| (v - max).exp()).sum::<f32>().ln() + max;
         let best = crate::forcing::most_likely(&values, self.count);
         let step = best.into_iter().map(|id| (id, values[id as usize] - log_sum)).collect();
-        self.steps.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(step);
+        // One entry per position: a step sampled again (a grammar refused the first pick) replaces its entry.
+        self.steps.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(context.len(), step);
         Ok(logits.clone())
     }
 }
 
-/// Counts a sequence's sampling steps (its generated tokens) without touching the logits.
+/// Counts a sequence's generated tokens without touching the logits: the positions it sampled at. A position
+/// is counted once: with a grammar, mistral.rs samples a step again when its first pick breaks the grammar, and
+/// the logits processors see that step twice.
 #[derive(Debug, Default)]
-pub struct StepCount(std::sync::atomic::AtomicUsize);
+pub struct StepCount(std::sync::Mutex<std::collections::BTreeSet<usize>>);
 
 impl StepCount {
-    /// Steps so far.
+    /// Tokens generated so far.
     pub fn get(&self) -> usize {
-        self.0.load(std::sync::atomic::Ordering::Acquire)
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
     }
 }
 
 impl CustomLogitsProcessor for StepCount {
-    fn apply(&self, logits: &mistralrs::Tensor, _context: &[u32]) -> mistralrs::Result<mistralrs::Tensor> {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    fn apply(&self, logits: &mistralrs::Tensor, context: &[u32]) -> mistralrs::Result<mistralrs::Tensor> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(context.len());
         Ok(logits.clone())
     }
 }

@@ -46,7 +46,8 @@ pub enum NodeError {
 pub async fn load_models(config: &Config, chain: &Chain) -> Result<HashMap<String, ServedModel>, NodeError> {
     let registry = ModelRegistry::new(chain.manifest.contracts.model_registry, chain.provider.clone());
     let allow_generic = std::env::var_os("NEURO_ALLOW_GENERIC_CPU").is_some_and(|v| v == "1");
-    neuro_engine::cpu::check_simd(allow_generic).map_err(|e| NodeError::Model { name: "*".into(), reason: e.to_string() })?;
+    neuro_engine::cpu::check_simd(allow_generic)
+        .map_err(|e| NodeError::Model { name: "*".into(), reason: e.to_string() })?;
     let threads = neuro_engine::cpu::configure_threads(config.engine.threads);
     tracing::info!(threads, dtype = ?config.engine.dtype, "engine settings");
     let mut models = HashMap::new();

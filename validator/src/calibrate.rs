@@ -171,7 +171,10 @@ pub async fn judge_all(
     for answer in answers {
         let Some(probe) = probes.get(answer.probe) else { continue };
         let sampling = Sampling { max_tokens: probe.max_tokens, temperature: Some(0.0), ..Default::default() };
-        let verdict = replay(engine, vocab, &probe.messages, &sampling, &answer.claim(), tolerance).await?;
+        let budget = crate::reexecute::JUDGE_BUDGET;
+        let verdict = replay(engine, vocab, &probe.messages, &sampling, &answer.claim(), tolerance, budget)
+            .await?
+            .ok_or_else(|| EngineError::Inference(format!("probe {} took longer than {budget:?}", answer.probe)))?;
         report.comparisons += 1;
         report.steps += verdict.steps;
         report.near_ties += verdict.near_ties;

@@ -47,6 +47,8 @@ pub const MAX_REPLAY_TOKENS: usize = 1024;
 pub const JUDGE_BUDGET: std::time::Duration = std::time::Duration::from_secs(300);
 /// Most forced runs one judgement takes looking for the tokenization the node's run took (see [`replay`]).
 pub const MAX_PATHS: usize = 8;
+/// Most near-tie forks one path takes: each lets a node bill at most one token more than the model's own path.
+pub const MAX_FORKS: usize = 2;
 
 /// What re-executing one answer concluded.
 #[derive(Debug)]
@@ -101,9 +103,15 @@ pub fn parse_request(body: &[u8]) -> Result<(Vec<ChatMessage>, usize), Unjudgeab
         .and_then(serde_json::Value::as_array)
         .ok_or_else(|| bad("no messages"))?
         .iter()
-        .map(|m| match (m["role"].as_str(), m["content"].as_str()) {
-            (Some(role), Some(content)) => Ok(ChatMessage::new(role, content)),
-            _ => Err(bad("a message without a text role and content")),
+        .map(|m| {
+            // A message key the replay would drop (`name`, `refusal`, `tool_calls`, `tool_call_id`) changes the
+            // node's prompt: replaying without it would fail an honest answer, so such a request is not judged.
+            let keys = m.as_object().map(|o| o.keys().all(|k| k == "role" || k == "content"));
+            match (keys, m["role"].as_str(), m["content"].as_str()) {
+                (Some(true), Some(role), Some(content)) => Ok(ChatMessage::new(role, content)),
+                (Some(false), _, _) => Err(bad("a message field other than role and content is not replayed")),
+                _ => Err(bad("a message without a text role and content")),
+            }
         })
         .collect::<Result<Vec<_>, _>>()?;
     let max_tokens = usize::try_from(max_tokens).map_err(|_| bad("max_tokens out of range"))?;
@@ -167,11 +175,11 @@ impl Reexecutor {
             prompt_tokens: receipt.promptTokens,
             completion_tokens: receipt.completionTokens,
         };
-        let replayed = replay(&self.engine, &self.vocab, &messages, &sampling, &claim, self.tolerance);
-        match tokio::time::timeout(JUDGE_BUDGET, replayed).await {
-            Ok(verdict) => Ok(Outcome::Judged(verdict?)),
-            Err(_) => Ok(Outcome::Abstain(Unjudgeable::TooSlow(JUDGE_BUDGET))),
-        }
+        let replayed = replay(&self.engine, &self.vocab, &messages, &sampling, &claim, self.tolerance, JUDGE_BUDGET);
+        Ok(match replayed.await? {
+            Some(verdict) => Outcome::Judged(verdict),
+            None => Outcome::Abstain(Unjudgeable::TooSlow(JUDGE_BUDGET)),
+        })
     }
 }
 
@@ -193,29 +201,42 @@ pub async fn replay(
     sampling: &Sampling,
     claim: &Claim,
     tolerance: Tolerance,
-) -> Result<Verdict, EngineError> {
+    budget: std::time::Duration,
+) -> Result<Option<Verdict>, EngineError> {
+    let deadline = tokio::time::Instant::now() + budget;
     let mut steering = Steering { alternatives: tolerance.top_k, ..Default::default() };
-    let run = engine.chat_forced(messages, sampling, vocab.clone(), &claim.text, &steering).await?;
+    let forced = engine.chat_forced(messages, sampling, vocab.clone(), &claim.text, &steering);
+    let Ok(run) = tokio::time::timeout_at(deadline, forced).await else { return Ok(None) };
+    let run = run?;
     let first = judge(&run, claim, tolerance);
     let mut paths = 1;
     let mut frontier = VecDeque::from([(steering.forks.clone(), run, first.clone())]);
     while let Some((forks, run, verdict)) = frontier.pop_front() {
+        if forks.len() == MAX_FORKS {
+            continue;
+        }
         for fork in forks_worth_trying(&run, &verdict, &forks, vocab, tolerance) {
             if paths == MAX_PATHS {
-                return Ok(Verdict { paths, ..first });
+                return Ok(Some(Verdict { paths, ..first }));
             }
             steering.forks = forks.clone();
             steering.forks.insert(fork.step, fork.token);
-            let run = engine.chat_forced(messages, sampling, vocab.clone(), &claim.text, &steering).await?;
+            let forced = engine.chat_forced(messages, sampling, vocab.clone(), &claim.text, &steering);
+            // Out of time looking for another path: the first run's verdict stands (a search must never turn a
+            // failing answer into an abstention).
+            let Ok(run) = tokio::time::timeout_at(deadline, forced).await else {
+                return Ok(Some(Verdict { paths, ..first }));
+            };
+            let run = run?;
             paths += 1;
             let verdict = judge(&run, claim, tolerance);
             if verdict.passed() {
-                return Ok(Verdict { paths, ..verdict });
+                return Ok(Some(Verdict { paths, ..verdict }));
             }
             frontier.push_back((steering.forks.clone(), run, verdict));
         }
     }
-    Ok(Verdict { paths, ..first })
+    Ok(Some(Verdict { paths, ..first }))
 }
 
 /// The near-tie alternatives of `run` that could explain its failure, closest first: after the path's last
@@ -280,6 +301,12 @@ mod tests {
         assert!(matches!(parse_request(b"not json"), Err(Unjudgeable::Request(_))));
         let newer = br#"{"model":"m","messages":[],"max_completion_tokens":8,"temperature":0.0,"stream":false}"#;
         assert_eq!(parse_request(newer).expect("replayable").1, 8);
+        // A message field the node renders into the prompt and the replay would drop: a framing attempt.
+        let refusal = br#"{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"","refusal":"no"}],"max_tokens":8,"temperature":0}"#;
+        assert!(matches!(parse_request(refusal), Err(Unjudgeable::Request(why)) if why.contains("other than role")));
+        let named =
+            br#"{"model":"m","messages":[{"role":"user","content":"hi","name":"eve"}],"max_tokens":8,"temperature":0}"#;
+        assert!(matches!(parse_request(named), Err(Unjudgeable::Request(_))));
         let both = br#"{"model":"m","messages":[],"max_tokens":8,"max_completion_tokens":9,"temperature":0}"#;
         assert!(matches!(parse_request(both), Err(Unjudgeable::Request(why)) if why.contains("both")));
     }

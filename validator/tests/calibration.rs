@@ -9,7 +9,7 @@ use neuro_testkit::tiny_model::{self, TinyModelSpec};
 use neuro_validator::{
     calibrate::{self, Answer, Report, Tamper},
     compare::{Claim, Failure, Tolerance},
-    reexecute::{MAX_PATHS, replay},
+    reexecute::{JUDGE_BUDGET, MAX_PATHS, replay},
 };
 
 const SEED: u64 = 11;
@@ -131,7 +131,12 @@ async fn a_count_from_another_near_tie_tokenization_passes_and_padding_still_fai
         let sampling = Sampling { max_tokens: probe.max_tokens, temperature: Some(0.0), ..Default::default() };
         let judge = |claim: Claim, tolerance| {
             let (engine, vocab, sampling) = (&engine, &vocab, &sampling);
-            async move { replay(engine, vocab, &probe.messages, sampling, &claim, tolerance).await.expect("replay") }
+            async move {
+                replay(engine, vocab, &probe.messages, sampling, &claim, tolerance, JUDGE_BUDGET)
+                    .await
+                    .expect("replay")
+                    .expect("within the budget")
+            }
         };
         let exact = judge(answer.claim(), Tolerance::default()).await;
         assert!(exact.passed() && exact.paths == 1, "{exact:?}");

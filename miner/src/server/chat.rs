@@ -191,6 +191,10 @@ async fn streamed(
                 }
             }
             if failed.is_some() {
+                // What the failed choice generated was streamed to the client: it is billed like the rest.
+                prompt += prompt_tokens as u64;
+                completion += steps.get() as u64;
+                outputs.push(choice_output(&content, &calls));
                 break;
             }
             if !finished {
@@ -219,9 +223,12 @@ async fn streamed(
             }
             outputs.push(choice_output(&content, &calls));
         }
+        let partial = || stream::Partial { usage: Usage::new(prompt, completion), output: output_text(&outputs) };
         let outcome = match (failed, last) {
-            (Some(message), _) => Err(message),
-            (None, None) => Err("the engine ended the stream without usage".to_string()),
+            (Some(message), _) => Err(stream::Failed { message, partial: partial() }),
+            (None, None) => {
+                Err(stream::Failed { message: "the engine ended the stream early".into(), partial: partial() })
+            }
             (None, Some(last)) => {
                 let usage = Usage::new(prompt, completion);
                 Ok(stream::Generated {

@@ -103,9 +103,7 @@ fn streamed(
         };
         let total = job.prompts.len() * job.checked.n;
         let (mut outputs, mut completion, mut last, mut failed) = (Vec::new(), 0u64, None, None);
-        'choices: for (index, prompt) in
-            job.prompts.iter().flat_map(|p| std::iter::repeat_n(p, job.checked.n)).enumerate()
-        {
+        for (index, prompt) in job.prompts.iter().flat_map(|p| std::iter::repeat_n(p, job.checked.n)).enumerate() {
             let (mut receiver, steps) = match engine.complete_stream(prompt, &job.checked.sampling, job.echo).await {
                 Ok(started) => started,
                 Err(e) => {
@@ -119,11 +117,11 @@ fn streamed(
                     mistralrs::Response::CompletionChunk(c) => c,
                     mistralrs::Response::CompletionModelError(m, _) => {
                         failed = Some(m);
-                        break 'choices;
+                        break;
                     }
                     mistralrs::Response::InternalError(e) | mistralrs::Response::ValidationError(e) => {
                         failed = Some(e.to_string());
-                        break 'choices;
+                        break;
                     }
                     _ => continue,
                 };
@@ -149,6 +147,11 @@ fn streamed(
             // Every sampling step has run once the last chunk is out or the channel has closed.
             let generated = steps.get();
             completion += generated as u64;
+            if failed.is_some() {
+                // What the failed choice generated was streamed to the client: it is billed like the rest.
+                outputs.push(ChoiceOutput { content: text, tool_calls: vec![] });
+                break;
+            }
             if !finished {
                 // mistral.rs ended the stream without its last chunk: the answer ended inside a UTF-8 character,
                 // whose bytes it held back. A whole answer decodes them as one U+FFFD; so does the stream.
@@ -168,9 +171,14 @@ fn streamed(
             }
             outputs.push(ChoiceOutput { content: text, tool_calls: vec![] });
         }
+        // Prompts are billed as admitted: each choice that started ran its prompt.
+        let partial =
+            || stream::Partial { usage: Usage::new(prompt_tokens as u64, completion), output: output_text(&outputs) };
         let outcome = match (failed, last) {
-            (Some(message), _) => Err(message),
-            (None, None) => Err("the engine ended the stream without finishing".to_string()),
+            (Some(message), _) => Err(stream::Failed { message, partial: partial() }),
+            (None, None) => {
+                Err(stream::Failed { message: "the engine ended the stream early".into(), partial: partial() })
+            }
             (None, Some(last)) => {
                 let usage = Usage::new(prompt_tokens as u64, completion);
                 Ok(stream::Generated {

@@ -254,8 +254,11 @@ async fn record(
     prompt: u64,
     completion: u64,
 ) -> Result<SignedReceipt, ApiError> {
-    let fee = fee(prompt + completion, admitted.served.price_per_mtok)?;
     let Admitted { served, reservation, epoch, now, sampling } = admitted;
+    // Never more than was reserved (the worst case the user's funds were checked for): a count beyond it would
+    // be the node's miscount, not the user's debt.
+    let reserved = u64::try_from(reservation.amount).unwrap_or(u64::MAX);
+    let fee = fee(prompt + completion, served.price_per_mtok)?.min(reserved);
     let (allowance, digest) = (reservation.allowance.clone(), reservation.digest);
     let domain = state.chain.receipts_domain();
     let signed = InferenceReceipt {

@@ -107,31 +107,76 @@ pub(super) struct Generated<T> {
     pub output: String,
 }
 
+/// What a failed stream had generated and sent.
+pub(super) struct Partial {
+    /// Tokens generated (and streamed) before the failure.
+    pub usage: Usage,
+    /// The text sent, as the receipt commits to it.
+    pub output: String,
+}
+
+/// A stream that failed part-way.
+pub(super) struct Failed {
+    /// Why.
+    pub message: String,
+    /// What it had generated.
+    pub partial: Partial,
+}
+
 /// Ends a stream: records the receipt of what was generated and sends the last chunk (with the signed receipt)
-/// and `[DONE]`; on a failure, sends an error event instead (nothing is billed, the reservation is released).
+/// and `[DONE]`. On a failure it sends an error event instead; what was generated before it reached the client
+/// and is billed (the error event carries that receipt), so a request that makes the engine fail late (a grammar
+/// limit hit in its last choice) does not get its earlier output free.
 pub(super) async fn finish<T: Serialize>(
     state: &Arc<AppState>,
     admitted: Admitted,
     body: &[u8],
     id: &str,
     mut writer: Writer,
-    outcome: Result<Generated<T>, String>,
+    outcome: Result<Generated<T>, Failed>,
 ) {
-    let recorded = match outcome {
-        Ok(generated) => {
-            let usage = generated.usage;
-            match record(state, admitted, body, id, &generated.output, usage.prompt_tokens, usage.completion_tokens)
-                .await
-            {
-                Ok(signed) if generated.include_usage => {
-                    writer.json(&generated.last).await;
-                    with_receipt(&generated.usage_chunk, &signed).map_err(|e| e.message)
+    let generated = match outcome {
+        Ok(generated) => generated,
+        Err(Failed { message, partial }) => {
+            state.metrics.requests_failed.inc();
+            tracing::warn!(%message, "stream failed");
+            let error = json!({"error": {"message": message, "type": "server_error"}});
+            let usage = partial.usage;
+            let data = if usage.total_tokens == 0 {
+                // Nothing generated: nothing billed; the reservation is released.
+                Ok(serde_json::to_vec(&error).unwrap_or_default())
+            } else {
+                match record(state, admitted, body, id, &partial.output, usage.prompt_tokens, usage.completion_tokens)
+                    .await
+                {
+                    Ok(signed) => with_receipt(&error, &signed).map_err(|e| e.message),
+                    Err(e) => Err(e.message),
                 }
-                Ok(signed) => with_receipt(&generated.last_with_usage, &signed).map_err(|e| e.message),
-                Err(e) => Err(e.message),
-            }
+            };
+            let data = data
+                .unwrap_or_else(|m| json!({"error": {"message": m, "type": "server_error"}}).to_string().into_bytes());
+            writer.raw(String::from_utf8_lossy(&data).into_owned()).await;
+            return;
         }
-        Err(message) => Err(message),
+    };
+    let usage = generated.usage;
+    let recorded = match record(
+        state,
+        admitted,
+        body,
+        id,
+        &generated.output,
+        usage.prompt_tokens,
+        usage.completion_tokens,
+    )
+    .await
+    {
+        Ok(signed) if generated.include_usage => {
+            writer.json(&generated.last).await;
+            with_receipt(&generated.usage_chunk, &signed).map_err(|e| e.message)
+        }
+        Ok(signed) => with_receipt(&generated.last_with_usage, &signed).map_err(|e| e.message),
+        Err(e) => Err(e.message),
     };
     match recorded {
         Ok(data) => {
