@@ -613,3 +613,23 @@ fn failure(response: Option<Response>) -> EngineError {
         None => EngineError::Inference("engine closed the request".into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_sampled_again_counts_once() -> mistralrs::Result<()> {
+        // With a grammar, mistral.rs samples a step again when its first pick breaks it: same context twice.
+        let counter = StepCount::default();
+        let logits = mistralrs::Tensor::zeros(4, mistralrs::DType::F32, &mistralrs::Device::Cpu)?;
+        counter.apply(&logits, &[1, 2, 3])?;
+        counter.apply(&logits, &[1, 2, 3])?;
+        counter.apply(&logits, &[1, 2, 3, 4])?;
+        assert_eq!(counter.get(), 2);
+        let bias = LogitBias([(1u32, 5.0f32), (99, 1.0)].into_iter().collect());
+        let biased: Vec<f32> = bias.apply(&logits, &[])?.to_vec1()?;
+        assert_eq!(biased, vec![0.0, 5.0, 0.0, 0.0], "ids beyond the logits are left out");
+        Ok(())
+    }
+}
