@@ -121,6 +121,15 @@ fn row(label: &str, runs: &[Run]) {
     );
 }
 
+/// How `neuro-bench miner` runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Activations of the in-process engine.
+    pub dtype: neuro_miner::engine::cpu::ActivationDType,
+    /// Time the in-process engine only.
+    pub engine_only: bool,
+}
+
 /// Runs the benchmark and prints Markdown tables.
 pub async fn run(
     model: PathBuf,
@@ -128,15 +137,24 @@ pub async fn run(
     runs: usize,
     batches: Vec<usize>,
     keys_dir: PathBuf,
+    options: Options,
 ) -> Result<(), BoxError> {
     let runs = runs.max(1);
-    let engine = Engine::load(ModelSource::detect(&model)?).await?;
+    neuro_miner::engine::cpu::configure_threads(None);
+    let engine = Engine::load_in(ModelSource::detect(&model)?, None, options.dtype).await?;
     engine_run(&engine, 8).await?; // warm-up
     let mut direct = Vec::new();
     for _ in 0..runs {
         direct.push(engine_run(&engine, tokens).await?);
     }
     drop(engine);
+    if options.engine_only {
+        println!("model: {} ({tokens} tokens requested, median of {runs}, {:?})\n", model.display(), options.dtype);
+        println!("| path | prefill tok/s | decode tok/s | time to first token | completion tokens |");
+        println!("| --- | --- | --- | --- | --- |");
+        row("mistral.rs engine (in process)", &direct);
+        return Ok(());
+    }
 
     let scratch = std::env::temp_dir().join(format!("neuro-bench-{}", std::process::id()));
     let net = network::start(model.clone(), keys_dir.clone(), scratch.clone()).await?;

@@ -41,6 +41,13 @@ enum Command {
         /// Directory of the proving keys.
         #[arg(long, default_value = "keys")]
         keys: PathBuf,
+        /// Activations of the in-process engine (`f32`, what nodes and validators run, or `auto`: mistral.rs's
+        /// pick, BF16 on a CPU), to compare them.
+        #[arg(long, default_value = "f32")]
+        dtype: neuro_miner::engine::cpu::ActivationDType,
+        /// Time the in-process engine only (no node, no proofs).
+        #[arg(long)]
+        engine_only: bool,
     },
     /// Concurrent streaming clients of one user against a node (on a local anvil it starts): time to first
     /// token p50/p99, aggregate throughput, errors, and whether every served request was billed once.
@@ -132,8 +139,9 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Miner { model, tokens, runs, batch, keys } => {
-            miner_bench::run(model, tokens, runs, batch, keys).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        Command::Miner { model, tokens, runs, batch, keys, dtype, engine_only } => {
+            let options = miner_bench::Options { dtype, engine_only };
+            miner_bench::run(model, tokens, runs, batch, keys, options).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         Command::MinerLoad { model, clients, seconds, tokens, keys } => {
             miner_bench::load(model, keys, clients, seconds, tokens).await.map_err(|e| anyhow::anyhow!("{e}"))?;
