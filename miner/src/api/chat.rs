@@ -9,25 +9,14 @@ use super::{
 };
 use crate::engine::{ChatMessage, ChatOptions, ToolCall, ToolMode, mistralrs};
 
-/// Fields honoured.
+/// Fields honoured besides the sampling fields (`fields::SAMPLING_FIELDS`).
 const HONOURED: &[&str] = &[
     "model",
     "messages",
     "max_tokens",
     "max_completion_tokens",
-    "temperature",
-    "top_p",
-    "stop",
-    "frequency_penalty",
-    "presence_penalty",
-    "logit_bias",
-    "seed",
-    "n",
-    "user",
     "safety_identifier",
     "prompt_cache_key",
-    "stream",
-    "stream_options",
     "logprobs",
     "top_logprobs",
     "tools",

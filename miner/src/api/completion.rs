@@ -7,27 +7,8 @@ use super::{
     fields::{Checked, SamplingFields, strict, typed},
 };
 
-/// Fields honoured.
-const HONOURED: &[&str] = &[
-    "model",
-    "prompt",
-    "max_tokens",
-    "temperature",
-    "top_p",
-    "stop",
-    "frequency_penalty",
-    "presence_penalty",
-    "logit_bias",
-    "seed",
-    "n",
-    "best_of",
-    "user",
-    "stream",
-    "stream_options",
-    "echo",
-    "logprobs",
-    "suffix",
-];
+/// Fields honoured besides the sampling fields (`fields::SAMPLING_FIELDS`).
+const HONOURED: &[&str] = &["model", "prompt", "max_tokens", "best_of", "echo", "logprobs", "suffix"];
 
 /// Fields refused, with the reason.
 const REFUSED: &[(&str, &str)] = &[];

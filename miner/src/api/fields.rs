@@ -18,8 +18,23 @@ pub const MAX_STOP_SEQUENCES: usize = 4;
 /// Most `top_logprobs` (OpenAI's limit for chat).
 pub const MAX_TOP_LOGPROBS: usize = 20;
 
-/// Reads `body` as a JSON object whose every key is `honoured` or `refused` (with the reason): a refused key
-/// (unless `null`) or an unknown one is a 400 naming it.
+/// The fields of [`SamplingFields`], which both endpoints honour.
+const SAMPLING_FIELDS: &[&str] = &[
+    "temperature",
+    "top_p",
+    "stop",
+    "frequency_penalty",
+    "presence_penalty",
+    "logit_bias",
+    "seed",
+    "n",
+    "user",
+    "stream",
+    "stream_options",
+];
+
+/// Reads `body` as a JSON object whose every key is a sampling field, `honoured` or `refused` (with the
+/// reason): a refused key (unless `null`) or an unknown one is a 400 naming it.
 pub(crate) fn strict(body: &[u8], honoured: &[&str], refused: &[(&str, &str)]) -> Result<Value, ApiError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| ApiError::malformed(format!("invalid request body: {e}")))?;
@@ -31,7 +46,7 @@ pub(crate) fn strict(body: &[u8], honoured: &[&str], refused: &[(&str, &str)]) -
             if !field.is_null() {
                 return Err(ApiError::unsupported(key.as_str(), why));
             }
-        } else if !honoured.contains(&key.as_str()) {
+        } else if !SAMPLING_FIELDS.contains(&key.as_str()) && !honoured.contains(&key.as_str()) {
             return Err(ApiError::unsupported(key.as_str(), "not a field of this OpenAI endpoint"));
         }
     }
@@ -221,21 +236,7 @@ mod tests {
     }
 
     fn parse(body: &str) -> Result<Probe, ApiError> {
-        let honoured = [
-            "temperature",
-            "top_p",
-            "stop",
-            "frequency_penalty",
-            "presence_penalty",
-            "logit_bias",
-            "seed",
-            "n",
-            "user",
-            "stream",
-            "stream_options",
-            "max_tokens",
-        ];
-        let value = strict(body.as_bytes(), &honoured, &[("audio", "text only")])?;
+        let value = strict(body.as_bytes(), &["max_tokens"], &[("audio", "text only")])?;
         Ok(Probe { sampling: typed(&value)?, max_tokens: typed::<Limit>(&value)?.max_tokens })
     }
 
