@@ -1,8 +1,14 @@
-//! Following the chain: backfill over adaptive ranges, then block by block with reorg detection.
+//! Following the chain: backfill over adaptive ranges up to the node's finalized block, then block by block with
+//! reorg detection.
 //!
 //! Invariants: blocks are committed strictly in order, each step in one transaction with the cursor; a block
-//! within `reorg_depth` of the head is ingested only after its parent hash matched the stored hash of the
-//! previous block, otherwise the stored rows above the last common ancestor are rolled back first.
+//! above the finalized one is ingested only after its parent hash matched the stored hash of the previous block,
+//! otherwise the stored rows above the last common ancestor are rolled back first. The stored tip is checked
+//! against the chain before every round of backfill and whenever the indexer has caught up, so a reorganisation
+//! that happened while the indexer was stopped, failing or far behind is found too. A reorganisation of any
+//! depth is repaired: the common ancestor is searched among the kept headers, then among the hashes of the
+//! blocks that hold stored events (a block whose hash matches proves its whole history), and at worst the
+//! deployment is re-indexed from its start block.
 
 use std::{
     sync::Arc,
@@ -23,11 +29,14 @@ use crate::{
     store::{Batch, BlockRow, Cursor, Store, StoreError},
 };
 
+/// Kept headers compared one by one before the ancestor search turns to a binary search over older hashes.
+const KEPT_HEADERS_WALKED: u64 = 256;
+
 /// Ingestion settings.
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
-    /// Blocks below `head - reorg_depth` are backfilled without per-block checks; reorgs deeper than this are
-    /// reported, not repaired.
+    /// When the node reports no finalized block, blocks below `head - reorg_depth` are backfilled without
+    /// per-block checks (a deeper reorganisation is still repaired, at the cost of an ancestor search).
     pub reorg_depth: u64,
     /// Largest `eth_getLogs` range, in blocks.
     pub max_block_range: u64,
@@ -66,14 +75,9 @@ pub enum IngestError {
     /// An event contradicts the stored totals.
     #[error(transparent)]
     Reduce(#[from] ReduceError),
-    /// The chain reorganised below the blocks kept for comparison.
-    #[error("reorganisation deeper than {depth} blocks below block {at}: re-index from a fresh database")]
-    DeepReorg {
-        /// Configured depth.
-        depth: u64,
-        /// Block where the mismatch was seen.
-        at: u64,
-    },
+    /// The chain no longer holds the deployment's start block as this database recorded it (or at all).
+    #[error("the chain no longer holds the deployment's start block {0}: wrong node or a fork of the deployment")]
+    StartBlockGone(u64),
     /// A log from `eth_getLogs` belongs to another block than asked for (a misbehaving node).
     #[error("the node returned a log of block {got} when asked for block {asked}")]
     Inconsistent {
@@ -82,6 +86,22 @@ pub enum IngestError {
         /// Block of the log.
         got: u64,
     },
+}
+
+impl IngestError {
+    /// What `/ready` tells anyone who asks: the kind of failure, never its details (an RPC error can hold the
+    /// node's URL with a provider key; a database error, the database's).
+    pub fn public_reason(&self, attempt: u32) -> String {
+        let what = match self {
+            Self::Rpc(_) => "the chain's RPC node is failing",
+            Self::Store(_) => "the database is failing",
+            Self::Catalog(_) => "a log of the deployment did not decode",
+            Self::Reduce(_) => "an event contradicts the stored totals",
+            Self::StartBlockGone(_) => "the chain no longer holds the deployment's start block",
+            Self::Inconsistent { .. } => "the RPC node returned inconsistent logs",
+        };
+        format!("{what} (attempt {attempt}; details in the indexer's log)")
+    }
 }
 
 /// What one step did.
@@ -110,6 +130,8 @@ pub struct Indexer {
     progress: Option<ProgressBar>,
     /// Blocks backfilled since the planner statistics were last refreshed.
     backfilled: u64,
+    /// The node's finalized block, as last seen: headers below it are final and need not be kept.
+    finalized: Option<u64>,
 }
 
 impl Indexer {
@@ -135,6 +157,7 @@ impl Indexer {
             range,
             progress: None,
             backfilled: 0,
+            finalized: None,
         }
     }
 
@@ -161,7 +184,8 @@ impl Indexer {
                         _ => 0,
                     };
                     tracing::warn!(error = %e, "ingestion step failed; retrying");
-                    self.metrics.set_not_ready(Some(e.to_string()));
+                    // The details (which may hold the RPC URL and its key) stay in the log.
+                    self.metrics.set_not_ready(Some(e.public_reason(failures + 1)));
                     // Memory may be ahead of the database: reload both on the next step.
                     (self.cursor, self.totals) = (None, None);
                     failures = failures.saturating_add(1);
@@ -199,17 +223,23 @@ impl Indexer {
         let cursor = self.load().await?;
         let head = self.chain.head().await?;
         self.metrics.chain_head.set(head);
-        if let Some(finalized) = self.chain.finalized().await {
+        self.finalized = self.chain.finalized().await.map(|finalized| finalized.min(head));
+        if let Some(finalized) = self.finalized {
             self.metrics.chain_finalized.set(finalized);
         }
         if cursor.number >= head {
+            // Caught up, or the chain got shorter: the tip must still be on it.
+            if !self.is_canonical(cursor).await? {
+                return self.roll_back(cursor).await;
+            }
             if let Some(bar) = self.progress.take() {
                 bar.finish_and_clear();
             }
             self.refresh_statistics().await?;
             return Ok(Step::CaughtUp);
         }
-        let safe = head.saturating_sub(self.config.reorg_depth);
+        // Final blocks are fetched in ranges; the rest block by block, each checked against its parent.
+        let safe = self.finalized.unwrap_or_else(|| head.saturating_sub(self.config.reorg_depth));
         let step = if cursor.number < safe {
             let step = self.backfill(cursor, safe).await?;
             if let Step::Advanced(to) = step {
@@ -253,6 +283,7 @@ impl Indexer {
                 let cursor = Cursor { number: header.number, hash: header.hash, timestamp: header.timestamp };
                 let batch = Batch { blocks: vec![header], ..Batch::default() };
                 self.store.commit(&batch, cursor).await?;
+                self.store.record_start_hash(header.hash).await?;
                 cursor
             }
         };
@@ -261,8 +292,22 @@ impl Indexer {
         Ok(cursor)
     }
 
+    /// Whether the chain still holds `cursor`'s block (a missing block means it got shorter: not canonical).
+    async fn is_canonical(&self, cursor: Cursor) -> Result<bool, IngestError> {
+        match self.chain.header(cursor.number).await {
+            Ok(header) => Ok(header.hash == cursor.hash),
+            Err(RpcFailure::MissingBlock(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Fetches up to `concurrency` ranges at once and commits them in order.
     async fn backfill(&mut self, cursor: Cursor, safe: u64) -> Result<Step, IngestError> {
+        // The rows stored so far must still be on the chain before more are built on them: after a restart, a
+        // failure or a long gap the stored tip may belong to an orphaned fork.
+        if !self.is_canonical(cursor).await? {
+            return self.roll_back(cursor).await;
+        }
         if self.config.progress && self.progress.is_none() {
             let bar = ProgressBar::new(safe.saturating_sub(cursor.number));
             bar.set_style(
@@ -346,28 +391,65 @@ impl Indexer {
 
     /// Finds the last block the stored chain shares with the node's and deletes everything above it.
     async fn roll_back(&mut self, cursor: Cursor) -> Result<Step, IngestError> {
-        let mut number = cursor.number;
-        loop {
-            if cursor.number - number > self.config.reorg_depth {
-                return Err(IngestError::DeepReorg { depth: self.config.reorg_depth, at: cursor.number + 1 });
+        let ancestor = self.common_ancestor(cursor).await?;
+        self.store.rollback_to(ancestor).await?;
+        let depth = cursor.number - ancestor.number;
+        tracing::warn!(from = cursor.number, to = ancestor.number, depth, "chain reorganised: rolled back");
+        self.metrics.reorgs.inc();
+        self.metrics.reorged_blocks.inc_by(depth);
+        self.metrics.indexed_head.set(ancestor.number);
+        self.cursor = Some(ancestor);
+        self.totals = Some(Totals::new(&self.manifest, self.store.latest_totals().await?));
+        Ok(Step::RolledBack(ancestor.number))
+    }
+
+    /// The newest stored block the chain still holds, given that `cursor`'s block is not canonical.
+    ///
+    /// The kept headers are walked newest first (a reorganisation is nearly always shallow); past them the hashes
+    /// of the blocks holding stored events are binary-searched (a block whose hash matches proves every block
+    /// below it, and no stored row lies between two such blocks, so rolling back to the newest matching one loses
+    /// nothing); below all of them the deployment's start block is the ancestor and everything is re-indexed.
+    async fn common_ancestor(&self, cursor: Cursor) -> Result<Cursor, IngestError> {
+        let mut lowest_checked = cursor.number;
+        for (number, hash) in self.store.kept_headers_below(cursor.number, KEPT_HEADERS_WALKED).await? {
+            match self.chain.header(number).await {
+                Ok(on_chain) if on_chain.hash == hash => {
+                    return Ok(Cursor { number, hash, timestamp: on_chain.timestamp });
+                }
+                // Another block there, or none (the chain got shorter): keep looking below.
+                Ok(_) | Err(RpcFailure::MissingBlock(_)) => lowest_checked = number,
+                Err(e) => return Err(e.into()),
             }
-            let Some(stored) = self.store.block_hash(number).await? else {
-                return Err(IngestError::DeepReorg { depth: self.config.reorg_depth, at: cursor.number + 1 });
-            };
-            let on_chain = self.chain.header(number).await?;
-            if on_chain.hash == stored {
-                let ancestor = Cursor { number, hash: on_chain.hash, timestamp: on_chain.timestamp };
-                self.store.rollback_to(ancestor).await?;
-                tracing::warn!(from = cursor.number, to = number, "chain reorganised: rolled back");
-                self.metrics.reorgs.inc();
-                self.metrics.reorged_blocks.inc_by(cursor.number - number);
-                self.metrics.indexed_head.set(number);
-                self.cursor = Some(ancestor);
-                self.totals = Some(Totals::new(&self.manifest, self.store.latest_totals().await?));
-                return Ok(Step::RolledBack(number));
-            }
-            number -= 1;
         }
+        let known = self.store.known_hashes_below(lowest_checked).await?;
+        tracing::warn!(below = lowest_checked, candidates = known.len(), "deep reorganisation: searching");
+        // Matches form a prefix of `known` (ascending): find its length. known[..low] match, known[high..] do not.
+        let (mut low, mut high) = (0, known.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            let (number, hash) = known[mid];
+            if self.is_canonical(Cursor { number, hash, timestamp: 0 }).await? {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        if let Some(&(number, hash)) = low.checked_sub(1).and_then(|last| known.get(last)) {
+            let header = self.chain.header(number).await?;
+            return Ok(Cursor { number, hash, timestamp: header.timestamp });
+        }
+        let start = self.manifest.start_block;
+        let header = match self.chain.header(start).await {
+            Ok(header) => header,
+            Err(RpcFailure::MissingBlock(_)) => return Err(IngestError::StartBlockGone(start)),
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(stored) = self.store.start_hash().await?
+            && stored != header.hash
+        {
+            return Err(IngestError::StartBlockGone(start));
+        }
+        Ok(Cursor { number: header.number, hash: header.hash, timestamp: header.timestamp })
     }
 
     /// Applies and stores the events of blocks up to `header`, with `header` as the new cursor.
@@ -384,7 +466,12 @@ impl Indexer {
             totals: totals.take_changes(),
             events,
             blocks: vec![header],
-            prune_below: header.number.checked_sub(self.config.reorg_depth + 1),
+            // Headers above the finalized block stay (a reorganisation there is found by a walk); without a
+            // finalized block, the reorg window's.
+            prune_below: header
+                .number
+                .checked_sub(self.config.reorg_depth + 1)
+                .map(|below| self.finalized.map_or(below, |finalized| below.min(finalized))),
         };
         let cursor = Cursor { number: header.number, hash: header.hash, timestamp: header.timestamp };
         self.store.commit(&batch, cursor).await?;

@@ -49,8 +49,31 @@ pub struct Chain {
     base_backoff: Duration,
 }
 
+/// Whether `message` is a provider's rate limit (HTTP 429, Infura's and Alchemy's texts). Checked before
+/// [`is_range_error`]: some providers use the same code (-32005) for both, and splitting a range because of a
+/// rate limit only sends more requests.
+pub fn is_rate_limit(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "error 429",
+        "status 429",
+        "rate limit",
+        "rate-limit",
+        "ratelimit",
+        "too many requests",
+        "request rate",
+        "compute units",
+        "capacity",
+    ]
+    .iter()
+    .any(|needle| m.contains(needle))
+}
+
 /// Whether `message` is a node's refusal of a too-large `eth_getLogs` range (geth, erigon, alchemy, infura, anvil).
 pub fn is_range_error(message: &str) -> bool {
+    if is_rate_limit(message) {
+        return false;
+    }
     let m = message.to_ascii_lowercase();
     [
         "too many",
@@ -167,5 +190,19 @@ mod tests {
         assert!(is_range_error("server returned an error response: error code -32005: limit exceeded"));
         assert!(!is_range_error("connection refused"));
         assert!(!is_range_error("header not found"));
+    }
+
+    #[test]
+    fn a_rate_limit_is_not_a_range_refusal() {
+        for message in [
+            "server returned an error response: error code -32005: project ID request rate exceeded",
+            "HTTP error 429 with body: Too Many Requests",
+            "Your app has exceeded its compute units per second capacity",
+            "error code -32005: daily request count exceeded, request rate limited",
+        ] {
+            assert!(is_rate_limit(message), "{message}");
+            assert!(!is_range_error(message), "{message}");
+        }
+        assert!(!is_rate_limit("query returned more than 10000 results"));
     }
 }

@@ -16,13 +16,14 @@ use std::sync::Arc;
 use axum::{
     Json, Router,
     extract::{Request, State},
-    http::StatusCode,
+    http::{Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
 };
 use neuro_protocol::Manifest;
 use serde::Serialize;
+use tower_http::cors::{Any, CorsLayer};
 use utoipa::{OpenApi, ToSchema};
 
 pub use params::Params;
@@ -93,8 +94,8 @@ pub enum ApiError {
     /// Nothing is indexed yet.
     #[error("the indexer has not stored any block yet")]
     NotSynced,
-    /// The database failed.
-    #[error(transparent)]
+    /// The database failed (its details go to the log, not to the client).
+    #[error("the indexer's database is unavailable; try again")]
     Store(#[from] StoreError),
 }
 
@@ -214,6 +215,9 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .fallback(|| async { ApiError::NotFound("no such endpoint: see /openapi.json".to_owned()).into_response() })
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        // Dashboards on other origins may read everything (it is public chain data); nothing here writes, and no
+        // credentials are accepted, so any origin is safe.
+        .layer(CorsLayer::new().allow_origin(Any).allow_methods([Method::GET, Method::HEAD]))
         .with_state(state)
 }
 

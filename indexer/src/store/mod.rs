@@ -164,6 +164,45 @@ impl Store {
         hash.map(|h| parse(&h)).transpose()
     }
 
+    /// Up to `limit` kept headers below block `below`, newest first.
+    pub async fn kept_headers_below(&self, below: u64, limit: u64) -> Result<Vec<(u64, B256)>, StoreError> {
+        let rows = sqlx::query("SELECT number, hash FROM blocks WHERE number < $1 ORDER BY number DESC LIMIT $2")
+            .bind(to_i64(below))
+            .bind(to_i64(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok((to_u64(row.try_get(0)?)?, parse(&row.try_get::<String, _>(1)?)?))).collect()
+    }
+
+    /// Every block below `below` whose hash is stored (kept headers and blocks holding events), oldest first: the
+    /// candidates for the common ancestor of a deep reorganisation.
+    pub async fn known_hashes_below(&self, below: u64) -> Result<Vec<(u64, B256)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT number, hash FROM blocks WHERE number < $1 \
+             UNION SELECT block_number, block_hash FROM events WHERE block_number < $1 ORDER BY 1",
+        )
+        .bind(to_i64(below))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((to_u64(row.try_get(0)?)?, parse(&row.try_get::<String, _>(1)?)?))).collect()
+    }
+
+    /// Records the hash of the deployment's start block when none is recorded yet.
+    pub async fn record_start_hash(&self, hash: B256) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('startHash', $1) ON CONFLICT (key) DO NOTHING")
+            .bind(format!("{hash:#x}"))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The recorded hash of the deployment's start block (none in databases indexed before it was recorded).
+    pub async fn start_hash(&self) -> Result<Option<B256>, StoreError> {
+        let hash: Option<String> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'startHash'").fetch_optional(&self.pool).await?;
+        hash.map(|h| parse(&h)).transpose()
+    }
+
     /// The latest value of every total.
     pub async fn latest_totals(&self) -> Result<HashMap<String, U256>, StoreError> {
         let rows = sqlx::query(

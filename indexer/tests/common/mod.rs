@@ -248,6 +248,25 @@ pub(crate) async fn database(backend: &str, dir: &std::path::Path) -> Result<Str
     }
 }
 
+/// A PostgreSQL database whose default collation is linguistic (ICU's en-US: what managed PostgreSQL services
+/// default to, via `en_US.UTF-8`), where `'a.' < 'a.\x7f'`-style ranges do not compare byte-wise. ICU is used so
+/// the test needs no OS locale (Debian's minimal images have only C and C.UTF-8).
+pub(crate) async fn linguistic_postgres_database() -> Result<String, BoxError> {
+    let n = NEXT_DB.fetch_add(1, Ordering::Relaxed);
+    let server = std::env::var("NEURO_TEST_POSTGRES_URL").map_err(|_| "NEURO_TEST_POSTGRES_URL is not set")?;
+    let name = format!("neuro_test_en_us_{}_{n}", std::process::id());
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&server).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&pool).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+    )))
+    .execute(&pool)
+    .await?;
+    let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base);
+    Ok(format!("{base}/{name}"))
+}
+
 pub(crate) fn config() -> IngestConfig {
     IngestConfig {
         reorg_depth: 8,
