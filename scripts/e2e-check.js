@@ -188,6 +188,20 @@ const check = (ok, what) => { if (!ok) failures.push(what); };
       }
       check(releases.some((r) => same(r.args.miner, cheater) && r.args.epoch === first.args.epoch && r.args.forfeited === true),
         `the cheating node's reward of epoch ${first.args.epoch} was not forfeited`);
+      // The disputes endpoint tells the same story as the raw events: outcome, slash, and ballots that add up.
+      const served = await (await fetch(`${base}/v1/disputes/1`)).json();
+      const d = served.data;
+      check(d.status === 'Upheld' && same(d.accused, cheater) && same(d.challenger, first.args.challenger),
+        `/v1/disputes/1 says ${d.status} against ${d.accused} by ${d.challenger}`);
+      check(d.slashed === upheld.args.slashed && d.upholdWeight === upheld.args.upholdWeight &&
+        d.rejectWeight === upheld.args.rejectWeight, '/v1/disputes/1 slash and tallies equal DisputeResolved');
+      const ballots = (side) => d.ballots.filter((b) => b.uphold === side).reduce((sum, b) => sum + BigInt(b.weight), 0n);
+      check(d.ballots.length >= 1 && ballots(true) === BigInt(d.upholdWeight) && ballots(false) === BigInt(d.rejectWeight),
+        `/v1/disputes/1 ballots add up to its tallies (${d.ballots.length} ballots)`);
+      check(d.resolved && d.resolved.transactionHash === upheld.transactionHash, 'the resolution links its transaction');
+      const list = await (await fetch(`${base}/v1/disputes`)).json();
+      check(list.data.length === opened.length && list.data.every((x) => same(x.accused, cheater)),
+        `/v1/disputes lists ${list.data.length} disputes, the events ${opened.length}`);
     }
   }
 

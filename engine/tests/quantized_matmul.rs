@@ -42,6 +42,16 @@ fn matmul_weight(matmul: &QMatMul, device: &Device) -> candle_core::Result<Tenso
 }
 
 #[test]
+fn an_empty_prompt_is_an_empty_product() -> candle_core::Result<()> {
+    let device = Device::Cpu;
+    let weight = Tensor::randn(0f32, 1f32, (64, 256), &device)?;
+    let matmul = QMatMul::from_qtensor(QTensor::quantize(&weight, GgmlDType::Q8_0)?)?;
+    let empty = Tensor::zeros((1, 0, 256), candle_core::DType::F32, &device)?;
+    assert_eq!(matmul.forward(&empty)?.dims(), &[1, 0, 64]);
+    Ok(())
+}
+
+#[test]
 fn a_prompt_computed_at_once_matches_token_by_token() -> candle_core::Result<()> {
     // Output widths that do not divide into the patch's column bands, and prompt lengths of 2 and more.
     for dtype in [GgmlDType::Q8_0, GgmlDType::Q4_0, GgmlDType::Q4_1, GgmlDType::Q4K, GgmlDType::Q6K] {

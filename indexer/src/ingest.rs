@@ -11,11 +11,13 @@
 //! deployment is re-indexed from its start block.
 
 use std::{
+    collections::BTreeMap,
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use futures::future::join_all;
+use alloy::{eips::BlockId, primitives::U256};
+use futures::{StreamExt, future::join_all, stream};
 use indicatif::{ProgressBar, ProgressStyle};
 use neuro_chain::retry::backoff;
 use neuro_protocol::Manifest;
@@ -24,9 +26,11 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     catalog::{Catalog, CatalogError, DecodedEvent},
     metrics::Metrics,
+    proposals,
     reduce::{ReduceError, Totals},
-    rpc::{Chain, RpcFailure},
-    store::{Batch, BlockRow, Cursor, Store, StoreError},
+    rpc::{Chain, RangeLogs, RpcFailure},
+    schema::NeuroGovernor::{self, ProposalCreated},
+    store::{Batch, BlockRow, Cursor, EventFilter, Store, StoreError},
 };
 
 /// Kept headers compared one by one before the ancestor search turns to a binary search over older hashes.
@@ -78,6 +82,17 @@ pub enum IngestError {
     /// The chain no longer holds the deployment's start block as this database recorded it (or at all).
     #[error("the chain no longer holds the deployment's start block {0}: wrong node or a fork of the deployment")]
     StartBlockGone(u64),
+    /// A backfill range did not come back as one chain (retried).
+    #[error(
+        "blocks {from}..={to} came back from more than one fork (a reorganisation during the fetch, or \
+             backends on different forks): retrying"
+    )]
+    ForkedRange {
+        /// First block.
+        from: u64,
+        /// Last block.
+        to: u64,
+    },
     /// A log from `eth_getLogs` belongs to another block than asked for (a misbehaving node).
     #[error("the node returned a log of block {got} when asked for block {asked}")]
     Inconsistent {
@@ -98,10 +113,48 @@ impl IngestError {
             Self::Catalog(_) => "a log of the deployment did not decode",
             Self::Reduce(_) => "an event contradicts the stored totals",
             Self::StartBlockGone(_) => "the chain no longer holds the deployment's start block",
-            Self::Inconsistent { .. } => "the RPC node returned inconsistent logs",
+            Self::Inconsistent { .. } | Self::ForkedRange { .. } => "the RPC node returned inconsistent logs",
         };
         format!("{what} (attempt {attempt}; details in the indexer's log)")
     }
+}
+
+/// A backfill range, checked to be one chain.
+struct FetchedRange {
+    logs: RangeLogs,
+    /// Header of the range's first block (its parent links it to what came before).
+    first: BlockRow,
+    /// Header of the range's last block (the new cursor).
+    last: BlockRow,
+}
+
+/// Fetches the logs of blocks `from..=to` by number and checks that they are the chain's: the last block's
+/// header is read before and after the logs and must not change, and every log's block hash must be the hash of
+/// the header at its number. A reorganisation during the fetch, or a load-balanced provider whose backends sit
+/// on different forks, is a retried error, never rows of an orphaned block under a canonical cursor.
+async fn fetch_range(chain: Chain, from: u64, to: u64) -> Result<FetchedRange, IngestError> {
+    let last = chain.header(to).await?;
+    let first = if from == to { last } else { chain.header(from).await? };
+    let logs = chain.logs_of_range(from, to).await?;
+    let mut blocks: Vec<u64> = logs.logs.iter().filter_map(|log| log.block_number).collect();
+    blocks.dedup();
+    let headers: Vec<Result<BlockRow, RpcFailure>> =
+        stream::iter(blocks.into_iter().map(|number| chain.header(number))).buffered(8).collect().await;
+    let mut hashes = BTreeMap::new();
+    for header in headers {
+        let header = header?;
+        hashes.insert(header.number, header.hash);
+    }
+    for log in &logs.logs {
+        let number = log.block_number.unwrap_or_default();
+        if log.block_hash.is_none() || log.block_hash != hashes.get(&number).copied() {
+            return Err(IngestError::ForkedRange { from, to });
+        }
+    }
+    if chain.header(to).await?.hash != last.hash {
+        return Err(IngestError::ForkedRange { from, to });
+    }
+    Ok(FetchedRange { logs, first, last })
 }
 
 /// What one step did.
@@ -132,6 +185,9 @@ pub struct Indexer {
     backfilled: u64,
     /// The node's finalized block, as last seen: headers below it are final and need not be kept.
     finalized: Option<u64>,
+    /// Proposals whose quorum at the snapshot is not stored yet, by decimal id, with their snapshot (`None`: to
+    /// be loaded from the store).
+    quorum_pending: Option<BTreeMap<String, U256>>,
 }
 
 impl Indexer {
@@ -158,6 +214,7 @@ impl Indexer {
             progress: None,
             backfilled: 0,
             finalized: None,
+            quorum_pending: None,
         }
     }
 
@@ -186,8 +243,8 @@ impl Indexer {
                     tracing::warn!(error = %e, "ingestion step failed; retrying");
                     // The details (which may hold the RPC URL and its key) stay in the log.
                     self.metrics.set_not_ready(Some(e.public_reason(failures + 1)));
-                    // Memory may be ahead of the database: reload both on the next step.
-                    (self.cursor, self.totals) = (None, None);
+                    // Memory may be ahead of the database: reload it on the next step.
+                    (self.cursor, self.totals, self.quorum_pending) = (None, None, None);
                     failures = failures.saturating_add(1);
                     backoff(Duration::from_millis(500), failures - 1)
                 }
@@ -227,10 +284,17 @@ impl Indexer {
         if let Some(finalized) = self.finalized {
             self.metrics.chain_finalized.set(finalized);
         }
-        if cursor.number >= head {
-            // Caught up, or the chain got shorter: the tip must still be on it.
+        if cursor.number > head {
+            // The node is behind the indexed head: a lagging backend, a node rewinding after a crash, or a
+            // chain that got shorter. They look the same from here, and only the last is a reorganisation, so
+            // wait: once the node is past the indexed head again, a fork shows as a parent-hash mismatch.
+            tracing::warn!(indexed = cursor.number, node_head = head, "the RPC node is behind the indexed head");
+            return Ok(Step::CaughtUp);
+        }
+        if cursor.number == head {
+            // Caught up: the tip must still be on the chain.
             if !self.is_canonical(cursor).await? {
-                return self.roll_back(cursor).await;
+                return self.roll_back(cursor, head).await;
             }
             if let Some(bar) = self.progress.take() {
                 bar.finish_and_clear();
@@ -238,8 +302,11 @@ impl Indexer {
             self.refresh_statistics().await?;
             return Ok(Step::CaughtUp);
         }
-        // Final blocks are fetched in ranges; the rest block by block, each checked against its parent.
-        let safe = self.finalized.unwrap_or_else(|| head.saturating_sub(self.config.reorg_depth));
+        // Blocks up to the finalized one, or up to `reorg_depth` below the head when finality lags further
+        // (rollups, stalls), are fetched in ranges (each checked to be one chain); the rest block by block, each
+        // checked against its parent.
+        let window = head.saturating_sub(self.config.reorg_depth);
+        let safe = self.finalized.map_or(window, |finalized| finalized.max(window));
         let step = if cursor.number < safe {
             let step = self.backfill(cursor, safe).await?;
             if let Step::Advanced(to) = step {
@@ -282,8 +349,10 @@ impl Indexer {
                 let header = self.chain.header(self.manifest.start_block).await?;
                 let cursor = Cursor { number: header.number, hash: header.hash, timestamp: header.timestamp };
                 let batch = Batch { blocks: vec![header], ..Batch::default() };
-                self.store.commit(&batch, cursor).await?;
+                // Recorded first: a crash between the two leaves a recorded hash and no cursor, which the next
+                // start repeats harmlessly; the other order could leave a database without it.
                 self.store.record_start_hash(header.hash).await?;
+                self.store.commit(&batch, cursor).await?;
                 cursor
             }
         };
@@ -292,13 +361,10 @@ impl Indexer {
         Ok(cursor)
     }
 
-    /// Whether the chain still holds `cursor`'s block (a missing block means it got shorter: not canonical).
+    /// Whether the chain still holds `cursor`'s block. A block the node does not have (at or below its head)
+    /// is an error to retry, not evidence of a reorganisation: a lagging backend must not roll the tables back.
     async fn is_canonical(&self, cursor: Cursor) -> Result<bool, IngestError> {
-        match self.chain.header(cursor.number).await {
-            Ok(header) => Ok(header.hash == cursor.hash),
-            Err(RpcFailure::MissingBlock(_)) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        Ok(self.chain.header(cursor.number).await?.hash == cursor.hash)
     }
 
     /// Fetches up to `concurrency` ranges at once and commits them in order.
@@ -306,7 +372,7 @@ impl Indexer {
         // The rows stored so far must still be on the chain before more are built on them: after a restart, a
         // failure or a long gap the stored tip may belong to an orphaned fork.
         if !self.is_canonical(cursor).await? {
-            return self.roll_back(cursor).await;
+            return self.roll_back(cursor, safe).await;
         }
         if self.config.progress && self.progress.is_none() {
             let bar = ProgressBar::new(safe.saturating_sub(cursor.number));
@@ -324,20 +390,30 @@ impl Indexer {
             ranges.push((from, to));
             from = to + 1;
         }
-        let fetched = join_all(ranges.iter().map(|&(from, to)| {
-            let chain = self.chain.clone();
-            async move {
-                let logs = chain.logs_of_range(from, to).await?;
-                let header = chain.header(to).await?;
-                Ok::<_, RpcFailure>((logs, header))
-            }
-        }))
-        .await;
+        let fetched = join_all(ranges.iter().map(|&(from, to)| fetch_range(self.chain.clone(), from, to))).await;
         let mut split = false;
         let mut last = cursor.number;
+        let mut parent = cursor.hash;
         let mut events = 0usize;
         for ((from, to), result) in ranges.into_iter().zip(fetched) {
-            let (logs, header) = result?;
+            let fetched = match result {
+                Ok(fetched) => fetched,
+                Err(e) => {
+                    // A range that keeps failing (a provider limit it words as something else, a timeout) is
+                    // retried smaller rather than as it was forever.
+                    if matches!(e, IngestError::Rpc(RpcFailure::Exhausted { .. })) {
+                        self.range = (self.range / 2).max(1);
+                    }
+                    return Err(e);
+                }
+            };
+            // Consecutive ranges must be one chain: each starts on the block the previous one (or the stored
+            // tip) ended with.
+            if fetched.first.parent_hash != parent {
+                return Err(IngestError::ForkedRange { from, to });
+            }
+            parent = fetched.last.hash;
+            let (logs, header) = (fetched.logs, fetched.last);
             split |= logs.split;
             let mut decoded = Vec::with_capacity(logs.logs.len());
             for log in &logs.logs {
@@ -368,7 +444,12 @@ impl Indexer {
         let started = Instant::now();
         let header = self.chain.header(cursor.number + 1).await?;
         if header.parent_hash != cursor.hash {
-            return self.roll_back(cursor).await;
+            // A reorganisation replaced the stored tip, or a flaky backend answered from another fork: only
+            // the first is worth a rollback.
+            if self.is_canonical(cursor).await? {
+                return Err(IngestError::ForkedRange { from: cursor.number, to: cursor.number + 1 });
+            }
+            return self.roll_back(cursor, cursor.number + 1).await;
         }
         let logs = self.chain.logs_of_block(header.hash).await?;
         let mut decoded = Vec::with_capacity(logs.len());
@@ -390,8 +471,8 @@ impl Indexer {
     }
 
     /// Finds the last block the stored chain shares with the node's and deletes everything above it.
-    async fn roll_back(&mut self, cursor: Cursor) -> Result<Step, IngestError> {
-        let ancestor = self.common_ancestor(cursor).await?;
+    async fn roll_back(&mut self, cursor: Cursor, head: u64) -> Result<Step, IngestError> {
+        let ancestor = self.common_ancestor(cursor, head).await?;
         self.store.rollback_to(ancestor).await?;
         let depth = cursor.number - ancestor.number;
         tracing::warn!(from = cursor.number, to = ancestor.number, depth, "chain reorganised: rolled back");
@@ -400,24 +481,27 @@ impl Indexer {
         self.metrics.indexed_head.set(ancestor.number);
         self.cursor = Some(ancestor);
         self.totals = Some(Totals::new(&self.manifest, self.store.latest_totals().await?));
+        self.quorum_pending = None;
         Ok(Step::RolledBack(ancestor.number))
     }
 
-    /// The newest stored block the chain still holds, given that `cursor`'s block is not canonical.
+    /// The newest stored block the chain still holds, given that `cursor`'s block is not canonical and the node
+    /// has blocks up to `head` at least.
     ///
     /// The kept headers are walked newest first (a reorganisation is nearly always shallow); past them the hashes
     /// of the blocks holding stored events are binary-searched (a block whose hash matches proves every block
     /// below it, and no stored row lies between two such blocks, so rolling back to the newest matching one loses
     /// nothing); below all of them the deployment's start block is the ancestor and everything is re-indexed.
-    async fn common_ancestor(&self, cursor: Cursor) -> Result<Cursor, IngestError> {
+    async fn common_ancestor(&self, cursor: Cursor, head: u64) -> Result<Cursor, IngestError> {
         let mut lowest_checked = cursor.number;
         for (number, hash) in self.store.kept_headers_below(cursor.number, KEPT_HEADERS_WALKED).await? {
             match self.chain.header(number).await {
                 Ok(on_chain) if on_chain.hash == hash => {
                     return Ok(Cursor { number, hash, timestamp: on_chain.timestamp });
                 }
-                // Another block there, or none (the chain got shorter): keep looking below.
-                Ok(_) | Err(RpcFailure::MissingBlock(_)) => lowest_checked = number,
+                // Another block there, or none above the node's head: keep looking below.
+                Ok(_) => lowest_checked = number,
+                Err(RpcFailure::MissingBlock(missing)) if missing > head => lowest_checked = number,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -461,9 +545,12 @@ impl Indexer {
         for event in &events {
             totals.apply(event)?;
         }
+        let mut changes = totals.take_changes();
+        let quorums = self.read_quorums(&events, header).await?;
+        changes.extend(quorums.iter().map(|(id, quorum)| (proposals::quorum_key(id), header.number, *quorum)));
         let count = events.len() as u64;
         let batch = Batch {
-            totals: totals.take_changes(),
+            totals: changes,
             events,
             blocks: vec![header],
             // Headers above the finalized block stay (a reorganisation there is found by a walk); without a
@@ -475,10 +562,73 @@ impl Indexer {
         };
         let cursor = Cursor { number: header.number, hash: header.hash, timestamp: header.timestamp };
         self.store.commit(&batch, cursor).await?;
+        if let Some(pending) = self.quorum_pending.as_mut() {
+            for (id, _) in &quorums {
+                pending.remove(id);
+            }
+        }
         self.cursor = Some(cursor);
         self.metrics.indexed_head.set(header.number);
         self.metrics.events_ingested.inc_by(count);
         Ok(())
+    }
+
+    /// The quorums to store with the block `header`: those of proposals (already pending, or created in
+    /// `events`) whose snapshot is before the block's timestamp, read from the Governor as of that block.
+    async fn read_quorums(
+        &mut self,
+        events: &[DecodedEvent],
+        header: BlockRow,
+    ) -> Result<Vec<(String, U256)>, IngestError> {
+        if self.quorum_pending.is_none() {
+            self.quorum_pending = Some(self.load_quorum_pending().await?);
+        }
+        let pending = self.quorum_pending.get_or_insert_default();
+        for event in events {
+            if event.contract == NeuroGovernor::CONTRACT && event.name == ProposalCreated::NAME {
+                let (Some(id), Some(start)) =
+                    (event.arg(ProposalCreated::proposalId), event.arg(ProposalCreated::voteStart))
+                else {
+                    continue;
+                };
+                pending.insert(id.to_owned(), start.parse().unwrap_or(U256::MAX));
+            }
+        }
+        let due: Vec<(String, U256)> = pending
+            .iter()
+            .filter(|(_, start)| **start < U256::from(header.timestamp))
+            .map(|(id, start)| (id.clone(), *start))
+            .collect();
+        // A final block's state may be pruned on a non-archive node, and the answer is the same at any later
+        // block (the checkpoints before the snapshot are history): ask the latest state for those.
+        let at = if self.finalized.is_some_and(|finalized| header.number <= finalized) {
+            BlockId::latest()
+        } else {
+            BlockId::number(header.number)
+        };
+        let mut quorums = Vec::with_capacity(due.len());
+        for (id, start) in due {
+            quorums.push((id, self.chain.governor_quorum(self.manifest.contracts.governor, start, at).await?));
+        }
+        Ok(quorums)
+    }
+
+    /// Proposals stored without a quorum (the snapshot was not passed yet, or the database predates quorums).
+    async fn load_quorum_pending(&self) -> Result<BTreeMap<String, U256>, IngestError> {
+        let Some(cursor) = self.cursor else { return Ok(BTreeMap::new()) };
+        let filter = EventFilter {
+            contract: Some(NeuroGovernor::CONTRACT.into()),
+            names: vec![ProposalCreated::NAME.into()],
+            ..Default::default()
+        };
+        let mut pending = BTreeMap::new();
+        for created in self.store.events(&filter, cursor.number, None).await?.events {
+            let id = created.arg(ProposalCreated::proposalId).to_owned();
+            if self.store.total_at(&proposals::quorum_key(&id), cursor.number).await?.is_zero() {
+                pending.insert(id, created.amount(ProposalCreated::voteStart));
+            }
+        }
+        Ok(pending)
     }
 
     fn record_rate(&self, events: usize, started: Instant) {

@@ -18,6 +18,7 @@ pub mod api;
 pub mod catalog;
 pub mod ingest;
 pub mod metrics;
+pub mod proposals;
 pub mod reduce;
 pub mod rpc;
 pub mod schema;

@@ -39,7 +39,7 @@ enum Command {
         /// Address of the API server.
         #[arg(long, default_value = "127.0.0.1:8600")]
         listen: SocketAddr,
-        /// Blocks kept for reorg detection; deeper reorganisations are reported, not repaired.
+        /// Blocks read one by one below the head when the node reports no finalized block (or finality lags further); reorganisations of any depth are repaired.
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
         reorg_depth: u64,
         /// Largest eth_getLogs block range (shrinks on the node's refusals, grows back on success).
@@ -51,7 +51,7 @@ enum Command {
         /// Milliseconds between head polls once caught up.
         #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=60_000))]
         poll_ms: u64,
-        /// Database connections (API readers and the ingester).
+        /// Database connections of the API's read pool (the ingester has 3 of its own).
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=256))]
         db_connections: u32,
     },

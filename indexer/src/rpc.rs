@@ -3,12 +3,15 @@
 use std::time::Duration;
 
 use alloy::{
-    eips::BlockNumberOrTag,
-    primitives::{Address, B256},
+    eips::{BlockId, BlockNumberOrTag},
+    primitives::{Address, B256, U256},
     providers::{DynProvider, Provider},
-    rpc::types::{Filter, Log},
+    rpc::types::{Filter, Log, TransactionRequest},
+    sol_types::SolCall,
     transports::{RpcError, TransportErrorKind},
 };
+
+use neuro_protocol::bindings::NeuroGovernor;
 
 use crate::store::BlockRow;
 
@@ -29,6 +32,9 @@ pub enum RpcFailure {
     /// The node does not have a block the indexer needs (it is behind or pruned).
     #[error("the node has no block {0}")]
     MissingBlock(u64),
+    /// A view call returned bytes that do not decode as its return type.
+    #[error("{0} returned undecodable data")]
+    Undecodable(&'static str),
 }
 
 /// Logs of a block range, and whether the range had to be split to fetch them.
@@ -63,7 +69,6 @@ pub fn is_rate_limit(message: &str) -> bool {
         "too many requests",
         "request rate",
         "compute units",
-        "capacity",
     ]
     .iter()
     .any(|needle| m.contains(needle))
@@ -141,6 +146,21 @@ impl Chain {
             parent_hash: block.header.parent_hash,
             timestamp: block.header.timestamp,
         })
+    }
+
+    /// `NeuroGovernor.quorum(timepoint)` as of `block` (a block whose timestamp is past `timepoint`: the answer
+    /// is fixed from then on).
+    pub async fn governor_quorum(
+        &self,
+        governor: Address,
+        timepoint: U256,
+        block: BlockId,
+    ) -> Result<U256, RpcFailure> {
+        let call = NeuroGovernor::quorumCall { timepoint };
+        let request = TransactionRequest::default().to(governor).input(call.abi_encode().into());
+        let output =
+            self.retry("eth_call quorum", || async { self.provider.call(request.clone()).block(block).await }).await?;
+        NeuroGovernor::quorumCall::abi_decode_returns(&output).map_err(|_| RpcFailure::Undecodable("quorum"))
     }
 
     /// Logs of exactly the block with hash `hash` (EIP-234: no race with a reorg between two calls).

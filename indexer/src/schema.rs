@@ -73,6 +73,10 @@ schema! {
         NodeDeregistered { operator }
     }
     Disputes {
+        DisputeOpened { id, challenger, accused, modelId, epoch, receiptDigest, votingEnds }
+        DisputeDelegated { id, user, validator }
+        DisputeVoted { id, voter, uphold, weight }
+        DisputeResolved { id, status, upholdWeight, rejectWeight, slashed }
         ProbeReported {
             epoch, miner, validator, validatorStake, sent, passed, failed, invalid, timedOut, medianTtftMs,
             medianMilliTokensPerSecond
@@ -99,8 +103,9 @@ pub const LOOKUP_ACCOUNT: [&str; 8] =
     ["miner", "account", "operator", "voter", "user", "proposer", "owner", "validator"];
 /// Argument that fills the `epoch` lookup column.
 pub const LOOKUP_EPOCH: &str = "epoch";
-/// Arguments that fill the `subject` lookup column, first present wins.
-pub const LOOKUP_SUBJECT: [&str; 2] = ["modelId", "proposalId"];
+/// Arguments that fill the `subject` lookup column, first present wins: a dispute's (or timelock operation's)
+/// `id` before the model it concerns, so that all of a dispute's events share one subject.
+pub const LOOKUP_SUBJECT: [&str; 3] = ["id", "modelId", "proposalId"];
 
 #[cfg(test)]
 mod tests {

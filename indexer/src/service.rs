@@ -17,6 +17,9 @@ use crate::{
     store::{Store, StoreError},
 };
 
+/// Connections of the ingester's pool (it runs one step at a time; the rest serve `/health` and `verify`).
+const WRITER_CONNECTIONS: u32 = 3;
+
 /// What the indexer needs to start.
 #[derive(Debug, Clone)]
 pub struct IndexerOptions {
@@ -26,7 +29,7 @@ pub struct IndexerOptions {
     pub manifest: PathBuf,
     /// `sqlite://<file>` or `postgres://…`.
     pub database_url: String,
-    /// Database connections (API readers and the ingester).
+    /// Database connections of the API's read pool (the ingester has a pool of its own).
     pub db_connections: u32,
     /// Ingestion settings.
     pub ingest: IngestConfig,
@@ -74,7 +77,7 @@ pub async fn open(options: &IndexerOptions) -> Result<Opened, ServiceError> {
     let manifest = Manifest::load(&options.manifest)?;
     let provider = neuro_chain::connect(&options.rpc_url, RpcConfig::default())?;
     manifest.verify(&provider).await?;
-    let store = Store::open(&options.database_url, options.db_connections).await?;
+    let store = Store::open(&options.database_url, WRITER_CONNECTIONS).await?;
     store.bind_deployment(manifest.chain_id, manifest.contracts.token).await?;
     Ok(Opened { manifest, provider, store })
 }
@@ -96,7 +99,10 @@ pub async fn run(
     let opened = open(&options).await?;
     let metrics = Arc::new(Metrics::new());
     let ingester = build_indexer(&opened, options.ingest.clone(), metrics.clone())?;
-    let state = AppState { store: opened.store.clone(), manifest: Arc::new(opened.manifest), metrics };
+    // The API reads through a pool of its own: a flood of requests queues for those connections and cannot
+    // take the ingester's.
+    let reader = opened.store.reader(options.db_connections).await?;
+    let state = AppState { store: reader.clone(), manifest: Arc::new(opened.manifest), metrics };
     let addr =
         listener.local_addr().map_err(|source| ServiceError::Listen { addr: ([0, 0, 0, 0], 0).into(), source })?;
     tracing::info!(%addr, "API listening: /v1, /openapi.json, /health, /ready, /metrics");
@@ -107,6 +113,7 @@ pub async fn run(
         .map_err(|source| ServiceError::Listen { addr, source });
     shutdown.cancel();
     let _ = ingest.await;
+    reader.close().await;
     opened.store.close().await;
     tracing::info!("stopped");
     served

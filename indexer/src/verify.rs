@@ -3,21 +3,23 @@
 use std::collections::BTreeMap;
 
 use alloy::{
-    eips::BlockId,
+    eips::{BlockId, BlockNumberOrTag},
     primitives::{Address, U256, aliases::U192},
-    providers::DynProvider,
+    providers::{DynProvider, Provider},
 };
 use neuro_protocol::{
     Manifest,
-    bindings::{Emissions, FeeVault, NeuroToken, StakingVault},
+    bindings::{Emissions, FeeVault, NeuroGovernor, NeuroToken, StakingVault},
     schedule,
 };
 
 use crate::{
+    proposals::{self, ProposalState},
     reduce::{address_key, keys},
     schema::{
         self,
         Emissions::{EpochFinalized, MinerRewardClaimed, RewardHoldReleased, WorkRecorded},
+        NeuroGovernor::ProposalCreated,
     },
     store::{EventFilter, Store, StoreError},
 };
@@ -58,7 +60,7 @@ pub struct Report {
 }
 
 impl Report {
-    fn compare(&mut self, what: impl Into<String>, indexed: U256, chain: U256) {
+    fn compare<T: PartialEq + std::fmt::Display>(&mut self, what: impl Into<String>, indexed: T, chain: T) {
         self.checked += 1;
         if indexed != chain {
             self.differences.push(format!("{}: indexer {indexed}, chain {chain}", what.into()));
@@ -226,6 +228,36 @@ pub async fn verify(
         let Ok(address) = miner.parse::<Address>() else { continue };
         let on_chain = view!(emissions.pendingMinerReward(address, epochs), "pendingMinerReward", block);
         report.compare(format!("Emissions.pendingMinerReward({miner})"), owed, on_chain);
+    }
+
+    // Every proposal's state as the API derives it (votes, quorum at the snapshot, lifecycle) against the
+    // Governor's, judged at the block's own timestamp.
+    let timestamp = provider
+        .get_block_by_number(BlockNumberOrTag::Number(block))
+        .await
+        .map_err(|e| VerifyError::Call { call: "eth_getBlockByNumber".into(), block, message: e.to_string() })?
+        .map(|b| b.header.timestamp)
+        .ok_or(VerifyError::Call { call: "eth_getBlockByNumber".into(), block, message: "no such block".into() })?;
+    let governor = NeuroGovernor::new(c.governor, provider);
+    let created = EventFilter {
+        contract: Some(schema::NeuroGovernor::CONTRACT.into()),
+        names: vec![ProposalCreated::NAME.into()],
+        ..Default::default()
+    };
+    for proposal in store.events(&created, block, None).await?.events {
+        let id = proposal.arg(ProposalCreated::proposalId).to_owned();
+        let of_it = EventFilter {
+            contract: Some(schema::NeuroGovernor::CONTRACT.into()),
+            subject: Some(id.clone()),
+            ..Default::default()
+        };
+        let events = store.events(&of_it, block, None).await?.events;
+        let quorum = store.total_at(&proposals::quorum_key(&id), block).await?;
+        let facts = proposals::facts(&proposal, &events, (!quorum.is_zero()).then_some(quorum));
+        let derived = proposals::state(&facts, timestamp).as_str();
+        let on_chain = view!(governor.state(proposal.amount(ProposalCreated::proposalId)), "state", block);
+        let on_chain = ProposalState::from_chain(on_chain).map_or("unknown", ProposalState::as_str);
+        report.compare(format!("NeuroGovernor.state({id})"), derived, on_chain);
     }
     Ok(report)
 }

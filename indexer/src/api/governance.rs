@@ -13,9 +13,8 @@ use utoipa::ToSchema;
 
 use super::{ApiError, ApiResult, AppState, Envelope, ErrorBody, economy::TxRef, params::Params};
 use crate::{
-    schema::NeuroGovernor::{
-        self, ProposalCanceled, ProposalCreated, ProposalExecuted, ProposalQueued, VoteCast, VoteCastWithParams,
-    },
+    proposals,
+    schema::NeuroGovernor::{self, ProposalCanceled, ProposalCreated, ProposalExecuted, ProposalQueued},
     store::{EventFilter, EventRow},
 };
 
@@ -75,9 +74,13 @@ pub(super) struct Proposal {
     pub proposer: String,
     /// Description (its first line is the title).
     pub description: String,
-    /// State at the block reflected: Pending, Active, Canceled, Queued, Executed, or, after voting, Defeated when
-    /// against ≥ for and VotingClosed otherwise (whether quorum was reached is the Governor's `state()` call).
+    /// State at the block reflected, by the Governor's rules: Pending, Active, Canceled, Defeated, Succeeded,
+    /// Queued or Executed (quorum included: for + abstain against the quorum at the snapshot). VotingClosed only
+    /// when voting is over with more for than against and the quorum was not yet read at that block.
     pub state: String,
+    /// Quorum at the snapshot, stNEURO wei (read from the Governor once the snapshot has passed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<String>,
     /// Voting starts (unix seconds: the Governor's clock is the timestamp).
     pub vote_start: String,
     /// Voting ends (unix seconds).
@@ -97,20 +100,10 @@ fn strings(value: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn proposal_of(created: &EventRow, events: &[EventRow], now: u64) -> Proposal {
-    let (mut for_votes, mut against, mut abstain, mut voters) = (U256::ZERO, U256::ZERO, U256::ZERO, 0);
+fn proposal_of(created: &EventRow, events: &[EventRow], quorum: Option<U256>, now: u64) -> Proposal {
     let mut timeline = Timeline { created: created.into(), queued: None, eta: None, executed: None, canceled: None };
     for e in events {
         match e.event.as_str() {
-            VoteCast::NAME | VoteCastWithParams::NAME => {
-                voters += 1;
-                let weight = e.amount(VoteCast::weight);
-                match e.arg(VoteCast::support) {
-                    "0" => against += weight,
-                    "1" => for_votes += weight,
-                    _ => abstain += weight,
-                }
-            }
             ProposalQueued::NAME => {
                 timeline.queued = Some(e.into());
                 timeline.eta = Some(e.arg(ProposalQueued::etaSeconds).into());
@@ -120,23 +113,8 @@ fn proposal_of(created: &EventRow, events: &[EventRow], now: u64) -> Proposal {
             _ => {}
         }
     }
-    let (start, end) = (created.amount(ProposalCreated::voteStart), created.amount(ProposalCreated::voteEnd));
-    let now = U256::from(now);
-    let state = if timeline.canceled.is_some() {
-        "Canceled"
-    } else if timeline.executed.is_some() {
-        "Executed"
-    } else if timeline.queued.is_some() {
-        "Queued"
-    } else if now < start {
-        "Pending"
-    } else if now <= end {
-        "Active"
-    } else if against >= for_votes {
-        "Defeated"
-    } else {
-        "VotingClosed"
-    };
+    let facts = proposals::facts(created, events, quorum);
+    let state = proposals::state(&facts, now).as_str();
     let (targets, values, calldatas) = (
         strings(created.args.get(ProposalCreated::targets)),
         strings(created.args.get(ProposalCreated::values)),
@@ -147,13 +125,14 @@ fn proposal_of(created: &EventRow, events: &[EventRow], now: u64) -> Proposal {
         proposer: created.arg(ProposalCreated::proposer).into(),
         description: created.arg(ProposalCreated::description).into(),
         state: state.into(),
-        vote_start: start.to_string(),
-        vote_end: end.to_string(),
+        quorum: quorum.map(|q| q.to_string()),
+        vote_start: facts.vote_start.to_string(),
+        vote_end: facts.vote_end.to_string(),
         votes: Votes {
-            for_votes: for_votes.to_string(),
-            against: against.to_string(),
-            abstain: abstain.to_string(),
-            voters,
+            for_votes: facts.for_votes.to_string(),
+            against: facts.against.to_string(),
+            abstain: facts.abstain.to_string(),
+            voters: facts.voters,
         },
         actions: targets
             .into_iter()
@@ -165,13 +144,16 @@ fn proposal_of(created: &EventRow, events: &[EventRow], now: u64) -> Proposal {
     }
 }
 
-async fn load(s: &AppState, id: &str, at: u64) -> Result<Vec<EventRow>, ApiError> {
+/// A proposal's events and its quorum (none before it was read) at block `at`.
+async fn load(s: &AppState, id: &str, at: u64) -> Result<(Vec<EventRow>, Option<U256>), ApiError> {
     let filter = EventFilter {
         contract: Some(NeuroGovernor::CONTRACT.into()),
         subject: Some(id.to_owned()),
         ..Default::default()
     };
-    Ok(s.store.events(&filter, at, None).await?.events)
+    let events = s.store.events(&filter, at, None).await?.events;
+    let quorum = s.store.total_at(&proposals::quorum_key(id), at).await?;
+    Ok((events, (!quorum.is_zero()).then_some(quorum)))
 }
 
 /// The timestamp a state is judged at: the indexed head's. For a past block (`?block=`) it is still the head's,
@@ -196,8 +178,8 @@ pub(super) async fn proposals(
     let now = now(&s, &block).await?;
     let mut data = Vec::with_capacity(events.len());
     for created in &events {
-        let events = load(&s, created.arg(ProposalCreated::proposalId), block.number).await?;
-        data.push(proposal_of(created, &events, now));
+        let (events, quorum) = load(&s, created.arg(ProposalCreated::proposalId), block.number).await?;
+        data.push(proposal_of(created, &events, quorum, now));
     }
     Ok(Json(Envelope { block, data, next }))
 }
@@ -214,11 +196,11 @@ pub(super) async fn proposal(
     let params = Params::new(q, &[])?;
     let id = id.parse::<U256>().map_err(|_| ApiError::bad("id", format!("{id:?} is not a decimal proposal id")))?;
     let block = s.at(&params).await?;
-    let events = load(&s, &id.to_string(), block.number).await?;
+    let (events, quorum) = load(&s, &id.to_string(), block.number).await?;
     let created = events
         .iter()
         .find(|e| e.event == ProposalCreated::NAME)
         .ok_or_else(|| ApiError::NotFound(format!("no proposal {id} at block {}", block.number)))?;
-    let data = proposal_of(created, &events, now(&s, &block).await?);
+    let data = proposal_of(created, &events, quorum, now(&s, &block).await?);
     Ok(Json(Envelope { block, data, next: None }))
 }

@@ -4,6 +4,7 @@
 //! block), the data, and a `next` cursor when more pages follow. Bad parameters get HTTP 400 naming the parameter;
 //! unknown ids get 404.
 
+mod disputes;
 mod economy;
 mod events;
 mod governance;
@@ -183,6 +184,8 @@ impl AppState {
         reputation::of_miner,
         governance::proposals,
         governance::proposal,
+        disputes::disputes,
+        disputes::dispute,
         events::events,
         health,
         ready
@@ -208,12 +211,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/slashes", get(participants::slashes))
         .route("/v1/proposals", get(governance::proposals))
         .route("/v1/proposals/{id}", get(governance::proposal))
+        .route("/v1/disputes", get(disputes::disputes))
+        .route("/v1/disputes/{id}", get(disputes::dispute))
         .route("/v1/events", get(events::events))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .fallback(|| async { ApiError::NotFound("no such endpoint: see /openapi.json".to_owned()).into_response() })
+        .layer(middleware::from_fn_with_state(state.clone(), one_fork))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         // Dashboards on other origins may read everything (it is public chain data); nothing here writes, and no
         // credentials are accepted, so any origin is safe.
@@ -224,6 +230,34 @@ pub fn router(state: AppState) -> Router {
 async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
     state.metrics.http_requests.inc();
     next.run(request).await
+}
+
+/// Refuses a `/v1` response during which a reorganisation was rolled back.
+///
+/// A response is built from several queries, each bounded by the block it reflects. Rows appended above that
+/// block change nothing, but a rollback deletes rows at or below it and re-ingests the other fork's, so queries on
+/// either side of it would mix two forks. The database counts rollbacks in the cursor's row; if the count moved
+/// while the handler ran, the client gets 503 with `Retry-After: 1` instead of a mixed answer.
+pub async fn one_fork(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/v1/") {
+        return next.run(request).await;
+    }
+    let before = match state.store.rollbacks().await {
+        Ok(count) => count,
+        Err(e) => return ApiError::Store(e).into_response(),
+    };
+    let response = next.run(request).await;
+    match state.store.rollbacks().await {
+        Ok(after) if after == before => response,
+        Ok(_) => {
+            let body = ErrorBody {
+                error: "the chain reorganised while this response was built; retry".to_owned(),
+                parameter: None,
+            };
+            (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "1")], Json(body)).into_response()
+        }
+        Err(e) => ApiError::Store(e).into_response(),
+    }
 }
 
 /// Liveness and database reachability.

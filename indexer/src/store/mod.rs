@@ -7,7 +7,7 @@
 mod read;
 mod write;
 
-use std::{collections::HashMap, str::FromStr, time::Duration};
+use std::{collections::HashMap, str::FromStr, sync::Arc, time::Duration};
 
 use alloy::primitives::{Address, B256, U256};
 use sqlx::{
@@ -70,6 +70,18 @@ pub struct Cursor {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The URL as connected (for [`Store::reader`]).
+    url: DatabaseUrl,
+}
+
+/// A database URL, which may hold a password: never printed.
+#[derive(Clone)]
+struct DatabaseUrl(Arc<str>);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseUrl(<redacted>)")
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -78,6 +90,21 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 impl Store {
     /// Connects to `url` (`sqlite://path` creates the file) and runs the backend's migrations.
     pub async fn open(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let store = Self::connect(url, max_connections).await?;
+        match store.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&store.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&store.pool).await?,
+        }
+        Ok(store)
+    }
+
+    /// A second pool of `max_connections` on the same database, for the API: requests then queue for their own
+    /// connections and can never take the ingester's.
+    pub async fn reader(&self, max_connections: u32) -> Result<Self, StoreError> {
+        Self::connect(&self.url.0, max_connections).await
+    }
+
+    async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -106,11 +133,7 @@ impl Store {
             });
         }
         let pool = options.connect(&url).await?;
-        match backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
-        }
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, url: DatabaseUrl(url.into()) })
     }
 
     /// Closes the pool, waiting for connections in use to be returned (SQLite checkpoints its WAL).
@@ -155,6 +178,13 @@ impl Store {
         .transpose()
     }
 
+    /// Rollbacks applied to this database so far (0 before the first block is stored).
+    pub async fn rollbacks(&self) -> Result<u64, StoreError> {
+        let count: Option<i64> =
+            sqlx::query_scalar("SELECT rollbacks FROM cursor WHERE id = 1").fetch_optional(&self.pool).await?;
+        count.map_or(Ok(0), to_u64)
+    }
+
     /// The stored hash of block `number`, if it is among the recent blocks kept.
     pub async fn block_hash(&self, number: u64) -> Result<Option<B256>, StoreError> {
         let hash: Option<String> = sqlx::query_scalar("SELECT hash FROM blocks WHERE number = $1")
@@ -179,12 +209,21 @@ impl Store {
     pub async fn known_hashes_below(&self, below: u64) -> Result<Vec<(u64, B256)>, StoreError> {
         let rows = sqlx::query(
             "SELECT number, hash FROM blocks WHERE number < $1 \
-             UNION SELECT block_number, block_hash FROM events WHERE block_number < $1 ORDER BY 1",
+             UNION SELECT block_number, block_hash FROM events WHERE block_number < $1 ORDER BY 1, 2",
         )
         .bind(to_i64(below))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|row| Ok((to_u64(row.try_get(0)?)?, parse(&row.try_get::<String, _>(1)?)?))).collect()
+        let known: Vec<(u64, B256)> = rows
+            .iter()
+            .map(|row| Ok((to_u64(row.try_get(0)?)?, parse(&row.try_get::<String, _>(1)?)?)))
+            .collect::<Result<_, StoreError>>()?;
+        // A block stored under two hashes proves nothing: leave it out (the search needs one hash per block).
+        let twice = |i: usize| {
+            known.get(i.wrapping_sub(1)).is_some_and(|p| p.0 == known[i].0)
+                || known.get(i + 1).is_some_and(|n| n.0 == known[i].0)
+        };
+        Ok((0..known.len()).filter(|&i| !twice(i)).map(|i| known[i]).collect())
     }
 
     /// Records the hash of the deployment's start block when none is recorded yet.

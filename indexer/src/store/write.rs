@@ -74,6 +74,7 @@ impl Store {
             sqlx::query(sql).bind(above).execute(&mut *tx).await?;
         }
         set_cursor(&mut tx, ancestor).await?;
+        sqlx::query("UPDATE cursor SET rollbacks = rollbacks + 1 WHERE id = 1").execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }

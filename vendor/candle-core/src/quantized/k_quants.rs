@@ -2300,6 +2300,10 @@ pub fn matmul<T: GgmlType>(
         }
     }
 
+    if m == 0 || n == 0 {
+        // Nothing to compute (upstream's loops did nothing either).
+        return Ok(());
+    }
     if m == 1 && n * k < SERIAL_BELOW {
         // Neuro patch (decoding, small products): a parallel loop called from outside the thread pool always
         // hands its work to a pool thread and sleeps until it is done; for a product this small the two thread

@@ -1,0 +1,131 @@
+//! What the API serves is the chain's truth at one block: proposal states are the Governor's, quorum included (a
+//! proposal with more votes for than against but short of quorum is Defeated, one that reaches quorum Succeeded,
+//! and `verify` reconciles every proposal's state with `Governor.state()`); and a response during which a
+//! reorganisation was rolled back is refused rather than served with rows of two forks.
+
+mod common;
+
+use alloy::{
+    primitives::{B256, Bytes, U256, keccak256},
+    providers::Provider,
+    sol_types::SolCall,
+};
+use common::*;
+use neuro_indexer::verify::verify;
+use neuro_protocol::bindings::{NeuroGovernor, NeuroToken, StakingVault};
+
+#[tokio::test]
+async fn proposal_states_follow_the_governor_quorum_included() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let devnet = devnet()?;
+    let provider = wallet(&devnet)?;
+    let c = devnet.manifest().contracts;
+    let (deployer, user) = (addr(&devnet, 0), addr(&devnet, 1));
+    let token = NeuroToken::new(c.token, &provider);
+    let staking = StakingVault::new(c.staking, &provider);
+    let governor = NeuroGovernor::new(c.governor, &provider);
+
+    // The deployer stakes enough for quorum on its own; the user far less. A first stake delegates to oneself.
+    let quorum_floor = governor.minimumQuorum().call().await?;
+    token.transfer(user, neuro(20_000)).from(deployer).send().await?.get_receipt().await?;
+    for (who, amount) in [(deployer, quorum_floor * U256::from(2)), (user, neuro(20_000))] {
+        token.approve(c.staking, U256::MAX).from(who).send().await?.get_receipt().await?;
+        staking.stake(amount).from(who).send().await?.get_receipt().await?;
+    }
+    warp(&provider, 2).await?;
+
+    // Two proposals with harmless actions (never executed here).
+    let action = NeuroToken::balanceOfCall { account: user }.abi_encode();
+    let mut ids = Vec::new();
+    for description in ["A: short of quorum", "B: reaches quorum"] {
+        let (targets, values, calldatas) = (vec![c.token], vec![U256::ZERO], vec![Bytes::from(action.clone())]);
+        governor
+            .propose(targets.clone(), values.clone(), calldatas.clone(), description.into())
+            .from(deployer)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        let hash: B256 = keccak256(description.as_bytes());
+        ids.push(governor.hashProposal(targets, values, calldatas, hash).call().await?);
+    }
+    let delay = governor.votingDelay().call().await?.saturating_to::<u64>();
+    warp(&provider, delay + 1).await?;
+    governor.castVote(ids[0], 1).from(user).send().await?.get_receipt().await?;
+    governor.castVote(ids[1], 1).from(deployer).send().await?.get_receipt().await?;
+
+    let (mut indexer, store, metrics) = indexer(&devnet, &database("sqlite", dir.path()).await?, config()).await?;
+    indexer.sync().await?;
+    let base = serve(&devnet, store.clone(), metrics).await?;
+    let (_, active) = get(&format!("{base}/v1/proposals/{}", ids[0])).await?;
+    assert_eq!(active["data"]["state"], "Active");
+    assert_eq!(active["data"]["quorum"], quorum_floor.to_string(), "the quorum at the snapshot");
+
+    let period = governor.votingPeriod().call().await?.saturating_to::<u64>();
+    warp(&provider, period + 1).await?;
+    indexer.sync().await?;
+    let head = provider.get_block_number().await?;
+    let mut served = Vec::new();
+    for id in &ids {
+        let (status, body) = get(&format!("{base}/v1/proposals/{id}")).await?;
+        assert_eq!(status, 200, "{body}");
+        let on_chain = governor.state(*id).call().await?;
+        served.push((body["data"]["state"].as_str().unwrap_or("").to_owned(), on_chain));
+    }
+    // OpenZeppelin's ProposalState: 3 Defeated, 4 Succeeded.
+    assert_eq!(served, vec![("Defeated".to_owned(), 3), ("Succeeded".to_owned(), 4)]);
+
+    let report = verify(&store, &provider, devnet.manifest(), head).await?;
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
+
+    Ok(())
+}
+
+/// A response during which a reorganisation was rolled back is refused (503, retry), never served mixed.
+#[tokio::test]
+async fn a_response_spanning_a_rollback_is_refused() -> TestResult {
+    use axum::{Router, middleware, routing::get as route};
+    use neuro_indexer::{
+        api::{AppState, one_fork},
+        metrics::Metrics,
+        store::{Batch, Cursor, Store},
+    };
+
+    let dir = tempfile::tempdir()?;
+    let devnet = devnet()?;
+    let store = Store::open(&database("sqlite", dir.path()).await?, 2).await?;
+    let tip = Cursor { number: 10, hash: B256::repeat_byte(1), timestamp: 100 };
+    store.commit(&Batch::default(), tip).await?;
+    let state = AppState {
+        store: store.clone(),
+        manifest: std::sync::Arc::new(devnet.manifest().clone()),
+        metrics: std::sync::Arc::new(Metrics::new()),
+    };
+    // One handler answers while nothing happens; the other is overtaken by a rollback half-way.
+    let rolled = store.clone();
+    let app = Router::new()
+        .route("/v1/steady", route(|| async { "steady" }))
+        .route(
+            "/v1/overtaken",
+            route(move || {
+                let store = rolled.clone();
+                async move {
+                    let ancestor = Cursor { number: 5, hash: B256::repeat_byte(2), timestamp: 50 };
+                    store.rollback_to(ancestor).await.map(|()| "mixed").map_err(|e| e.to_string())
+                }
+            }),
+        )
+        .layer(middleware::from_fn_with_state(state.clone(), one_fork))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let steady = reqwest::get(format!("{base}/v1/steady")).await?;
+    assert_eq!(steady.status(), 200);
+    let overtaken = reqwest::get(format!("{base}/v1/overtaken")).await?;
+    assert_eq!(overtaken.status(), 503, "the half-built answer is not served");
+    assert_eq!(overtaken.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    assert_eq!(reqwest::get(format!("{base}/v1/steady")).await?.status(), 200, "later requests are served");
+    Ok(())
+}
