@@ -11,8 +11,13 @@ use neuro_protocol::Manifest;
 
 use crate::{
     catalog::DecodedEvent,
-    schema::{self, Emissions, FeeVault, NeuroToken, Payments, StakingVault},
+    schema::{self, Disputes, Emissions, FeeVault, NeuroToken, Payments, StakingVault},
 };
+
+/// Version of the reductions below. Raise it whenever a change makes totals of already-stored events differ
+/// (a new key, a new rule): databases built by an older version are re-indexed on start
+/// ([`crate::store::Store::ensure_reduction_version`]). 2: the dispute court's validator stake.
+pub const REDUCTION_VERSION: u32 = 2;
 
 /// Running-total keys. Per-account keys append `.<lowercase address>` or `.<model id>`.
 pub mod keys {
@@ -55,6 +60,12 @@ pub mod keys {
     pub const MODEL_REWARDS: &str = "rewards.model.";
     /// Prefix: emission rewards claimed by a validator (for the probe fees it revealed).
     pub const VALIDATOR_REWARDS: &str = "rewards.validator.";
+    /// Validator stake bonded in the dispute court, in total.
+    pub const VALIDATOR_TOTAL: &str = "validators.total";
+    /// Prefix: a validator's bonded stake in the dispute court.
+    pub const VALIDATOR_BONDED: &str = "validators.bonded.";
+    /// Prefix: a validator's unbonding stake in the dispute court.
+    pub const VALIDATOR_UNBONDING: &str = "validators.unbonding.";
 }
 
 /// Why an event could not be applied: the tables no longer describe the chain.
@@ -255,6 +266,27 @@ impl Totals {
                 )?;
                 self.add(keys::SLASH_BURNED, block, amount(StakingVault::Slashed::burned)?);
                 self.add(keys::SLASH_TO_TREASURY, block, amount(StakingVault::Slashed::toTreasury)?);
+            }
+            // The court's validator stake changes only through these three (nothing slashes it).
+            (Disputes::CONTRACT, Disputes::ValidatorStaked::NAME) => {
+                let who = account(Disputes::ValidatorStaked::validator)?;
+                self.set(format!("{}{who}", keys::VALIDATOR_BONDED), block, amount(Disputes::ValidatorStaked::total)?);
+                self.add(keys::VALIDATOR_TOTAL, block, amount(Disputes::ValidatorStaked::amount)?);
+            }
+            (Disputes::CONTRACT, Disputes::ValidatorUnbonding::NAME) => {
+                let (who, value) =
+                    (account(Disputes::ValidatorUnbonding::validator)?, amount(Disputes::ValidatorUnbonding::amount)?);
+                self.sub(&format!("{}{who}", keys::VALIDATOR_BONDED), block, value)?;
+                self.add(&format!("{}{who}", keys::VALIDATOR_UNBONDING), block, value);
+                self.sub(keys::VALIDATOR_TOTAL, block, value)?;
+            }
+            (Disputes::CONTRACT, Disputes::ValidatorWithdrawn::NAME) => {
+                let who = account(Disputes::ValidatorWithdrawn::validator)?;
+                self.sub(
+                    &format!("{}{who}", keys::VALIDATOR_UNBONDING),
+                    block,
+                    amount(Disputes::ValidatorWithdrawn::amount)?,
+                )?;
             }
             (Payments::CONTRACT, Payments::Redeemed::NAME) => {
                 self.add(keys::FEES_REDEEMED, block, amount(Payments::Redeemed::amount)?);

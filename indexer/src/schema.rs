@@ -73,6 +73,9 @@ schema! {
         NodeDeregistered { operator }
     }
     Disputes {
+        ValidatorStaked { validator, amount, total }
+        ValidatorUnbonding { validator, amount, releaseTime }
+        ValidatorWithdrawn { validator, amount }
         DisputeOpened { id, challenger, accused, modelId, epoch, receiptDigest, votingEnds }
         DisputeDelegated { id, user, validator }
         DisputeVoted { id, voter, uphold, weight }

@@ -79,6 +79,9 @@ pub async fn open(options: &IndexerOptions) -> Result<Opened, ServiceError> {
     manifest.verify(&provider).await?;
     let store = Store::open(&options.database_url, WRITER_CONNECTIONS).await?;
     store.bind_deployment(manifest.chain_id, manifest.contracts.token).await?;
+    if store.ensure_reduction_version(crate::reduce::REDUCTION_VERSION).await? {
+        tracing::warn!("the database was built by an older version of the indexer's reductions: re-indexing");
+    }
     Ok(Opened { manifest, provider, store })
 }
 

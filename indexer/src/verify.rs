@@ -9,7 +9,7 @@ use alloy::{
 };
 use neuro_protocol::{
     Manifest,
-    bindings::{Emissions, FeeVault, NeuroGovernor, NeuroToken, StakingVault},
+    bindings::{Disputes, Emissions, FeeVault, NeuroGovernor, NeuroToken, StakingVault},
     schedule,
 };
 
@@ -160,6 +160,25 @@ pub async fn verify(
         let Ok(address) = account.parse::<Address>() else { continue };
         let on_chain: U192 = view!(staking.unbonding(address), "unbonding", block).amount;
         report.compare(format!("StakingVault.unbonding({account})"), unbonding, U256::from(on_chain));
+    }
+
+    // The dispute court's validator stake, in total and per validator.
+    let court = Disputes::new(c.disputes, provider);
+    report.compare(
+        "Disputes.totalStake",
+        total(keys::VALIDATOR_TOTAL.into()).await?,
+        view!(court.totalStake(), "totalStake", block),
+    );
+    for (validator, bonded) in store.totals_with_prefix_at(keys::VALIDATOR_BONDED, block).await? {
+        let Ok(address) = validator.parse::<Address>() else { continue };
+        report.compare(
+            format!("Disputes.stakeOf({validator})"),
+            bonded,
+            view!(court.stakeOf(address), "stakeOf", block),
+        );
+        let unbonding = total(format!("{}{validator}", keys::VALIDATOR_UNBONDING)).await?;
+        let on_chain: U192 = view!(court.unbondingOf(address), "unbondingOf", block).amount;
+        report.compare(format!("Disputes.unbondingOf({validator})"), unbonding, U256::from(on_chain));
     }
 
     // Work per (epoch, miner) and the rewards still claimable, from the stored events.

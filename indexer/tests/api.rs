@@ -129,3 +129,20 @@ async fn a_response_spanning_a_rollback_is_refused() -> TestResult {
     assert_eq!(reqwest::get(format!("{base}/v1/steady")).await?.status(), 200, "later requests are served");
     Ok(())
 }
+
+/// Totals built by an older version of the reductions are not served: the database is emptied and re-indexed.
+#[tokio::test]
+async fn a_database_built_by_older_reductions_is_reindexed() -> TestResult {
+    use neuro_indexer::store::{Batch, Cursor, Store};
+
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&database("sqlite", dir.path()).await?, 2).await?;
+    let tip = Cursor { number: 10, hash: B256::repeat_byte(1), timestamp: 100 };
+    assert!(!store.ensure_reduction_version(2).await?, "an empty database has nothing to rebuild");
+    store.commit(&Batch::default(), tip).await?;
+    assert!(!store.ensure_reduction_version(2).await?, "rows of the current version stay");
+    assert_eq!(store.cursor().await?, Some(tip));
+    assert!(store.ensure_reduction_version(3).await?, "rows of an older version are dropped");
+    assert_eq!(store.cursor().await?, None, "ingestion starts over from the deployment's start block");
+    Ok(())
+}

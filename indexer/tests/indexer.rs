@@ -57,6 +57,22 @@ async fn api_matches_chain(backend: &str) -> TestResult {
     assert_eq!(s["epochsFinalized"].as_u64(), Some(epoch + 2));
     assert_ne!(s["burnedBySlashes"], "0");
 
+    // The dispute court's validators: the stake each bonded (keys 3 and 4 staked 1,000 and 2,000 NEURO).
+    let (status, validators) = get(&format!("{base}/v1/validators")).await?;
+    assert_eq!(status, 200, "{validators}");
+    let bonded: Vec<(String, String)> = validators["data"]
+        .as_array()
+        .ok_or("validators")?
+        .iter()
+        .map(|v| (v["address"].as_str().unwrap_or("").to_owned(), v["bondedStake"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    let mut expected = vec![
+        (format!("{:#x}", addr(&devnet, 3)), neuro(1_000).to_string()),
+        (format!("{:#x}", addr(&devnet, 4)), neuro(2_000).to_string()),
+    ];
+    expected.sort();
+    assert_eq!(bonded, expected);
+
     // The epoch with work: pools, per-miner reward to the wei, the claim's transaction.
     let (status, detail) = get(&format!("{base}/v1/epochs/{epoch}")).await?;
     assert_eq!(status, 200, "{detail}");

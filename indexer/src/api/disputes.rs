@@ -1,4 +1,5 @@
-//! Disputes: who accused whom of what, the validators' votes, the outcome and the slash, from `Disputes` events.
+//! The dispute court: its validators (stake bonded and unbonding, rewards) and its disputes (who accused whom of
+//! what, the validators' votes, the outcome and the slash), from `Disputes` events and the totals kept from them.
 
 use std::collections::HashMap;
 
@@ -10,11 +11,64 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiResult, AppState, Envelope, ErrorBody, economy::TxRef, params::Params};
-use crate::{
-    schema::Disputes::{self, DisputeDelegated, DisputeOpened, DisputeResolved, DisputeVoted},
-    store::{EventFilter, EventRow},
+use super::{
+    ApiError, ApiResult, AppState, Envelope, ErrorBody,
+    economy::TxRef,
+    params::{self, Params},
 };
+use crate::{
+    reduce::keys,
+    schema::Disputes::{self, DisputeDelegated, DisputeOpened, DisputeResolved, DisputeVoted, ValidatorStaked},
+    store::{Column, EventFilter, EventRow},
+};
+
+/// A validator of the dispute court.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Validator {
+    /// Address.
+    pub address: String,
+    /// Stake bonded in the court (weighs in disputes opened from the next second on), wei.
+    pub bonded_stake: String,
+    /// Stake unbonding (no longer weighs), wei.
+    pub unbonding_stake: String,
+    /// Emission rewards claimed for the probe fees it revealed, wei.
+    pub rewards_claimed: String,
+}
+
+/// The total `prefix` + `address` at block `at`, as decimal text.
+async fn figure(s: &AppState, prefix: &str, address: &str, at: u64) -> Result<String, ApiError> {
+    Ok(s.store.total_at(&format!("{prefix}{address}"), at).await?.to_string())
+}
+
+/// Validators who ever bonded stake in the court, by address.
+#[utoipa::path(get, path = "/v1/validators", params(("cursor" = Option<String>, Query, description = "Addresses above this"),
+    ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = Envelope<Vec<Validator>>), (status = 400, body = ErrorBody)))]
+pub(super) async fn validators(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Vec<Validator>> {
+    let params = Params::new(q, &["cursor", "limit"])?;
+    let block = s.at(&params).await?;
+    let after = params.text("cursor").map(|c| params::address("cursor", c)).transpose()?;
+    let limit = params.limit()?;
+    let addresses = s
+        .store
+        .distinct(Column::Account, Disputes::CONTRACT, ValidatorStaked::NAME, block.number, after.as_deref(), limit)
+        .await?;
+    let next = (addresses.len() == limit as usize).then(|| addresses.last().cloned()).flatten();
+    let mut data = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        data.push(Validator {
+            bonded_stake: figure(&s, keys::VALIDATOR_BONDED, &address, block.number).await?,
+            unbonding_stake: figure(&s, keys::VALIDATOR_UNBONDING, &address, block.number).await?,
+            rewards_claimed: figure(&s, keys::VALIDATOR_REWARDS, &address, block.number).await?,
+            address,
+        });
+    }
+    Ok(Json(Envelope { block, data, next }))
+}
 
 /// `Disputes.Status`, in its on-chain order.
 const STATUS: [&str; 5] = ["None", "Open", "Upheld", "Rejected", "NoQuorum"];

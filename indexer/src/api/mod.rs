@@ -184,6 +184,7 @@ impl AppState {
         reputation::of_miner,
         governance::proposals,
         governance::proposal,
+        disputes::validators,
         disputes::disputes,
         disputes::dispute,
         events::events,
@@ -211,6 +212,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/slashes", get(participants::slashes))
         .route("/v1/proposals", get(governance::proposals))
         .route("/v1/proposals/{id}", get(governance::proposal))
+        .route("/v1/validators", get(disputes::validators))
         .route("/v1/disputes", get(disputes::disputes))
         .route("/v1/disputes/{id}", get(disputes::dispute))
         .route("/v1/events", get(events::events))

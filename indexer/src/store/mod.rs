@@ -163,6 +163,36 @@ impl Store {
         Ok(())
     }
 
+    /// Records the version of the reductions (how totals are derived from events) the rows were built with, or,
+    /// when the stored rows were built by an older one, deletes them so that ingestion rebuilds everything from
+    /// the deployment's start block. Returns whether it did. (The chain is the source of truth: a re-index loses
+    /// nothing, and totals missing a newer reduction would be silently wrong.)
+    pub async fn ensure_reduction_version(&self, version: u32) -> Result<bool, StoreError> {
+        let stored: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'reductionVersion'")
+            .fetch_optional(&self.pool)
+            .await?;
+        let has_rows = self.cursor().await?.is_some();
+        let current = stored.as_deref() == Some(version.to_string().as_str());
+        if current {
+            return Ok(false);
+        }
+        let mut tx = self.pool.begin().await?;
+        if has_rows {
+            for sql in ["DELETE FROM events", "DELETE FROM totals", "DELETE FROM blocks", "DELETE FROM cursor"] {
+                sqlx::query(sql).execute(&mut *tx).await?;
+            }
+        }
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ('reductionVersion', $1) ON CONFLICT (key) DO UPDATE SET \
+             value = excluded.value",
+        )
+        .bind(version.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(has_rows)
+    }
+
     /// The last fully stored block, if any.
     pub async fn cursor(&self) -> Result<Option<Cursor>, StoreError> {
         let row = sqlx::query("SELECT block_number, block_hash, timestamp FROM cursor WHERE id = 1")
