@@ -11,15 +11,11 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{
-    ApiError, ApiResult, AppState, Envelope, ErrorBody,
-    economy::TxRef,
-    params::{self, Params},
-};
+use super::{ApiError, ApiResult, AppState, Envelope, ErrorBody, economy::TxRef, params::Params};
 use crate::{
     reduce::keys,
     schema::Disputes::{self, DisputeDelegated, DisputeOpened, DisputeResolved, DisputeVoted, ValidatorStaked},
-    store::{Column, EventFilter, EventRow},
+    store::{EventFilter, EventRow},
 };
 
 /// A validator of the dispute court.
@@ -51,13 +47,7 @@ pub(super) async fn validators(
 ) -> ApiResult<Vec<Validator>> {
     let params = Params::new(q, &["cursor", "limit"])?;
     let block = s.at(&params).await?;
-    let after = params.text("cursor").map(|c| params::address("cursor", c)).transpose()?;
-    let limit = params.limit()?;
-    let addresses = s
-        .store
-        .distinct(Column::Account, Disputes::CONTRACT, ValidatorStaked::NAME, block.number, after.as_deref(), limit)
-        .await?;
-    let next = (addresses.len() == limit as usize).then(|| addresses.last().cloned()).flatten();
+    let (addresses, next) = s.accounts_page(&params, block.number, Disputes::CONTRACT, ValidatorStaked::NAME).await?;
     let mut data = Vec::with_capacity(addresses.len());
     for address in addresses {
         data.push(Validator {

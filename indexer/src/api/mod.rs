@@ -31,7 +31,7 @@ pub use params::Params;
 
 use crate::{
     metrics::Metrics,
-    store::{Cursor, EventFilter, EventRow, Store, StoreError},
+    store::{Column, Cursor, EventFilter, EventRow, Store, StoreError},
 };
 
 /// What the handlers share.
@@ -140,6 +140,22 @@ impl AppState {
 }
 
 impl AppState {
+    /// One page of the accounts of `contract.name` events at block `at`, by address, from the request's `cursor`
+    /// (addresses above it) and `limit`, and the cursor of the next page.
+    pub(crate) async fn accounts_page(
+        &self,
+        params: &Params,
+        at: u64,
+        contract: &str,
+        name: &str,
+    ) -> Result<(Vec<String>, Option<String>), ApiError> {
+        let after = params.text("cursor").map(|c| params::address("cursor", c)).transpose()?;
+        let limit = params.limit()?;
+        let addresses = self.store.distinct(Column::Account, contract, name, at, after.as_deref(), limit).await?;
+        let next = (addresses.len() == limit as usize).then(|| addresses.last().cloned()).flatten();
+        Ok((addresses, next))
+    }
+
     /// One page of `contract.name` events at block `at`, newest first, from the request's `cursor` and `limit`,
     /// and the cursor of the next page.
     pub(crate) async fn newest_events(

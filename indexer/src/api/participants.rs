@@ -61,13 +61,8 @@ pub(super) async fn miners(
 ) -> ApiResult<Vec<MinerSummary>> {
     let params = Params::new(q, &["cursor", "limit"])?;
     let block = s.at(&params).await?;
-    let after = params.text("cursor").map(|c| params::address("cursor", c)).transpose()?;
-    let limit = params.limit()?;
-    let addresses = s
-        .store
-        .distinct(Column::Account, NodeRegistry::CONTRACT, NodeRegistered::NAME, block.number, after.as_deref(), limit)
-        .await?;
-    let next = (addresses.len() == limit as usize).then(|| addresses.last().cloned()).flatten();
+    let (addresses, next) =
+        s.accounts_page(&params, block.number, NodeRegistry::CONTRACT, NodeRegistered::NAME).await?;
     let mut data = Vec::with_capacity(addresses.len());
     for address in addresses {
         data.push(miner_summary(&s, address, block.number).await?);
