@@ -14,7 +14,8 @@ bench=${CARGO_TARGET_DIR:-target}/release/neuro-bench
 
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
-chain_id=$((31337000 + RANDOM))
+# A local dev chain id (Deploy.s.sol: isLocalDevChain), so roles default to the deployer.
+chain_id=$((0x4eeeee0000 + RANDOM))
 rpc=http://127.0.0.1:$port
 pids=()
 cleanup() {
