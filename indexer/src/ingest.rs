@@ -185,6 +185,8 @@ pub struct Indexer {
     backfilled: u64,
     /// The node's finalized block, as last seen: headers below it are final and need not be kept.
     finalized: Option<u64>,
+    /// The newest block fetched in ranges at the last step (the finalized block, or the reorg window's edge).
+    backfill_until: u64,
     /// Proposals whose quorum at the snapshot is not stored yet, by decimal id, with their snapshot (`None`: to
     /// be loaded from the store).
     quorum_pending: Option<BTreeMap<String, U256>>,
@@ -214,6 +216,7 @@ impl Indexer {
             progress: None,
             backfilled: 0,
             finalized: None,
+            backfill_until: 0,
             quorum_pending: None,
         }
     }
@@ -307,6 +310,7 @@ impl Indexer {
         // checked against its parent.
         let window = head.saturating_sub(self.config.reorg_depth);
         let safe = self.finalized.map_or(window, |finalized| finalized.max(window));
+        self.backfill_until = safe;
         let step = if cursor.number < safe {
             self.backfill(cursor, safe).await?
         } else {
@@ -597,13 +601,10 @@ impl Indexer {
             .filter(|(_, start)| **start < U256::from(header.timestamp))
             .map(|(id, start)| (id.clone(), *start))
             .collect();
-        // A final block's state may be pruned on a non-archive node, and the answer is the same at any later
-        // block (the checkpoints before the snapshot are history): ask the latest state for those.
-        let at = if self.finalized.is_some_and(|finalized| header.number <= finalized) {
-            BlockId::latest()
-        } else {
-            BlockId::number(header.number)
-        };
+        // A backfilled block's state may be pruned on a non-archive node, and the answer is the same at any
+        // later block (the checkpoints before the snapshot are history): ask the latest state for those. A block
+        // near the head is asked by hash (EIP-1898), so the answer is that fork's.
+        let at = if header.number <= self.backfill_until { BlockId::latest() } else { BlockId::from(header.hash) };
         let mut quorums = Vec::with_capacity(due.len());
         for (id, start) in due {
             quorums.push((id, self.chain.governor_quorum(self.manifest.contracts.governor, start, at).await?));

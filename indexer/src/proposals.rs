@@ -9,11 +9,17 @@
 //! that block: a reorganisation rolls it back with everything else. `verify` reconciles every proposal's derived
 //! state with `Governor.state()`.
 
-use alloy::primitives::U256;
+use alloy::{
+    primitives::{Address, B256, Bytes, U256, keccak256},
+    sol_types::SolValue,
+};
 
 use crate::{
-    schema::NeuroGovernor::{
-        ProposalCanceled, ProposalCreated, ProposalExecuted, ProposalQueued, VoteCast, VoteCastWithParams,
+    schema::{
+        NeuroGovernor::{
+            ProposalCanceled, ProposalCreated, ProposalExecuted, ProposalQueued, VoteCast, VoteCastWithParams,
+        },
+        NeuroTimelock::{CallExecuted, Cancelled},
     },
     store::EventRow,
 };
@@ -96,6 +102,46 @@ pub struct ProposalFacts {
     pub quorum: Option<U256>,
     /// Ballots cast.
     pub voters: u64,
+    /// The timelock executed the proposal's operation (possibly directly, bypassing the Governor).
+    pub timelock_executed: bool,
+    /// The timelock's operation was cancelled (possibly directly on the timelock).
+    pub timelock_cancelled: bool,
+}
+
+/// The timelock operation a queued proposal becomes, as `GovernorTimelockControl` schedules it:
+/// `hashOperationBatch(targets, values, calldatas, 0, bytes20(governor) ^ keccak256(description))`. `None` when
+/// the stored arguments do not parse (they always do for events the Governor emitted).
+pub fn timelock_operation(governor: Address, created: &EventRow) -> Option<B256> {
+    let list = |name: &str| -> Vec<String> {
+        created
+            .args
+            .get(name)
+            .and_then(serde_json::Value::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    let targets: Vec<Address> = list(ProposalCreated::targets).iter().map(|t| t.parse().ok()).collect::<Option<_>>()?;
+    let values: Vec<U256> = list(ProposalCreated::values).iter().map(|v| v.parse().ok()).collect::<Option<_>>()?;
+    let calldatas: Vec<Bytes> =
+        list(ProposalCreated::calldatas).iter().map(|c| c.parse().ok()).collect::<Option<_>>()?;
+    let description_hash = keccak256(created.arg(ProposalCreated::description).as_bytes());
+    let mut salt = description_hash;
+    for (byte, governor_byte) in salt.iter_mut().zip(governor.as_slice()) {
+        *byte ^= governor_byte;
+    }
+    Some(keccak256((targets, values, calldatas, B256::ZERO, salt).abi_encode_params()))
+}
+
+/// Marks `facts` with what the timelock did to the proposal's operation, from the timelock's events of that
+/// operation (`CallExecuted`, `Cancelled`).
+pub fn apply_timelock(facts: &mut ProposalFacts, operation_events: &[EventRow]) {
+    for e in operation_events {
+        match e.event.as_str() {
+            CallExecuted::NAME => facts.timelock_executed = true,
+            Cancelled::NAME => facts.timelock_cancelled = true,
+            _ => {}
+        }
+    }
 }
 
 /// The facts of the proposal created by `created`, from its events (`VoteCast`, `VoteCastWithParams`,
@@ -144,7 +190,14 @@ pub fn state(facts: &ProposalFacts, now: u64) -> ProposalState {
     } else if facts.for_votes <= facts.against {
         ProposalState::Defeated
     } else if facts.queued {
-        ProposalState::Queued
+        // GovernorTimelockControl: a queued proposal whose operation the timelock ran or cancelled directly.
+        if facts.timelock_executed {
+            ProposalState::Executed
+        } else if facts.timelock_cancelled {
+            ProposalState::Canceled
+        } else {
+            ProposalState::Queued
+        }
     } else {
         match facts.quorum {
             Some(quorum) if facts.for_votes.saturating_add(facts.abstain) >= quorum => ProposalState::Succeeded,
@@ -186,6 +239,9 @@ mod tests {
         assert_eq!(state(&ProposalFacts { queued: true, ..passing }, 300), Queued);
         assert_eq!(state(&ProposalFacts { executed: true, queued: true, ..passing }, 300), Executed);
         assert_eq!(state(&ProposalFacts { canceled: true, ..passing }, 150), Canceled);
+        let queued = ProposalFacts { queued: true, ..passing };
+        assert_eq!(state(&ProposalFacts { timelock_executed: true, ..queued }, 300), Executed, "run on the timelock");
+        assert_eq!(state(&ProposalFacts { timelock_cancelled: true, ..queued }, 300), Canceled);
         assert_eq!(ProposalState::from_chain(4), Some(Succeeded));
         assert_eq!(ProposalState::from_chain(8), None);
     }

@@ -91,6 +91,10 @@ schema! {
         ModelUpdated { modelId, metadataURI, minPricePerMTok }
         ModelOwnershipTransferred { modelId, newOwner }
     }
+    NeuroTimelock {
+        CallExecuted { id }
+        Cancelled { id }
+    }
     NeuroGovernor {
         ProposalCreated { proposalId, proposer, targets, values, calldatas, voteStart, voteEnd, description }
         ProposalQueued { proposalId, etaSeconds }

@@ -20,8 +20,8 @@ use crate::{
 /// Connections of the ingester's pool (it runs one step at a time; the rest serve `/health` and `verify`).
 const WRITER_CONNECTIONS: u32 = 3;
 
-/// What the indexer needs to start.
-#[derive(Debug, Clone)]
+/// What the indexer needs to start. Its `Debug` leaves the URLs out: they can hold a provider key or a password.
+#[derive(Clone)]
 pub struct IndexerOptions {
     /// JSON-RPC endpoint.
     pub rpc_url: String,
@@ -33,6 +33,18 @@ pub struct IndexerOptions {
     pub db_connections: u32,
     /// Ingestion settings.
     pub ingest: IngestConfig,
+}
+
+impl std::fmt::Debug for IndexerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexerOptions")
+            .field("rpc_url", &"<redacted>")
+            .field("manifest", &self.manifest)
+            .field("database_url", &"<redacted>")
+            .field("db_connections", &self.db_connections)
+            .field("ingest", &self.ingest)
+            .finish()
+    }
 }
 
 /// Why the indexer could not start or stopped.
@@ -72,17 +84,35 @@ pub struct Opened {
     pub store: Store,
 }
 
-/// Opens the manifest, the chain and the database, and checks they belong together.
+/// Opens the manifest, the chain and the database, and checks they belong together. Read-only users (`verify`)
+/// get an error if the rows were built by another version of the reductions; the ingester ([`run`]) rebuilds
+/// them instead.
 pub async fn open(options: &IndexerOptions) -> Result<Opened, ServiceError> {
+    let opened = connect(options).await?;
+    let binary = crate::reduce::REDUCTION_VERSION;
+    if let Some(stored) = opened.store.reduction_version().await?.filter(|stored| *stored != binary) {
+        return Err(StoreError::OtherReductions { stored, binary }.into());
+    }
+    Ok(opened)
+}
+
+async fn connect(options: &IndexerOptions) -> Result<Opened, ServiceError> {
     let manifest = Manifest::load(&options.manifest)?;
     let provider = neuro_chain::connect(&options.rpc_url, RpcConfig::default())?;
     manifest.verify(&provider).await?;
     let store = Store::open(&options.database_url, WRITER_CONNECTIONS).await?;
     store.bind_deployment(manifest.chain_id, manifest.contracts.token).await?;
-    if store.ensure_reduction_version(crate::reduce::REDUCTION_VERSION).await? {
+    Ok(Opened { manifest, provider, store })
+}
+
+/// [`open`] for the one ingesting process: rows built by an older version of the reductions are deleted and
+/// re-indexed from the deployment's start block.
+async fn open_for_ingestion(options: &IndexerOptions) -> Result<Opened, ServiceError> {
+    let opened = connect(options).await?;
+    if opened.store.ensure_reduction_version(crate::reduce::REDUCTION_VERSION).await? {
         tracing::warn!("the database was built by an older version of the indexer's reductions: re-indexing");
     }
-    Ok(Opened { manifest, provider, store })
+    Ok(opened)
 }
 
 /// The ingester of an opened deployment.
@@ -99,7 +129,7 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServiceError> {
-    let opened = open(&options).await?;
+    let opened = open_for_ingestion(&options).await?;
     let metrics = Arc::new(Metrics::new());
     let ingester = build_indexer(&opened, options.ingest.clone(), metrics.clone())?;
     // The API reads through a pool of its own: a flood of requests queues for those connections and cannot

@@ -272,7 +272,15 @@ pub async fn verify(
         };
         let events = store.events(&of_it, block, None).await?.events;
         let quorum = store.total_at(&proposals::quorum_key(&id), block).await?;
-        let facts = proposals::facts(&proposal, &events, (!quorum.is_zero()).then_some(quorum));
+        let mut facts = proposals::facts(&proposal, &events, (!quorum.is_zero()).then_some(quorum));
+        if let Some(operation) = proposals::timelock_operation(c.governor, &proposal) {
+            let of_operation = EventFilter {
+                contract: Some(schema::NeuroTimelock::CONTRACT.into()),
+                subject: Some(format!("{operation:#x}")),
+                ..Default::default()
+            };
+            proposals::apply_timelock(&mut facts, &store.events(&of_operation, block, None).await?.events);
+        }
         let derived = proposals::state(&facts, timestamp).as_str();
         let on_chain = view!(governor.state(proposal.amount(ProposalCreated::proposalId)), "state", block);
         let on_chain = ProposalState::from_chain(on_chain).map_or("unknown", ProposalState::as_str);

@@ -12,7 +12,7 @@ use alloy::{
 };
 use common::*;
 use neuro_indexer::verify::verify;
-use neuro_protocol::bindings::{NeuroGovernor, NeuroToken, StakingVault};
+use neuro_protocol::bindings::{NeuroGovernor, NeuroTimelock, NeuroToken, StakingVault};
 
 #[tokio::test]
 async fn proposal_states_follow_the_governor_quorum_included() -> TestResult {
@@ -78,6 +78,30 @@ async fn proposal_states_follow_the_governor_quorum_included() -> TestResult {
     let report = verify(&store, &provider, devnet.manifest(), head).await?;
     assert!(report.differences.is_empty(), "{:?}", report.differences);
 
+    // B is queued, then run directly on the timelock (anyone may execute a ready operation). The Governor emits
+    // nothing, GovernorTimelockControl reports Executed, and so must the indexer, not "Queued" forever.
+    let (targets, values, calldatas) = (vec![c.token], vec![U256::ZERO], vec![Bytes::from(action.clone())]);
+    let description_hash = keccak256("B: reaches quorum".as_bytes());
+    governor
+        .queue_0(targets.clone(), values.clone(), calldatas.clone(), description_hash)
+        .from(deployer)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let timelock = NeuroTimelock::new(c.timelock, &provider);
+    warp(&provider, timelock.getMinDelay().call().await?.saturating_to::<u64>() + 1).await?;
+    let mut salt = description_hash;
+    for (byte, governor_byte) in salt.iter_mut().zip(c.governor.as_slice()) {
+        *byte ^= governor_byte;
+    }
+    timelock.executeBatch(targets, values, calldatas, B256::ZERO, salt).from(user).send().await?.get_receipt().await?;
+    indexer.sync().await?;
+    assert_eq!(governor.state(ids[1]).call().await?, 7, "the Governor says Executed");
+    let (_, executed) = get(&format!("{base}/v1/proposals/{}", ids[1])).await?;
+    assert_eq!(executed["data"]["state"], "Executed");
+    let report = verify(&store, &provider, devnet.manifest(), provider.get_block_number().await?).await?;
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
     Ok(())
 }
 
@@ -144,5 +168,11 @@ async fn a_database_built_by_older_reductions_is_reindexed() -> TestResult {
     assert_eq!(store.cursor().await?, Some(tip));
     assert!(store.ensure_reduction_version(3).await?, "rows of an older version are dropped");
     assert_eq!(store.cursor().await?, None, "ingestion starts over from the deployment's start block");
+    assert_eq!(store.reduction_version().await?, Some(3));
+    // A downgraded binary does not overwrite rows of a newer version.
+    store.commit(&Batch::default(), tip).await?;
+    let refused = store.ensure_reduction_version(2).await;
+    assert!(matches!(refused, Err(neuro_indexer::store::StoreError::NewerReductions { stored: 3, binary: 2 })));
+    assert_eq!(store.cursor().await?, Some(tip), "and leaves them alone");
     Ok(())
 }

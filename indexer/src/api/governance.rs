@@ -15,6 +15,7 @@ use super::{ApiError, ApiResult, AppState, Envelope, ErrorBody, economy::TxRef, 
 use crate::{
     proposals,
     schema::NeuroGovernor::{self, ProposalCanceled, ProposalCreated, ProposalExecuted, ProposalQueued},
+    schema::NeuroTimelock,
     store::{EventFilter, EventRow},
 };
 
@@ -76,7 +77,8 @@ pub(super) struct Proposal {
     pub description: String,
     /// State at the block reflected, by the Governor's rules: Pending, Active, Canceled, Defeated, Succeeded,
     /// Queued or Executed (quorum included: for + abstain against the quorum at the snapshot). VotingClosed only
-    /// when voting is over with more for than against and the quorum was not yet read at that block.
+    /// when voting is over with more for than against and the quorum was not yet read at that block; Unknown for
+    /// a past block (`?block=`) whose timestamp is no longer kept.
     pub state: String,
     /// Quorum at the snapshot, stNEURO wei (read from the Governor once the snapshot has passed).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -100,7 +102,13 @@ fn strings(value: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn proposal_of(created: &EventRow, events: &[EventRow], quorum: Option<U256>, now: u64) -> Proposal {
+fn proposal_of(
+    created: &EventRow,
+    events: &[EventRow],
+    timelock: &[EventRow],
+    quorum: Option<U256>,
+    now: Option<u64>,
+) -> Proposal {
     let mut timeline = Timeline { created: created.into(), queued: None, eta: None, executed: None, canceled: None };
     for e in events {
         match e.event.as_str() {
@@ -113,8 +121,9 @@ fn proposal_of(created: &EventRow, events: &[EventRow], quorum: Option<U256>, no
             _ => {}
         }
     }
-    let facts = proposals::facts(created, events, quorum);
-    let state = proposals::state(&facts, now).as_str();
+    let mut facts = proposals::facts(created, events, quorum);
+    proposals::apply_timelock(&mut facts, timelock);
+    let state = now.map_or("Unknown", |now| proposals::state(&facts, now).as_str());
     let (targets, values, calldatas) = (
         strings(created.args.get(ProposalCreated::targets)),
         strings(created.args.get(ProposalCreated::values)),
@@ -156,13 +165,27 @@ async fn load(s: &AppState, id: &str, at: u64) -> Result<(Vec<EventRow>, Option<
     Ok((events, (!quorum.is_zero()).then_some(quorum)))
 }
 
-/// The timestamp a state is judged at: the indexed head's. For a past block (`?block=`) it is still the head's,
-/// since timestamps are kept only for recent blocks: Pending/Active of a past block are judged at the head's time.
-async fn now(s: &AppState, block: &super::BlockRef) -> Result<u64, ApiError> {
+/// The timelock's events of the operation `created` becomes once queued (executed or cancelled directly on the
+/// timelock, the Governor emits nothing).
+async fn timelock_events(s: &AppState, created: &EventRow, at: u64) -> Result<Vec<EventRow>, ApiError> {
+    let Some(operation) = proposals::timelock_operation(s.manifest.contracts.governor, created) else {
+        return Ok(Vec::new());
+    };
+    let filter = EventFilter {
+        contract: Some(NeuroTimelock::CONTRACT.into()),
+        subject: Some(format!("{operation:#x}")),
+        ..Default::default()
+    };
+    Ok(s.store.events(&filter, at, None).await?.events)
+}
+
+/// The timestamp a state is judged at: the block's own. For a past block (`?block=`) that is its kept header's;
+/// headers are kept above the finalized block, so for older blocks it is unknown (and so is the state).
+async fn now(s: &AppState, block: &super::BlockRef) -> Result<Option<u64>, ApiError> {
     if block.timestamp > 0 {
-        return Ok(block.timestamp);
+        return Ok(Some(block.timestamp));
     }
-    Ok(s.store.cursor().await?.map_or(0, |c| c.timestamp))
+    Ok(s.store.block_timestamp(block.number).await?)
 }
 
 /// Proposals, newest first.
@@ -179,7 +202,8 @@ pub(super) async fn proposals(
     let mut data = Vec::with_capacity(events.len());
     for created in &events {
         let (events, quorum) = load(&s, created.arg(ProposalCreated::proposalId), block.number).await?;
-        data.push(proposal_of(created, &events, quorum, now));
+        let timelock = timelock_events(&s, created, block.number).await?;
+        data.push(proposal_of(created, &events, &timelock, quorum, now));
     }
     Ok(Json(Envelope { block, data, next }))
 }
@@ -201,6 +225,7 @@ pub(super) async fn proposal(
         .iter()
         .find(|e| e.event == ProposalCreated::NAME)
         .ok_or_else(|| ApiError::NotFound(format!("no proposal {id} at block {}", block.number)))?;
-    let data = proposal_of(created, &events, quorum, now(&s, &block).await?);
+    let timelock = timelock_events(&s, created, block.number).await?;
+    let data = proposal_of(created, &events, &timelock, quorum, now(&s, &block).await?);
     Ok(Json(Envelope { block, data, next: None }))
 }

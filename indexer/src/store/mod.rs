@@ -27,9 +27,29 @@ pub enum StoreError {
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// The URL names a database this build does not support.
-    #[error("unsupported database URL {0:?}: use sqlite://<file> or postgres://…")]
+    /// The URL names a database this build does not support (only its scheme is kept: the rest may hold a
+    /// password).
+    #[error("unsupported database URL scheme {0:?}: use sqlite://<file> or postgres://…")]
     UnsupportedUrl(String),
+    /// The rows were built by a newer version of the reductions than this binary's.
+    #[error("the database was built by reduction version {stored}, newer than this binary's {binary}: upgrade")]
+    NewerReductions {
+        /// Version of the stored rows.
+        stored: u32,
+        /// This binary's.
+        binary: u32,
+    },
+    /// The rows were built by another version of the reductions (a read-only command refuses them).
+    #[error(
+        "the database was built by reduction version {stored}, this binary uses {binary}: let `neuro-indexer run` \
+         re-index it first"
+    )]
+    OtherReductions {
+        /// Version of the stored rows.
+        stored: u32,
+        /// This binary's.
+        binary: u32,
+    },
     /// The database indexes another deployment.
     #[error("the database indexes {key} = {stored}, but this run is for {expected}: use another database")]
     OtherDeployment {
@@ -111,7 +131,8 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
         } else {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+            let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+            return Err(StoreError::UnsupportedUrl(scheme.to_owned()));
         };
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") => {
@@ -163,21 +184,38 @@ impl Store {
         Ok(())
     }
 
-    /// Records the version of the reductions (how totals are derived from events) the rows were built with, or,
-    /// when the stored rows were built by an older one, deletes them so that ingestion rebuilds everything from
-    /// the deployment's start block. Returns whether it did. (The chain is the source of truth: a re-index loses
-    /// nothing, and totals missing a newer reduction would be silently wrong.)
-    pub async fn ensure_reduction_version(&self, version: u32) -> Result<bool, StoreError> {
+    /// The version of the reductions the stored rows were built with: `None` for an empty database, 1 for rows
+    /// stored before versions were recorded.
+    pub async fn reduction_version(&self) -> Result<Option<u32>, StoreError> {
         let stored: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'reductionVersion'")
             .fetch_optional(&self.pool)
             .await?;
-        let has_rows = self.cursor().await?.is_some();
-        let current = stored.as_deref() == Some(version.to_string().as_str());
-        if current {
+        match stored {
+            Some(text) => Ok(Some(parse(&text)?)),
+            None if self.cursor().await?.is_some() => Ok(Some(1)),
+            None => Ok(None),
+        }
+    }
+
+    /// For the ingester only: makes the stored rows match reduction `version`. An empty database is stamped
+    /// with it; rows built by an older version are deleted (in one transaction) so that ingestion rebuilds
+    /// everything from the deployment's start block, and `true` is returned. Rows built by a newer version are
+    /// refused ([`StoreError::NewerReductions`]): a downgraded binary must not overwrite them. (The chain is the
+    /// source of truth: a re-index loses nothing, and totals missing a newer reduction would be silently wrong.)
+    pub async fn ensure_reduction_version(&self, version: u32) -> Result<bool, StoreError> {
+        let stored = self.reduction_version().await?;
+        if stored == Some(version) {
             return Ok(false);
         }
+        if let Some(stored) = stored.filter(|stored| *stored > version) {
+            return Err(StoreError::NewerReductions { stored, binary: version });
+        }
         let mut tx = self.pool.begin().await?;
-        if has_rows {
+        if self.backend == Backend::Postgres {
+            // Two processes starting at once must not both rebuild (the second would delete the first's rows).
+            sqlx::query("SELECT pg_advisory_xact_lock(7243)").execute(&mut *tx).await?;
+        }
+        if stored.is_some() {
             for sql in ["DELETE FROM events", "DELETE FROM totals", "DELETE FROM blocks", "DELETE FROM cursor"] {
                 sqlx::query(sql).execute(&mut *tx).await?;
             }
@@ -190,7 +228,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(has_rows)
+        Ok(stored.is_some())
     }
 
     /// The last fully stored block, if any.
@@ -213,6 +251,15 @@ impl Store {
         let count: Option<i64> =
             sqlx::query_scalar("SELECT rollbacks FROM cursor WHERE id = 1").fetch_optional(&self.pool).await?;
         count.map_or(Ok(0), to_u64)
+    }
+
+    /// The timestamp of block `number`, if its header is kept.
+    pub async fn block_timestamp(&self, number: u64) -> Result<Option<u64>, StoreError> {
+        let timestamp: Option<i64> = sqlx::query_scalar("SELECT timestamp FROM blocks WHERE number = $1")
+            .bind(to_i64(number))
+            .fetch_optional(&self.pool)
+            .await?;
+        timestamp.map(to_u64).transpose()
     }
 
     /// The stored hash of block `number`, if it is among the recent blocks kept.
