@@ -27,7 +27,8 @@ case "${1:-}" in
 esac
 
 bin=$root/node_modules/.bin
-[ -x "$bin/forge" ] || bash scripts/setup.sh
+# Idempotent (about a second when nothing changed): the toolchain, and the web app rebuilt if its sources changed.
+bash scripts/setup.sh >/dev/null
 
 state=$root/.devnet
 mkdir -p "$state"
@@ -204,13 +205,17 @@ build_bins() {
 
 # The indexer follows the chain from the deployment block into a fresh SQLite file and serves the REST API.
 indexer_url=http://127.0.0.1:$((port + 3))
+# It serves the front end (web/dist, built by scripts/setup.sh) from the same address.
 start_indexer() {
   build_bins
   rm -f "$state/indexer-$port.db"*
+  local web=()
+  [ -f "$root/web/dist/index.html" ] && web=(--web-dir "$root/web/dist")
   "$target/neuro-indexer" --rpc-url "$rpc" --manifest "$manifest" \
     --database-url "sqlite://$state/indexer-$port.db" run --listen 127.0.0.1:$((port + 3)) --reorg-depth 8 \
-    >"$state/indexer-$port.log" 2>&1 &
+    "${web[@]}" >"$state/indexer-$port.log" 2>&1 &
   pids+=($!)
+  indexer_pid=$!
 }
 indexer_cli() {
   "$target/neuro-indexer" --rpc-url "$rpc" --manifest "$manifest" \
@@ -225,6 +230,7 @@ if $smoke; then
   supply=$(curl -sf "$indexer_url/v1/supply" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).data.totalSupply))')
   [ "$supply" = "600000000000000000000000000" ] || { echo "indexer reports supply $supply" >&2; exit 1; }
   indexer_cli verify || { echo "neuro-indexer verify found differences" >&2; exit 1; }
+  curl -sf "$indexer_url/" | grep -q '<main id="app">' || { echo "the indexer does not serve the web app at $indexer_url/" >&2; exit 1; }
   proposal_state=$(curl -sf "$indexer_url/v1/proposals/$proposal_id" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).data.state))')
   [ "$proposal_state" = Executed ] || { echo "indexer reports proposal state $proposal_state" >&2; exit 1; }
   echo "smoke test passed"
@@ -366,6 +372,7 @@ echo "  miner API  $miner_url   (OpenAI-compatible; API key in $state/user-$port
 echo "  miner ops  http://127.0.0.1:$((port + 4))/metrics"
 echo "$api_key" >"$state/user-$port.key"
 echo "  keeper     http://127.0.0.1:$((port + 2))/metrics"
+echo "  web app    $indexer_url/   (governance and auditors' pages; a wallet such as MetaMask only to act)"
 echo "  indexer    $indexer_url/v1/status   (REST API: $indexer_url/openapi.json)"
 echo "  validator  $validator   (probes every ~${probe_interval}s from $probe_account; disputes what fails re-execution)"
 echo "  logs       $state/{miner,keeper,indexer,user,validator}-$port.log"
@@ -440,6 +447,14 @@ if $e2e; then
     [ $SECONDS -lt $deadline ] || { echo "e2e: the cheating node's reputation shows no failed probe and slash" >&2; exit 1; }
     sleep 3
   done
+  # The front end in Chromium: every page, staking and delegation, a parameter change created from its template,
+  # voted with a reason, queued and executed, the guardian's cancel, and Safe batch exports decoded back. It
+  # moves the chain's clock over the voting and timelock periods, so it runs last.
+  web_shots=$state/web-$port
+  if ! CHROMIUM=$(bash scripts/chromium.sh) node web/tests/e2e.mjs --indexer "$indexer_url" --rpc "$rpc" --screenshots "$web_shots"; then
+    echo "e2e: the web app's test failed; screenshots in $web_shots" >&2
+    exit 1
+  fi
   echo "e2e test passed"
   exit 0
 fi

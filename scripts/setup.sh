@@ -33,6 +33,23 @@ done
 [ -x tools/solc ] || chmod +x tools/solc
 tools/solc --version | grep -q "Version: 0.8.30" || die "tools/solc does not report solc 0.8.30"
 
+# --- The front end (web/): its npm packages (web/package-lock.json) and its build (web/dist, served by the
+# indexer), redone only when its sources, lockfile or the contracts' ABIs changed.
+web_stamp=web/node_modules/.neuro-setup-stamp
+web_lock_sum=$(sha256sum web/package-lock.json | cut -d' ' -f1)
+if [ ! -f "$web_stamp" ] || [ "$(cat "$web_stamp")" != "$web_lock_sum" ]; then
+  say "installing the web app's npm packages (Vite, TypeScript, viem, playwright-core)"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$web_lock_sum" > "$web_stamp"
+fi
+web_sources_sum=$(cat web/index.html web/vite.config.ts web/tsconfig.json web/package-lock.json protocol/abi/*.json \
+  $(find web/src -type f | sort) | sha256sum | cut -d' ' -f1)
+if [ ! -f web/dist/index.html ] || [ "$(cat web/dist/.neuro-sources 2>/dev/null)" != "$web_sources_sum" ]; then
+  say "building the web app (web/dist)"
+  (cd web && npm run --silent build >/dev/null) || die "the web app did not build: cd web && npm run build"
+  echo "$web_sources_sum" > web/dist/.neuro-sources
+fi
+
 # --- Rust: the toolchain comes with the machine (rustup); check the version and fetch the locked crates.
 command -v cargo >/dev/null 2>&1 || die "cargo is missing: install Rust >= 1.94.1 with rustup"
 rust_version=$(rustc --version | cut -d' ' -f2)

@@ -54,6 +54,26 @@ enum Command {
         /// Database connections of the API's read pool (the ingester has 3 of its own).
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=256))]
         db_connections: u32,
+        /// The front end's built files (`web/dist`, built by scripts/setup.sh), served from `/`.
+        #[arg(long)]
+        web_dir: Option<PathBuf>,
+    },
+    /// Serves the API from a database another `run` ingests into, without ingesting or a node (more API processes).
+    ///
+    /// Example: neuro-indexer --database-url postgres://neuro@db/neuro serve --listen 0.0.0.0:8600
+    Serve {
+        /// Not ready (503 on /ready) when the indexed head is older than this many seconds.
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+        max_staleness_secs: u64,
+        /// Address of the API server.
+        #[arg(long, default_value = "127.0.0.1:8600")]
+        listen: SocketAddr,
+        /// Database connections of the read pool.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=256))]
+        db_connections: u32,
+        /// The front end's built files (`web/dist`), served from `/`.
+        #[arg(long)]
+        web_dir: Option<PathBuf>,
     },
     /// Reconciles the stored totals with on-chain view calls at a block; exits 1 on any difference.
     ///
@@ -90,19 +110,29 @@ fn database_url(cli: &Cli) -> Result<String> {
     })
 }
 
-fn options(cli: &Cli, db_connections: u32, ingest: IngestConfig) -> Result<IndexerOptions> {
+fn options(cli: &Cli, db_connections: u32, ingest: IngestConfig, web_dir: Option<PathBuf>) -> Result<IndexerOptions> {
     Ok(IndexerOptions {
         rpc_url: cli.rpc_url.clone(),
         manifest: cli.manifest.clone(),
         database_url: database_url(cli)?,
         db_connections,
         ingest,
+        web_dir,
     })
+}
+
+fn check_web_dir(web_dir: Option<&std::path::Path>) -> Result<()> {
+    if let Some(dir) = web_dir
+        && !dir.join("index.html").is_file()
+    {
+        anyhow::bail!("--web-dir {}: no index.html there (build the front end: scripts/setup.sh)", dir.display());
+    }
+    Ok(())
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
-        Command::Run { listen, reorg_depth, max_block_range, concurrency, poll_ms, db_connections } => {
+        Command::Run { listen, reorg_depth, max_block_range, concurrency, poll_ms, db_connections, web_dir } => {
             let ingest = IngestConfig {
                 reorg_depth: *reorg_depth,
                 max_block_range: *max_block_range,
@@ -110,15 +140,32 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 poll_interval: Duration::from_millis(*poll_ms),
                 progress: true,
             };
-            let options = options(&cli, *db_connections, ingest)?;
+            if let Some(dir) = web_dir
+                && !dir.join("index.html").is_file()
+            {
+                anyhow::bail!(
+                    "--web-dir {}: no index.html there (build the front end: scripts/setup.sh)",
+                    dir.display()
+                );
+            }
+            let options = options(&cli, *db_connections, ingest, web_dir.clone())?;
             let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
             let shutdown = CancellationToken::new();
             tokio::spawn(neuro_chain::shutdown::on_signal(shutdown.clone()));
             service::run(options, listener, shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve { listen, db_connections, web_dir, max_staleness_secs } => {
+            check_web_dir(web_dir.as_deref())?;
+            let options = options(&cli, *db_connections, IngestConfig::default(), web_dir.clone())?;
+            let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+            let shutdown = CancellationToken::new();
+            tokio::spawn(neuro_chain::shutdown::on_signal(shutdown.clone()));
+            service::serve(options, Duration::from_secs(*max_staleness_secs), listener, shutdown).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Verify { block } => {
-            let Opened { manifest, provider, store } = open(&options(&cli, 2, IngestConfig::default())?).await?;
+            let Opened { manifest, provider, store } = open(&options(&cli, 2, IngestConfig::default(), None)?).await?;
             let head = store.cursor().await?.context("nothing indexed yet: run `neuro-indexer run` first")?;
             let block = block.unwrap_or(head.number);
             let report = verify::verify(&store, &provider, &manifest, block).await?;

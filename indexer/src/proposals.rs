@@ -16,9 +16,7 @@ use alloy::{
 
 use crate::{
     schema::{
-        NeuroGovernor::{
-            ProposalCanceled, ProposalCreated, ProposalExecuted, ProposalQueued, VoteCast, VoteCastWithParams,
-        },
+        NeuroGovernor::{ProposalCanceled, ProposalCreated, ProposalExecuted, ProposalQueued},
         NeuroTimelock::{CallExecuted, Cancelled},
     },
     store::EventRow,
@@ -31,6 +29,66 @@ pub const QUORUM_KEY: &str = "gov.quorum.";
 pub fn quorum_key(id: &str) -> String {
     format!("{QUORUM_KEY}{id}")
 }
+
+/// Prefixes of a proposal's vote tallies (by decimal id), kept at ingestion so that reading a proposal costs the
+/// same for ten voters and for ten thousand.
+pub const VOTES_FOR_KEY: &str = "gov.votes.for.";
+/// Votes against.
+pub const VOTES_AGAINST_KEY: &str = "gov.votes.against.";
+/// Votes abstaining.
+pub const VOTES_ABSTAIN_KEY: &str = "gov.votes.abstain.";
+/// Ballots cast.
+pub const VOTERS_KEY: &str = "gov.voters.";
+
+/// The tally key of proposal `id` for a vote's `support` (GovernorCountingSimple: 0 against, 1 for, 2 abstain;
+/// the Governor accepts no other value).
+pub fn tally_key(id: &str, support: &str) -> String {
+    match support {
+        "0" => format!("{VOTES_AGAINST_KEY}{id}"),
+        "1" => format!("{VOTES_FOR_KEY}{id}"),
+        _ => format!("{VOTES_ABSTAIN_KEY}{id}"),
+    }
+}
+
+/// A proposal's votes as kept at ingestion.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// For.
+    pub for_votes: U256,
+    /// Against.
+    pub against: U256,
+    /// Abstain.
+    pub abstain: U256,
+    /// Ballots.
+    pub voters: u64,
+}
+
+impl Tally {
+    /// Proposal `id`'s tally at block `at`.
+    pub async fn read(store: &crate::store::Store, id: &str, at: u64) -> Result<Self, crate::store::StoreError> {
+        Ok(Self {
+            for_votes: store.total_at(&format!("{VOTES_FOR_KEY}{id}"), at).await?,
+            against: store.total_at(&format!("{VOTES_AGAINST_KEY}{id}"), at).await?,
+            abstain: store.total_at(&format!("{VOTES_ABSTAIN_KEY}{id}"), at).await?,
+            voters: store.total_at(&format!("{VOTERS_KEY}{id}"), at).await?.saturating_to(),
+        })
+    }
+}
+
+/// The filter of the timelock's events of the operation `created` becomes once queued (executed or cancelled
+/// directly on the timelock, the Governor emits nothing); none when the event is not a proposal's creation.
+pub fn timelock_filter(governor: Address, created: &EventRow) -> Option<crate::store::EventFilter> {
+    let operation = timelock_operation(governor, created)?;
+    Some(crate::store::EventFilter {
+        contract: Some(crate::schema::NeuroTimelock::CONTRACT.into()),
+        subject: Some(format!("{operation:#x}")),
+        ..Default::default()
+    })
+}
+
+/// The lifecycle events of a proposal (its votes are in its [`Tally`]).
+pub const LIFECYCLE: [&str; 4] =
+    [ProposalCreated::NAME, ProposalQueued::NAME, ProposalExecuted::NAME, ProposalCanceled::NAME];
 
 /// `IGovernor.ProposalState`, in its on-chain order, plus the one state an indexer can be in that the chain
 /// cannot: voting is over but the quorum has not been read yet at the block asked for.
@@ -144,27 +202,21 @@ pub fn apply_timelock(facts: &mut ProposalFacts, operation_events: &[EventRow]) 
     }
 }
 
-/// The facts of the proposal created by `created`, from its events (`VoteCast`, `VoteCastWithParams`,
-/// `ProposalQueued`, `ProposalExecuted`, `ProposalCanceled`; others are ignored) and its quorum.
-pub fn facts(created: &EventRow, events: &[EventRow], quorum: Option<U256>) -> ProposalFacts {
+/// The facts of the proposal created by `created`, from its lifecycle events (`ProposalQueued`,
+/// `ProposalExecuted`, `ProposalCanceled`; others are ignored), its tally and its quorum.
+pub fn facts(created: &EventRow, events: &[EventRow], tally: Tally, quorum: Option<U256>) -> ProposalFacts {
     let mut facts = ProposalFacts {
         vote_start: created.amount(ProposalCreated::voteStart),
         vote_end: created.amount(ProposalCreated::voteEnd),
         quorum,
+        for_votes: tally.for_votes,
+        against: tally.against,
+        abstain: tally.abstain,
+        voters: tally.voters,
         ..Default::default()
     };
     for e in events {
         match e.event.as_str() {
-            VoteCast::NAME | VoteCastWithParams::NAME => {
-                facts.voters += 1;
-                let weight = e.amount(VoteCast::weight);
-                // GovernorCountingSimple: 0 against, 1 for, 2 abstain (no other value is accepted on chain).
-                match e.arg(VoteCast::support) {
-                    "0" => facts.against += weight,
-                    "1" => facts.for_votes += weight,
-                    _ => facts.abstain += weight,
-                }
-            }
             ProposalQueued::NAME => facts.queued = true,
             ProposalExecuted::NAME => facts.executed = true,
             ProposalCanceled::NAME => facts.canceled = true,

@@ -11,13 +11,15 @@ use neuro_protocol::Manifest;
 
 use crate::{
     catalog::DecodedEvent,
-    schema::{self, Disputes, Emissions, FeeVault, NeuroToken, Payments, StakingVault},
+    proposals,
+    schema::{self, Disputes, Emissions, FeeVault, NeuroGovernor, NeuroToken, Payments, StakingVault},
 };
 
 /// Version of the reductions below. Raise it whenever a change makes totals of already-stored events differ
 /// (a new key, a new rule): databases built by an older version are re-indexed on start
-/// ([`crate::store::Store::ensure_reduction_version`]). 2: the dispute court's validator stake.
-pub const REDUCTION_VERSION: u32 = 2;
+/// ([`crate::store::Store::ensure_reduction_version`]). 2: the dispute court's validator stake. 3: proposals' vote
+/// tallies.
+pub const REDUCTION_VERSION: u32 = 3;
 
 /// Running-total keys. Per-account keys append `.<lowercase address>` or `.<model id>`.
 pub mod keys {
@@ -287,6 +289,18 @@ impl Totals {
                     block,
                     amount(Disputes::ValidatorWithdrawn::amount)?,
                 )?;
+            }
+            // A proposal's tally: one ballot per voter (the Governor refuses a second), weighted at the snapshot.
+            (NeuroGovernor::CONTRACT, NeuroGovernor::VoteCast::NAME | NeuroGovernor::VoteCastWithParams::NAME) => {
+                let id = event.arg(NeuroGovernor::VoteCast::proposalId).ok_or(ReduceError::Argument {
+                    contract: event.contract,
+                    event: event.name.clone(),
+                    arg: NeuroGovernor::VoteCast::proposalId,
+                    block,
+                })?;
+                let support = event.arg(NeuroGovernor::VoteCast::support).unwrap_or_default();
+                self.add(&proposals::tally_key(id, support), block, amount(NeuroGovernor::VoteCast::weight)?);
+                self.add(&format!("{}{id}", proposals::VOTERS_KEY), block, U256::from(1));
             }
             (Payments::CONTRACT, Payments::Redeemed::NAME) => {
                 self.add(keys::FEES_REDEEMED, block, amount(Payments::Redeemed::amount)?);

@@ -33,6 +33,8 @@ pub struct IndexerOptions {
     pub db_connections: u32,
     /// Ingestion settings.
     pub ingest: IngestConfig,
+    /// The front end's built files, served from `/` next to the API (`run` only).
+    pub web_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for IndexerOptions {
@@ -43,6 +45,7 @@ impl std::fmt::Debug for IndexerOptions {
             .field("database_url", &"<redacted>")
             .field("db_connections", &self.db_connections)
             .field("ingest", &self.ingest)
+            .field("web_dir", &self.web_dir)
             .finish()
     }
 }
@@ -140,7 +143,7 @@ pub async fn run(
         listener.local_addr().map_err(|source| ServiceError::Listen { addr: ([0, 0, 0, 0], 0).into(), source })?;
     tracing::info!(%addr, "API listening: /v1, /openapi.json, /health, /ready, /metrics");
     let ingest = tokio::spawn(ingester.run(shutdown.clone()));
-    let served = axum::serve(listener, api::router(state))
+    let served = axum::serve(listener, api::router(state, options.web_dir.as_deref()))
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await
         .map_err(|source| ServiceError::Listen { addr, source });
@@ -150,4 +153,74 @@ pub async fn run(
     opened.store.close().await;
     tracing::info!("stopped");
     served
+}
+
+/// Serves the API from a database that another process ingests into, without ingesting and without a node: more
+/// API processes behind a load balancer, or a snapshot for audits and benchmarks. The database must hold rows of
+/// this deployment built by this version of the reductions. Opening it applies this binary's migrations (so run
+/// the same version as the ingester, with a role allowed to); a hot standby, which refuses writes, cannot be
+/// served this way.
+pub async fn serve(
+    options: IndexerOptions,
+    max_staleness: Duration,
+    listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), ServiceError> {
+    let manifest = Manifest::load(&options.manifest)?;
+    let store = Store::open(&options.database_url, options.db_connections).await?;
+    store.bind_deployment(manifest.chain_id, manifest.contracts.token).await?;
+    let binary = crate::reduce::REDUCTION_VERSION;
+    if let Some(stored) = store.reduction_version().await?.filter(|stored| *stored != binary) {
+        return Err(StoreError::OtherReductions { stored, binary }.into());
+    }
+    let metrics = Arc::new(Metrics::new());
+    // Nothing here follows the chain; readiness says whether what is served is current, rechecked every few
+    // seconds: the ingesting process may be stopped, or have rebuilt the rows with other reductions.
+    let watch = tokio::spawn(watch_database(store.clone(), metrics.clone(), max_staleness, shutdown.clone()));
+    let state = AppState { store: store.clone(), manifest: Arc::new(manifest), metrics };
+    let addr =
+        listener.local_addr().map_err(|source| ServiceError::Listen { addr: ([0, 0, 0, 0], 0).into(), source })?;
+    tracing::info!(%addr, "API listening (serving only, no ingestion)");
+    let served = axum::serve(listener, api::router(state, options.web_dir.as_deref()))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .map_err(|source| ServiceError::Listen { addr, source });
+    watch.abort();
+    store.close().await;
+    served
+}
+
+/// Keeps a serving-only process's readiness true to its database: not ready while nothing is indexed, when the
+/// rows were rebuilt by other reductions, or when the indexed head is older than `max_staleness` (the ingester
+/// stopped or fell behind).
+async fn watch_database(store: Store, metrics: Arc<Metrics>, max_staleness: Duration, shutdown: CancellationToken) {
+    let binary = crate::reduce::REDUCTION_VERSION;
+    loop {
+        let reason = match (store.reduction_version().await, store.cursor().await) {
+            (Ok(Some(stored)), _) if stored != binary => {
+                Some(format!("the database holds rows of reduction version {stored}; this binary serves {binary}"))
+            }
+            (Ok(_), Ok(Some(cursor))) => {
+                metrics.indexed_head.set(cursor.number);
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                let age = now.saturating_sub(cursor.timestamp);
+                (age > max_staleness.as_secs()).then(|| {
+                    format!(
+                        "stale: the indexed head (block {}) is {age} s old; is the ingesting process running?",
+                        cursor.number
+                    )
+                })
+            }
+            (Ok(_), Ok(None)) => Some("nothing indexed yet".to_owned()),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "reading the database's state");
+                Some("the database is failing".to_owned())
+            }
+        };
+        metrics.set_not_ready(reason);
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(2)) => {}
+        }
+    }
 }

@@ -268,17 +268,18 @@ pub async fn verify(
         let of_it = EventFilter {
             contract: Some(schema::NeuroGovernor::CONTRACT.into()),
             subject: Some(id.clone()),
+            names: proposals::LIFECYCLE.iter().map(|n| (*n).to_owned()).collect(),
             ..Default::default()
         };
         let events = store.events(&of_it, block, None).await?.events;
         let quorum = store.total_at(&proposals::quorum_key(&id), block).await?;
-        let mut facts = proposals::facts(&proposal, &events, (!quorum.is_zero()).then_some(quorum));
-        if let Some(operation) = proposals::timelock_operation(c.governor, &proposal) {
-            let of_operation = EventFilter {
-                contract: Some(schema::NeuroTimelock::CONTRACT.into()),
-                subject: Some(format!("{operation:#x}")),
-                ..Default::default()
-            };
+        let tally = proposals::Tally::read(store, &id, block).await?;
+        let votes = view!(governor.proposalVotes(proposal.amount(ProposalCreated::proposalId)), "proposalVotes", block);
+        report.compare(format!("NeuroGovernor.proposalVotes({id}).forVotes"), tally.for_votes, votes.forVotes);
+        report.compare(format!("NeuroGovernor.proposalVotes({id}).againstVotes"), tally.against, votes.againstVotes);
+        report.compare(format!("NeuroGovernor.proposalVotes({id}).abstainVotes"), tally.abstain, votes.abstainVotes);
+        let mut facts = proposals::facts(&proposal, &events, tally, (!quorum.is_zero()).then_some(quorum));
+        if let Some(of_operation) = proposals::timelock_filter(c.governor, &proposal) {
             proposals::apply_timelock(&mut facts, &store.events(&of_operation, block, None).await?.events);
         }
         let derived = proposals::state(&facts, timestamp).as_str();

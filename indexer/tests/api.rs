@@ -176,3 +176,84 @@ async fn a_database_built_by_older_reductions_is_reindexed() -> TestResult {
     assert_eq!(store.cursor().await?, Some(tip), "and leaves them alone");
     Ok(())
 }
+
+/// The web app's files are served with a policy that keeps pages to their own scripts (a proposal's description
+/// cannot become code), never from outside the directory, and never in place of the API's answers.
+#[tokio::test]
+async fn the_web_app_is_served_safely_next_to_the_api() -> TestResult {
+    use neuro_indexer::{api::AppState, metrics::Metrics, store::Store};
+
+    let dir = tempfile::tempdir()?;
+    let web = dir.path().join("dist");
+    std::fs::create_dir_all(web.join("assets"))?;
+    std::fs::write(web.join("index.html"), "<!doctype html><main id=\"app\"></main>")?;
+    std::fs::write(web.join("assets/index-abc123.js"), "console.log(1)")?;
+    std::fs::write(dir.path().join("secret.txt"), "outside the web directory")?;
+    let devnet = devnet()?;
+    let store = Store::open(&database("sqlite", dir.path()).await?, 2).await?;
+    let state = AppState {
+        store,
+        manifest: std::sync::Arc::new(devnet.manifest().clone()),
+        metrics: std::sync::Arc::new(Metrics::new()),
+    };
+    let app = neuro_indexer::api::router(state, Some(&web));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let page = reqwest::get(format!("{base}/")).await?;
+    assert_eq!(page.status(), 200);
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    };
+    let policy = header(&page, "content-security-policy");
+    for directive in ["script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "object-src 'none'"] {
+        assert!(policy.contains(directive), "policy {policy:?} lacks {directive}");
+    }
+    assert!(!policy.contains("unsafe-inline"), "inline scripts or styles allowed: {policy}");
+    assert_eq!(header(&page, "x-content-type-options"), "nosniff");
+    assert_eq!(header(&page, "cache-control"), "no-cache", "the page itself may change with each build");
+    assert!(page.text().await?.contains("id=\"app\""));
+    let asset = reqwest::get(format!("{base}/assets/index-abc123.js")).await?;
+    assert_eq!(asset.status(), 200);
+    assert!(header(&asset, "cache-control").contains("immutable"), "hashed assets are cached for good");
+    let missing = reqwest::get(format!("{base}/assets/index-next.js")).await?;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(header(&missing, "cache-control"), "no-store", "a missing asset must not be cached");
+
+    // Outside the directory: refused, whatever the spelling. Sent as raw bytes: an HTTP client would resolve the
+    // dot segments before sending them.
+    for path in
+        ["/../secret.txt", "/%2e%2e/secret.txt", "/assets/..%2f..%2fsecret.txt", "/assets/../../secret.txt", "//assets"]
+    {
+        let response = raw_get(&base, path).await?;
+        assert!(!response.contains("outside the web directory"), "{path} served a file outside: {response}");
+        let status = response.split(' ').nth(1).unwrap_or_default();
+        assert!(status.starts_with('4'), "{path}: {status} (a redirect to //assets/ would leave for another host)");
+    }
+    // The API keeps its own answers: JSON errors for unknown endpoints, and the deployment for the app.
+    let (status, body) = get(&format!("{base}/v1/no-such-endpoint")).await?;
+    assert_eq!(status, 404);
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("no such endpoint")));
+    let (status, body) = get(&format!("{base}/no-such-file.js")).await?;
+    assert_eq!(status, 404);
+    assert!(body["error"].is_string(), "a missing file is a JSON 404, not the page");
+    let (status, deployment) = get(&format!("{base}/v1/deployment")).await?;
+    assert_eq!(status, 200);
+    assert_eq!(deployment["chainId"].as_u64(), Some(devnet.manifest().chain_id));
+    assert_eq!(
+        deployment["contracts"]["NeuroGovernor"].as_str().map(str::to_lowercase),
+        Some(devnet.manifest().contracts.governor.to_string().to_lowercase())
+    );
+    Ok(())
+}
+
+/// GET with the path sent exactly as given; the whole response as text.
+async fn raw_get(base: &str, path: &str) -> Result<String, BoxError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(base.trim_start_matches("http://")).await?;
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    Ok(response)
+}

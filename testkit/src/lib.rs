@@ -14,6 +14,7 @@
 use {anyhow as _, clap as _, neuro_chain as _, neuro_indexer as _, tracing_subscriber as _};
 
 pub mod devnet;
+pub mod history;
 pub mod loadgen;
 pub mod miner_bench;
 pub mod network;

@@ -85,6 +85,15 @@ pub(super) async fn status(State(s): State<AppState>, Query(q): Query<HashMap<St
     Ok(Json(Envelope { block, data, next: None }))
 }
 
+/// The deployment the indexer follows: its manifest (chain id, contract addresses, epoch clock, start block).
+///
+/// The front end reads the contracts' addresses here, so it needs no configuration of its own.
+#[utoipa::path(get, path = "/v1/deployment", responses((status = 200, description = "The deployment manifest",
+    body = Object)))]
+pub(super) async fn deployment(State(s): State<AppState>) -> Json<neuro_protocol::Manifest> {
+    Json(s.manifest.as_ref().clone())
+}
+
 /// NEURO supply, in wei (decimal strings).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -446,7 +455,7 @@ pub(super) async fn fees(
     let block = s.at(&params).await?;
     let limit = params.limit()?;
     let epochs =
-        s.store.epochs(&[Redeemed::NAME, FeesFlushed::NAME], block.number, params.u64("cursor")?, limit).await?;
+        s.store.epochs(&[Redeemed::NAME, FeesFlushed::NAME], None, block.number, params.u64("cursor")?, limit).await?;
     let mut data = Vec::with_capacity(epochs.len());
     for &epoch in &epochs {
         let filter = EventFilter {

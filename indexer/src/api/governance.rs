@@ -13,9 +13,8 @@ use utoipa::ToSchema;
 
 use super::{ApiError, ApiResult, AppState, Envelope, ErrorBody, economy::TxRef, params::Params};
 use crate::{
-    proposals,
+    proposals::{self, Tally},
     schema::NeuroGovernor::{self, ProposalCanceled, ProposalCreated, ProposalExecuted, ProposalQueued},
-    schema::NeuroTimelock,
     store::{EventFilter, EventRow},
 };
 
@@ -106,6 +105,7 @@ fn proposal_of(
     created: &EventRow,
     events: &[EventRow],
     timelock: &[EventRow],
+    tally: Tally,
     quorum: Option<U256>,
     now: Option<u64>,
 ) -> Proposal {
@@ -121,7 +121,7 @@ fn proposal_of(
             _ => {}
         }
     }
-    let mut facts = proposals::facts(created, events, quorum);
+    let mut facts = proposals::facts(created, events, tally, quorum);
     proposals::apply_timelock(&mut facts, timelock);
     let state = now.map_or("Unknown", |now| proposals::state(&facts, now).as_str());
     let (targets, values, calldatas) = (
@@ -153,30 +153,28 @@ fn proposal_of(
     }
 }
 
-/// A proposal's events and its quorum (none before it was read) at block `at`.
-async fn load(s: &AppState, id: &str, at: u64) -> Result<(Vec<EventRow>, Option<U256>), ApiError> {
+/// A proposal's lifecycle events (at most four), its tally and its quorum (none before it was read) at block
+/// `at`: the ballots themselves are not read, so a proposal costs the same whatever its number of voters.
+async fn load(s: &AppState, id: &str, at: u64) -> Result<(Vec<EventRow>, Tally, Option<U256>), ApiError> {
     let filter = EventFilter {
         contract: Some(NeuroGovernor::CONTRACT.into()),
         subject: Some(id.to_owned()),
+        names: proposals::LIFECYCLE.iter().map(|n| (*n).to_owned()).collect(),
         ..Default::default()
     };
     let events = s.store.events(&filter, at, None).await?.events;
+    let tally = Tally::read(&s.store, id, at).await?;
     let quorum = s.store.total_at(&proposals::quorum_key(id), at).await?;
-    Ok((events, (!quorum.is_zero()).then_some(quorum)))
+    Ok((events, tally, (!quorum.is_zero()).then_some(quorum)))
 }
 
 /// The timelock's events of the operation `created` becomes once queued (executed or cancelled directly on the
 /// timelock, the Governor emits nothing).
 async fn timelock_events(s: &AppState, created: &EventRow, at: u64) -> Result<Vec<EventRow>, ApiError> {
-    let Some(operation) = proposals::timelock_operation(s.manifest.contracts.governor, created) else {
-        return Ok(Vec::new());
-    };
-    let filter = EventFilter {
-        contract: Some(NeuroTimelock::CONTRACT.into()),
-        subject: Some(format!("{operation:#x}")),
-        ..Default::default()
-    };
-    Ok(s.store.events(&filter, at, None).await?.events)
+    match proposals::timelock_filter(s.manifest.contracts.governor, created) {
+        Some(filter) => Ok(s.store.events(&filter, at, None).await?.events),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// The timestamp a state is judged at: the block's own. For a past block (`?block=`) that is its kept header's;
@@ -201,9 +199,9 @@ pub(super) async fn proposals(
     let now = now(&s, &block).await?;
     let mut data = Vec::with_capacity(events.len());
     for created in &events {
-        let (events, quorum) = load(&s, created.arg(ProposalCreated::proposalId), block.number).await?;
+        let (events, tally, quorum) = load(&s, created.arg(ProposalCreated::proposalId), block.number).await?;
         let timelock = timelock_events(&s, created, block.number).await?;
-        data.push(proposal_of(created, &events, &timelock, quorum, now));
+        data.push(proposal_of(created, &events, &timelock, tally, quorum, now));
     }
     Ok(Json(Envelope { block, data, next }))
 }
@@ -220,12 +218,12 @@ pub(super) async fn proposal(
     let params = Params::new(q, &[])?;
     let id = id.parse::<U256>().map_err(|_| ApiError::bad("id", format!("{id:?} is not a decimal proposal id")))?;
     let block = s.at(&params).await?;
-    let (events, quorum) = load(&s, &id.to_string(), block.number).await?;
+    let (events, tally, quorum) = load(&s, &id.to_string(), block.number).await?;
     let created = events
         .iter()
         .find(|e| e.event == ProposalCreated::NAME)
         .ok_or_else(|| ApiError::NotFound(format!("no proposal {id} at block {}", block.number)))?;
     let timelock = timelock_events(&s, created, block.number).await?;
-    let data = proposal_of(created, &events, &timelock, quorum, now(&s, &block).await?);
+    let data = proposal_of(created, &events, &timelock, tally, quorum, now(&s, &block).await?);
     Ok(Json(Envelope { block, data, next: None }))
 }

@@ -11,8 +11,9 @@ mod governance;
 mod params;
 mod participants;
 mod reputation;
+mod web;
 
-use std::sync::Arc;
+use std::{path::Path, sync::Arc};
 
 use axum::{
     Json, Router,
@@ -187,6 +188,7 @@ impl AppState {
     ),
     paths(
         economy::status,
+        economy::deployment,
         economy::supply,
         economy::epochs,
         economy::epoch,
@@ -211,10 +213,13 @@ impl AppState {
 #[derive(Debug)]
 pub struct ApiDoc;
 
-/// The API router.
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// The API router; with `web_dir`, the front end's built files are served from `/` as well.
+pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
+    let api_not_found =
+        || async { ApiError::NotFound("no such endpoint: see /openapi.json".to_owned()).into_response() };
+    let router = Router::new()
         .route("/v1/status", get(economy::status))
+        .route("/v1/deployment", get(economy::deployment))
         .route("/v1/supply", get(economy::supply))
         .route("/v1/epochs", get(economy::epochs))
         .route("/v1/epochs/{epoch}", get(economy::epoch))
@@ -236,7 +241,14 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
-        .fallback(|| async { ApiError::NotFound("no such endpoint: see /openapi.json".to_owned()).into_response() })
+        .route("/v1/{*rest}", get(api_not_found));
+    let router = match web_dir {
+        // The front end routes in the URL's fragment, so every page is `/`: only real files are served, and
+        // anything else is the API's 404.
+        Some(dir) => router.fallback_service(web::files(dir)),
+        None => router.fallback(api_not_found),
+    };
+    router
         .layer(middleware::from_fn_with_state(state.clone(), one_fork))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         // Dashboards on other origins may read everything (it is public chain data); nothing here writes, and no

@@ -36,10 +36,15 @@ impl Params {
 
     /// `limit`, between 1 and [`MAX_LIMIT`] (default [`DEFAULT_LIMIT`]).
     pub fn limit(&self) -> Result<u32, ApiError> {
+        self.limit_within(DEFAULT_LIMIT, MAX_LIMIT)
+    }
+
+    /// `limit`, between 1 and `max` (default `default`), for pages whose items are larger than one row.
+    pub fn limit_within(&self, default: u32, max: u32) -> Result<u32, ApiError> {
         match self.u64("limit")? {
-            None => Ok(DEFAULT_LIMIT),
-            Some(n) if (1..=u64::from(MAX_LIMIT)).contains(&n) => Ok(n as u32),
-            Some(n) => Err(ApiError::bad("limit", format!("{n} is outside 1..={MAX_LIMIT}"))),
+            None => Ok(default),
+            Some(n) if (1..=u64::from(max)).contains(&n) => Ok(n as u32),
+            Some(n) => Err(ApiError::bad("limit", format!("{n} is outside 1..={max}"))),
         }
     }
 

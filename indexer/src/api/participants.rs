@@ -42,11 +42,14 @@ pub(super) struct MinerSummary {
 }
 
 async fn miner_summary(s: &AppState, address: String, at: u64) -> Result<MinerSummary, ApiError> {
-    let key = |prefix: &str| format!("{prefix}{address}");
+    let keys = [keys::STAKE_BONDED, keys::STAKE_UNBONDING, keys::MINER_REWARDS].map(|p| format!("{p}{address}"));
+    let [bonded, unbonding, rewards] = s.store.totals_at(&keys, at).await?[..] else {
+        return Err(ApiError::Store(crate::store::StoreError::Corrupt("totals_at returned another count".into())));
+    };
     Ok(MinerSummary {
-        bonded_stake: s.store.total_at(&key(keys::STAKE_BONDED), at).await?.to_string(),
-        unbonding_stake: s.store.total_at(&key(keys::STAKE_UNBONDING), at).await?.to_string(),
-        rewards_claimed: s.store.total_at(&key(keys::MINER_REWARDS), at).await?.to_string(),
+        bonded_stake: bonded.to_string(),
+        unbonding_stake: unbonding.to_string(),
+        rewards_claimed: rewards.to_string(),
         address,
     })
 }
@@ -165,13 +168,21 @@ pub(super) struct MinerDetail {
     pub node: Option<Node>,
     /// Epochs with work or claims, newest first (a page of them).
     pub epochs: Vec<MinerEpoch>,
-    /// Slashes, newest first.
+    /// Slashes, newest first (the latest 100; `/v1/slashes` lists them all).
     pub slashes: Vec<Slash>,
 }
 
+/// Epochs in a page of a miner's history, by default and at most.
+const MINER_EPOCHS_DEFAULT: u32 = 20;
+const MINER_EPOCHS_MAX: u32 = 100;
+
+/// Slashes listed with a miner: a bound on the response, far above what a node survives.
+const MAX_SLASHES: u32 = 100;
+
 /// One miner: stake, node, work and rewards per epoch, submissions, slashes.
 #[utoipa::path(get, path = "/v1/miners/{address}", params(("address" = String, Path),
-    ("cursor" = Option<u64>, Query, description = "Epochs below this"), ("limit" = Option<u32>, Query)),
+    ("cursor" = Option<u64>, Query, description = "Epochs below this"),
+    ("limit" = Option<u32>, Query, description = "Epochs in the page: 1 to 100, default 20")),
     responses((status = 200, body = Envelope<MinerDetail>), (status = 400, body = ErrorBody),
     (status = 404, body = ErrorBody)))]
 pub(super) async fn miner(
@@ -182,38 +193,79 @@ pub(super) async fn miner(
     let params = Params::new(q, &["cursor", "limit"])?;
     let address = params::address("address", &address)?;
     let block = s.at(&params).await?;
-    let (before, limit) = (params.u64("cursor")?, params.limit()?);
-    let filter = EventFilter { account: Some(address.clone()), descending: true, ..Default::default() };
-    let events = s.store.events(&filter, block.number, None).await?.events;
-    if events.is_empty() {
+    // A page of epochs, each with its submissions (a few to a few dozen per epoch), kept small: 20 by default.
+    let (before, limit) = (params.u64("cursor")?, params.limit_within(MINER_EPOCHS_DEFAULT, MINER_EPOCHS_MAX)?);
+    // Every query below is bounded by the page: a miner with ten thousand epochs of history costs what one with
+    // ten does (the `(account, epoch)` index finds the page's epochs; only their events are read).
+    let of_miner = |names: &[&str], descending: bool| EventFilter {
+        account: Some(address.clone()),
+        names: names.iter().map(|n| (*n).to_owned()).collect(),
+        descending,
+        ..Default::default()
+    };
+    // The node from its latest registry events, in one query (named, so the `(account, name, block)` index bounds
+    // the read); only a node with more changes than that since its endpoint or models last changed needs more.
+    const NODE_EVENTS: [&str; 4] =
+        [NodeRegistered::NAME, NodeUpdated::NAME, NodeModelsSet::NAME, NodeDeregistered::NAME];
+    const RECENT: u32 = 16;
+    let registry = |names: &[&str], limit: u32| {
+        let filter = EventFilter { contract: Some(NodeRegistry::CONTRACT.into()), ..of_miner(names, true) };
+        let store = s.store.clone();
+        async move { store.events(&filter, block.number, Some(limit)).await.map(|p| p.events) }
+    };
+    let recent = registry(&NODE_EVENTS, RECENT).await?;
+    let node = match recent.first() {
+        None => None,
+        Some(latest_event) => {
+            let find = |names: &[&str]| recent.iter().find(|e| names.contains(&e.event.as_str())).cloned();
+            let endpoint_names = [NodeRegistered::NAME, NodeUpdated::NAME];
+            let models_names = [NodeRegistered::NAME, NodeModelsSet::NAME];
+            let endpoint_of = match find(&endpoint_names) {
+                Some(e) => Some(e),
+                None => registry(&endpoint_names, 1).await?.into_iter().next(),
+            };
+            let models_of = match find(&models_names) {
+                Some(e) => Some(e),
+                None => registry(&models_names, 1).await?.into_iter().next(),
+            };
+            Some(Node {
+                endpoint: endpoint_of.as_ref().map(|e| e.arg(NodeUpdated::endpoint).to_owned()).unwrap_or_default(),
+                receipt_signer: endpoint_of
+                    .as_ref()
+                    .map(|e| e.arg(NodeUpdated::receiptSigner).to_owned())
+                    .unwrap_or_default(),
+                models: models_of
+                    .as_ref()
+                    .and_then(|e| e.args.get(NodeModelsSet::models))
+                    .and_then(|m| serde_json::from_value(m.clone()).ok())
+                    .unwrap_or_default(),
+                // Updates need a registration, so any registry event but a deregistration means registered.
+                registered: latest_event.event != NodeDeregistered::NAME,
+                updated: latest_event.into(),
+            })
+        }
+    };
+    let names = [WorkRecorded::NAME, MinerRewardClaimed::NAME, UsageSubmitted::NAME];
+    let page = s.store.epochs(&names, Some(&address), block.number, before, limit + 1).await?;
+    let more = page.len() > limit as usize;
+    let page = &page[..page.len().min(limit as usize)];
+    // Existence is checked only when there is nothing else to show (one more query for an unknown address).
+    if page.is_empty() && node.is_none() && !s.store.account_seen(&address, block.number).await? {
         return Err(ApiError::NotFound(format!("no events of miner {address} at block {}", block.number)));
     }
-    let node = events.iter().find(|e| e.contract == NodeRegistry::CONTRACT).map(|latest| {
-        let registration = events.iter().find(|e| e.event == NodeRegistered::NAME);
-        let endpoint_of = events.iter().find(|e| [NodeRegistered::NAME, NodeUpdated::NAME].contains(&e.event.as_str()));
-        let models_of = events.iter().find(|e| [NodeRegistered::NAME, NodeModelsSet::NAME].contains(&e.event.as_str()));
-        Node {
-            endpoint: endpoint_of.map(|e| e.arg(NodeUpdated::endpoint).to_owned()).unwrap_or_default(),
-            receipt_signer: endpoint_of.map(|e| e.arg(NodeUpdated::receiptSigner).to_owned()).unwrap_or_default(),
-            models: models_of
-                .and_then(|e| e.args.get(NodeModelsSet::models))
-                .and_then(|m| serde_json::from_value(m.clone()).ok())
-                .unwrap_or_default(),
-            registered: registration.is_some() && latest.event != NodeDeregistered::NAME,
-            updated: latest.into(),
+    let events = match (page.first(), page.last()) {
+        (Some(&newest), Some(&oldest)) => {
+            let filter = EventFilter { from_epoch: Some(oldest), to_epoch: Some(newest), ..of_miner(&names, false) };
+            s.store.events(&filter, block.number, None).await?.events
         }
-    });
+        _ => Vec::new(),
+    };
     let mut epochs: BTreeMap<u64, MinerEpoch> = BTreeMap::new();
     for e in &events {
         let Some(epoch) = e.args.get(WorkRecorded::epoch).and_then(|v| v.as_str()).and_then(|v| v.parse::<u64>().ok())
         else {
             continue;
         };
-        if before.is_some_and(|b| epoch >= b)
-            || ![WorkRecorded::NAME, MinerRewardClaimed::NAME, UsageSubmitted::NAME].contains(&e.event.as_str())
-        {
-            continue;
-        }
         let entry = epochs.entry(epoch).or_insert_with(|| MinerEpoch {
             epoch,
             work: "0".into(),
@@ -240,14 +292,14 @@ pub(super) async fn miner(
             }),
         }
     }
-    let more = epochs.len() > limit as usize;
-    let epochs: Vec<MinerEpoch> = epochs.into_values().rev().take(limit as usize).collect();
+    let slashes = s.store.events(&of_miner(&[Slashed::NAME], true), block.number, Some(MAX_SLASHES)).await?.events;
+    let epochs: Vec<MinerEpoch> = epochs.into_values().rev().collect();
     let next = more.then(|| epochs.last().map(|e| e.epoch.to_string())).flatten();
     let data = MinerDetail {
         summary: miner_summary(&s, address, block.number).await?,
         node,
         epochs,
-        slashes: events.iter().filter(|e| e.event == Slashed::NAME).map(slash).collect(),
+        slashes: slashes.iter().map(slash).collect(),
     };
     Ok(Json(Envelope { block, data, next }))
 }

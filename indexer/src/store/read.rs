@@ -60,6 +60,8 @@ pub struct EventFilter {
     pub epoch: Option<u64>,
     /// Lowest epoch column (events without an epoch are left out).
     pub from_epoch: Option<u64>,
+    /// Highest epoch column (events without an epoch are left out).
+    pub to_epoch: Option<u64>,
     /// Account column (lowercase hex).
     pub account: Option<String>,
     /// Subject column (model id or proposal id).
@@ -122,6 +124,9 @@ impl Store {
         }
         if let Some(from) = filter.from_epoch {
             add(&mut clauses, &mut params, "epoch >= ?", Param::Int(to_i64(from)));
+        }
+        if let Some(to) = filter.to_epoch {
+            add(&mut clauses, &mut params, "epoch <= ?", Param::Int(to_i64(to)));
         }
         if let Some(account) = &filter.account {
             add(&mut clauses, &mut params, "account = ?", Param::Text(account.clone()));
@@ -199,21 +204,38 @@ impl Store {
         rows.iter().map(|row| Ok(row.try_get::<String, _>(0)?)).collect()
     }
 
-    /// Distinct epochs of events named `names` at block `at`, newest first, below `before`, at most `limit`.
+    /// Whether any event concerns `account` (lowercase hex) at block `at`: one index probe, no ordering.
+    pub async fn account_seen(&self, account: &str, at: u64) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM events WHERE account = $1 AND block_number <= $2 LIMIT 1")
+            .bind(account)
+            .bind(to_i64(at))
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Distinct epochs of events named `names` (of `account`, when given) at block `at`, newest first, below
+    /// `before`, at most `limit`. With an account, the `(account, epoch)` index finds them without reading the
+    /// account's other epochs.
     pub async fn epochs(
         &self,
         names: &[&str],
+        account: Option<&str>,
         at: u64,
         before: Option<u64>,
         limit: u32,
     ) -> Result<Vec<u64>, StoreError> {
-        let list: Vec<String> = (0..names.len()).map(|i| format!("${}", i + 3)).collect();
+        let list: Vec<String> = (0..names.len()).map(|i| format!("${}", i + 4)).collect();
+        let of_account = if account.is_some() { "account = $3" } else { "$3 = ''" };
         let sql = format!(
-            "SELECT DISTINCT epoch FROM events WHERE block_number <= $1 AND epoch < $2 AND epoch IS NOT NULL \
-             AND name IN ({}) ORDER BY epoch DESC LIMIT {limit}",
+            "SELECT DISTINCT epoch FROM events WHERE {of_account} AND block_number <= $1 AND epoch < $2 \
+             AND epoch IS NOT NULL AND name IN ({}) ORDER BY epoch DESC LIMIT {limit}",
             list.join(", ")
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(to_i64(at)).bind(before.map_or(i64::MAX, to_i64));
+        let mut query = sqlx::query(AssertSqlSafe(sql))
+            .bind(to_i64(at))
+            .bind(before.map_or(i64::MAX, to_i64))
+            .bind(account.unwrap_or(""));
         for name in names {
             query = query.bind(*name);
         }

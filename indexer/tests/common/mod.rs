@@ -297,7 +297,7 @@ pub(crate) async fn serve(devnet: &Devnet, store: Store, metrics: Arc<Metrics>) 
     let state = AppState { store, manifest: Arc::new(devnet.manifest().clone()), metrics };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, api::router(state)).await });
+    tokio::spawn(async move { axum::serve(listener, api::router(state, None)).await });
     Ok(base)
 }
 

@@ -96,6 +96,21 @@ enum IndexerBench {
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
     },
+    /// Writes a synthetic history of one miner over N epochs into an empty database (for `neuro-indexer serve`).
+    History {
+        /// Deployment manifest (its addresses and clock; no node is needed).
+        #[arg(long, env = "NEURO_MANIFEST", default_value = "deployments/31337.json")]
+        manifest: PathBuf,
+        /// Database: sqlite://<file> or postgres://user@host/db (must be empty).
+        #[arg(long, env = "NEURO_INDEXER_DATABASE_URL")]
+        database_url: String,
+        /// The miner whose history it is.
+        #[arg(long)]
+        miner: alloy::primitives::Address,
+        /// Epochs of history.
+        #[arg(long, default_value_t = 10_000)]
+        epochs: u64,
+    },
     /// Sends GET requests at a fixed rate to a running indexer and prints latency percentiles.
     Api {
         /// Base URL of the indexer.
@@ -160,6 +175,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 database_url,
                 db_connections: 4,
                 ingest: IngestConfig { reorg_depth: 0, concurrency, progress: true, ..IngestConfig::default() },
+                web_dir: None,
             };
             let opened = open(&options).await?;
             if opened.store.cursor().await?.is_some() {
@@ -178,6 +194,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 head.saturating_sub(start_block),
                 events as f64 / seconds
             );
+        }
+        Command::Indexer(IndexerBench::History { manifest, database_url, miner, epochs }) => {
+            let manifest = Manifest::load(&manifest)?;
+            let store = neuro_indexer::store::Store::open(&database_url, 2).await?;
+            let model = alloy::primitives::keccak256(b"synthetic model");
+            let started = Instant::now();
+            let written = neuro_testkit::history::write_history(&store, &manifest, miner, model, epochs).await?;
+            store.close().await;
+            println!("{written} epochs of history for {miner:#x} written in {:.1} s", started.elapsed().as_secs_f64());
         }
         Command::Indexer(IndexerBench::Api { url, paths, rate, seconds }) => {
             let urls: Vec<String> = paths.iter().map(|p| format!("{}{p}", url.trim_end_matches('/'))).collect();
