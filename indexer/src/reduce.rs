@@ -18,8 +18,8 @@ use crate::{
 /// Version of the reductions below. Raise it whenever a change makes totals of already-stored events differ
 /// (a new key, a new rule): databases built by an older version are re-indexed on start
 /// ([`crate::store::Store::ensure_reduction_version`]). 2: the dispute court's validator stake. 3: proposals' vote
-/// tallies.
-pub const REDUCTION_VERSION: u32 = 3;
+/// tallies. 4: user deposits and allowance locks (and allowance digests as the subject of their events).
+pub const REDUCTION_VERSION: u32 = 4;
 
 /// Running-total keys. Per-account keys append `.<lowercase address>` or `.<model id>`.
 pub mod keys {
@@ -68,6 +68,19 @@ pub mod keys {
     pub const VALIDATOR_BONDED: &str = "validators.bonded.";
     /// Prefix: a validator's unbonding stake in the dispute court.
     pub const VALIDATOR_UNBONDING: &str = "validators.unbonding.";
+    /// Users' free deposits in `Payments`, in total (what no allowance locks).
+    pub const DEPOSITS_TOTAL: &str = "payments.deposits";
+    /// Prefix: a user's free deposit (`Payments.deposits(user)`).
+    pub const DEPOSIT: &str = "payments.deposit.";
+    /// NEURO locked in opened allowances, in total.
+    pub const LOCKED_TOTAL: &str = "payments.locked";
+    /// Prefix: what is locked in one opened allowance (`Payments.lockOf(digest).amount`), by digest. The key
+    /// exists from the allowance's opening on, so its presence says the allowance was opened.
+    pub const LOCK: &str = "payments.lock.";
+    /// Prefix: the epoch an allowance was revoked in, plus one (zero: not revoked), by digest.
+    pub const LOCK_REVOKED: &str = "payments.lockRevoked.";
+    /// Prefix: what the user took back out of an allowance's lock, by digest.
+    pub const LOCK_RELEASED: &str = "payments.lockReleased.";
 }
 
 /// Why an event could not be applied: the tables no longer describe the chain.
@@ -164,6 +177,12 @@ impl Totals {
                 arg,
                 block,
             })
+        };
+        // An allowance digest as stored in keys: lowercase 0x-hex.
+        let digest = |arg: &'static str| -> Result<String, ReduceError> {
+            event.arg(arg).filter(|d| d.len() == 66 && d.starts_with("0x")).map(str::to_ascii_lowercase).ok_or_else(
+                || ReduceError::Argument { contract: event.contract, event: event.name.clone(), arg, block },
+            )
         };
         match (event.contract, event.name.as_str()) {
             (NeuroToken::CONTRACT, NeuroToken::Transfer::NAME) => {
@@ -303,8 +322,50 @@ impl Totals {
                 self.add(&format!("{}{id}", proposals::VOTERS_KEY), block, U256::from(1));
             }
             (Payments::CONTRACT, Payments::Redeemed::NAME) => {
-                self.add(keys::FEES_REDEEMED, block, amount(Payments::Redeemed::amount)?);
+                let value = amount(Payments::Redeemed::amount)?;
+                self.add(keys::FEES_REDEEMED, block, value);
                 self.add(keys::FEES_BURN_BOOKED, block, amount(Payments::Redeemed::burned)?);
+                // Paid from the allowance's lock once it was opened, from the user's free deposit before.
+                let lock = format!("{}{}", keys::LOCK, digest(Payments::Redeemed::allowanceDigest)?);
+                if self.current.contains_key(&lock) {
+                    self.sub(&lock, block, value)?;
+                    self.sub(keys::LOCKED_TOTAL, block, value)?;
+                } else {
+                    self.take_deposit(&account(Payments::Redeemed::user)?, block, value)?;
+                }
+            }
+            (Payments::CONTRACT, Payments::Deposited::NAME) => {
+                let value = amount(Payments::Deposited::amount)?;
+                self.add(&format!("{}{}", keys::DEPOSIT, account(Payments::Deposited::user)?), block, value);
+                self.add(keys::DEPOSITS_TOTAL, block, value);
+            }
+            (Payments::CONTRACT, Payments::Withdrawn::NAME) => {
+                self.take_deposit(&account(Payments::Withdrawn::user)?, block, amount(Payments::Withdrawn::amount)?)?;
+            }
+            (Payments::CONTRACT, Payments::AllowanceOpened::NAME) => {
+                let value = amount(Payments::AllowanceOpened::amount)?;
+                self.take_deposit(&account(Payments::AllowanceOpened::user)?, block, value)?;
+                self.add(
+                    &format!("{}{}", keys::LOCK, digest(Payments::AllowanceOpened::allowanceDigest)?),
+                    block,
+                    value,
+                );
+                self.add(keys::LOCKED_TOTAL, block, value);
+            }
+            (Payments::CONTRACT, Payments::AllowanceRevoked::NAME) => {
+                let epoch = amount(Payments::AllowanceRevoked::epoch)?;
+                let key = format!("{}{}", keys::LOCK_REVOKED, digest(Payments::AllowanceRevoked::allowanceDigest)?);
+                self.set(key, block, epoch.saturating_add(U256::from(1)));
+            }
+            (Payments::CONTRACT, Payments::AllowanceReleased::NAME) => {
+                let value = amount(Payments::AllowanceReleased::amount)?;
+                let of = digest(Payments::AllowanceReleased::allowanceDigest)?;
+                self.sub(&format!("{}{of}", keys::LOCK), block, value)?;
+                self.sub(keys::LOCKED_TOTAL, block, value)?;
+                self.add(&format!("{}{of}", keys::LOCK_RELEASED), block, value);
+                let user = account(Payments::AllowanceReleased::user)?;
+                self.add(&format!("{}{user}", keys::DEPOSIT), block, value);
+                self.add(keys::DEPOSITS_TOTAL, block, value);
             }
             (FeeVault::CONTRACT, FeeVault::FeesFlushed::NAME) => {
                 self.add(keys::FEES_BURNED, block, amount(FeeVault::FeesFlushed::burned)?);
@@ -318,6 +379,12 @@ impl Totals {
     /// The rows changed since the last call: `(key, block, value)`, one per key and block, in block order.
     pub fn take_changes(&mut self) -> Vec<(String, u64, U256)> {
         std::mem::take(&mut self.changed).into_iter().map(|((block, key), value)| (key, block, value)).collect()
+    }
+
+    /// Takes `value` out of `user`'s free deposit.
+    fn take_deposit(&mut self, user: &str, block: u64, value: U256) -> Result<(), ReduceError> {
+        self.sub(&format!("{}{user}", keys::DEPOSIT), block, value)?;
+        self.sub(keys::DEPOSITS_TOTAL, block, value)
     }
 
     fn tracked_key(&self, account: &str) -> Option<String> {

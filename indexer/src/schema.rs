@@ -58,7 +58,12 @@ schema! {
         Slashed { account, reasonHash, fromBonded, fromUnbonding, burned, toTreasury }
     }
     Payments {
-        Redeemed { epoch, amount, toMiner, toTreasury, burned }
+        Redeemed { allowanceDigest, user, miner, epoch, amount, toMiner, toTreasury, burned }
+        Deposited { user, amount }
+        Withdrawn { user, amount }
+        AllowanceOpened { allowanceDigest, user, miner, amount, expiry }
+        AllowanceRevoked { allowanceDigest, user, epoch }
+        AllowanceReleased { allowanceDigest, user, amount }
     }
     FeeVault {
         FeesFlushed { epoch, burned, toTreasury }
@@ -111,8 +116,9 @@ pub const LOOKUP_ACCOUNT: [&str; 8] =
 /// Argument that fills the `epoch` lookup column.
 pub const LOOKUP_EPOCH: &str = "epoch";
 /// Arguments that fill the `subject` lookup column, first present wins: a dispute's (or timelock operation's)
-/// `id` before the model it concerns, so that all of a dispute's events share one subject.
-pub const LOOKUP_SUBJECT: [&str; 3] = ["id", "modelId", "proposalId"];
+/// `id` before the model it concerns, so that all of a dispute's events share one subject. An allowance's
+/// lifecycle (opened, revoked, released, revealed) has its digest as subject; a redemption keeps its model.
+pub const LOOKUP_SUBJECT: [&str; 4] = ["id", "modelId", "proposalId", "allowanceDigest"];
 
 #[cfg(test)]
 mod tests {

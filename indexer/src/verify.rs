@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 
 use alloy::{
     eips::{BlockId, BlockNumberOrTag},
-    primitives::{Address, U256, aliases::U192},
+    primitives::{Address, B256, U256, aliases::U192},
     providers::{DynProvider, Provider},
 };
 use neuro_protocol::{
     Manifest,
-    bindings::{Disputes, Emissions, FeeVault, NeuroGovernor, NeuroToken, StakingVault},
+    bindings::{Disputes, Emissions, FeeVault, NeuroGovernor, NeuroToken, Payments, StakingVault},
     schedule,
 };
 
@@ -179,6 +179,27 @@ pub async fn verify(
         let unbonding = total(format!("{}{validator}", keys::VALIDATOR_UNBONDING)).await?;
         let on_chain: U192 = view!(court.unbondingOf(address), "unbondingOf", block).amount;
         report.compare(format!("Disputes.unbondingOf({validator})"), unbonding, U256::from(on_chain));
+    }
+
+    // Users' free deposits and every opened allowance's lock (amount, revocation). Their sum with the deposits
+    // is not compared with the contract's balance: anyone can send it tokens outside a deposit.
+    let payments = Payments::new(c.payments, provider);
+    for (user, deposit) in store.totals_with_prefix_at(keys::DEPOSIT, block).await? {
+        let Ok(address) = user.parse::<Address>() else { continue };
+        report.compare(
+            format!("Payments.deposits({user})"),
+            deposit,
+            view!(payments.deposits(address), "deposits", block),
+        );
+    }
+    for (digest, locked) in store.totals_with_prefix_at(keys::LOCK, block).await? {
+        let Ok(id) = digest.parse::<B256>() else { continue };
+        let lock = view!(payments.lockOf(id), "lockOf", block);
+        report.compare(format!("Payments.lockOf({digest}).amount"), locked, U256::from(lock.amount));
+        let revoked = total(format!("{}{digest}", keys::LOCK_REVOKED)).await?;
+        let on_chain = if lock.revoked { U256::from(lock.revokedEpoch) + U256::from(1) } else { U256::ZERO };
+        report.compare(format!("Payments.lockOf({digest}).revokedEpoch + 1"), revoked, on_chain);
+        report.compare(format!("Payments.lockOf({digest}).opened"), true, lock.opened);
     }
 
     // Work per (epoch, miner) and the rewards still claimable, from the stored events.

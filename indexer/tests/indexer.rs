@@ -10,7 +10,7 @@ use alloy::{
 };
 use common::*;
 use neuro_indexer::{ingest::IngestConfig, verify::verify};
-use neuro_protocol::bindings::{Emissions, FeeVault, NeuroToken, StakingVault};
+use neuro_protocol::bindings::{Emissions, FeeVault, NeuroToken, Payments, StakingVault};
 
 async fn api_matches_chain(backend: &str) -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -148,9 +148,44 @@ async fn api_matches_chain(backend: &str) -> TestResult {
     let flushed = fees["data"].as_array().ok_or("fees")?.iter().find_map(|f| f.get("flushed")).ok_or("no flush")?;
     assert_eq!(
         (flushed["burned"].as_str(), flushed["toTreasury"].as_str()),
-        (Some("30000000000000000000"), Some("15000000000000000000")),
-        "the accrued 20 + 10 NEURO and the redemption's 10 + 5"
+        (Some("34400000000000000000"), Some("17200000000000000000")),
+        "the accrued 20 + 10 NEURO and the redemptions' (50 + 20 + 2 NEURO) 20% burn and 10% treasury shares"
     );
+
+    // Allowance locks: C still locks the 3 its cap left, B was redeemed 20 of 40, revoked and released 20.
+    let (status, locks) = get(&format!("{base}/v1/allowances?miner={miner}")).await?;
+    assert_eq!(status, 200, "{locks}");
+    let rows = locks["data"].as_array().ok_or("allowances")?;
+    assert_eq!(rows.len(), 2);
+    let (c_row, b_row) = (&rows[0], &rows[1]);
+    assert_eq!(
+        (c_row["openedAmount"].as_str(), c_row["locked"].as_str()),
+        (Some("3000000000000000000"), Some("3000000000000000000"))
+    );
+    assert!(c_row.get("revokedEpoch").is_none());
+    assert_eq!(b_row["openedAmount"], neuro(40).to_string());
+    assert_eq!((b_row["locked"].as_str(), b_row["redeemed"].as_str()), (Some("0"), Some("20000000000000000000")));
+    assert_eq!(
+        (b_row["released"].as_str(), b_row["revokedEpoch"].as_str()),
+        (Some("20000000000000000000"), Some(epoch.to_string().as_str()))
+    );
+    let lock =
+        Payments::new(c.payments, &provider).lockOf(b_row["digest"].as_str().ok_or("digest")?.parse()?).call().await?;
+    assert!(lock.opened && lock.revoked && lock.amount == 0, "the chain agrees");
+    let (status, detail) = get(&format!("{base}/v1/allowances/{}", b_row["digest"].as_str().ok_or("digest")?)).await?;
+    assert_eq!(status, 200, "{detail}");
+    assert!(
+        detail["data"]["revoked"]["transactionHash"].is_string()
+            && detail["data"]["release"]["transactionHash"].is_string()
+    );
+    let (_, supply) = get(&format!("{base}/v1/supply")).await?;
+    assert_eq!(
+        (supply["data"]["depositsFree"].as_str(), supply["data"]["depositsLocked"].as_str()),
+        (Some("25000000000000000000"), Some("3000000000000000000"))
+    );
+    let (_, other) = get(&format!("{base}/v1/allowances?miner={}", addr(&devnet, 5))).await?;
+    assert_eq!(other["data"].as_array().map(Vec::len), Some(0), "another miner has none");
+    assert_eq!(get(&format!("{base}/v1/allowances/0x{}", "ab".repeat(32))).await?.0, 404);
 
     // A past block: the supply before any emission.
     let first = stored_block_before_emission(&base).await?;
@@ -179,6 +214,8 @@ async fn api_matches_chain(backend: &str) -> TestResult {
         ("/v1/proposals/abc", "id"),
         ("/v1/reputation?epochs=0", "epochs"),
         ("/v1/reputation?epochs=100000", "epochs"),
+        ("/v1/allowances?miner=0x12", "miner"),
+        ("/v1/allowances/0x12", "digest"),
     ] {
         let (status, body) = get(&format!("{base}{path}")).await?;
         assert_eq!((status, body["parameter"].as_str()), (400, Some(parameter)), "{path}: {body}");

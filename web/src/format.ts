@@ -28,7 +28,10 @@ export function percent(part: bigint, whole: bigint): string {
 
 export function time(unixSeconds: string | number | bigint | undefined): string {
   if (unixSeconds === undefined) return "–";
-  const date = new Date(Number(unixSeconds) * 1000);
+  const ms = Number(unixSeconds) * 1000;
+  // Dates past year 275760 do not exist in JavaScript: an expiry of 2^64 - 1 means "never".
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return "never";
+  const date = new Date(ms);
   return date.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
 }
 

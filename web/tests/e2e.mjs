@@ -11,7 +11,7 @@ import { readFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { decodeFunctionData, encodeFunctionData, keccak256, parseUnits, stringToHex } from "viem";
+import { decodeFunctionData, decodeFunctionResult, encodeFunctionData, keccak256, parseUnits, stringToHex } from "viem";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const abi = (name) => JSON.parse(readFileSync(join(here, "../../protocol/abi", `${name}.json`), "utf8"));
@@ -227,11 +227,13 @@ try {
   const proposal = (await api("proposals?limit=1"))[0]?.id;
   const dispute = (await api("disputes?limit=1"))[0]?.id;
   const model = (await api("models?limit=1"))[0]?.id;
+  const allowance = (await api("allowances?limit=1"))[0];
   const pages = [
     ["/", "supply"], ["/epochs", "epochs"], ["/fees", "fees"], ["/slashes", "slashes"], ["/miners", "miners"],
     ["/models", "models"], ["/validators", "validators"], ["/disputes", "disputes"], ["/proposals", "proposals"],
-    ["/delegate", null], ["/propose", null],
+    ["/allowances", "allowances"], ["/delegate", null], ["/propose", null],
   ];
+  if (allowance) pages.push([`/allowances/${allowance.digest}`, null]);
   if (miner) pages.push([`/miners/${miner}`, "miner"]);
   if (epoch !== undefined) pages.push([`/epochs/${epoch}`, "epoch"]);
   if (proposal) pages.push([`/proposals/${proposal}`, null]);
@@ -241,6 +243,18 @@ try {
   const supply = await api("supply");
   await open("/", null);
   check((await text("total-supply")).replace(/,/g, "").startsWith(BigInt(supply.totalSupply) / 10n ** 18n + ""), "supply page shows another total supply");
+  if (allowance) {
+    // The lock as the chain has it, at the indexer's block: the page shows the same figure.
+    const { data: detail, block } = await (await fetch(`${indexer}/v1/allowances/${allowance.digest}`)).json();
+    const lock = decodeFunctionResult({
+      abi: paymentsAbi,
+      functionName: "lockOf",
+      data: await rpc("eth_call", [{ to: c.Payments, data: encodeFunctionData({ abi: paymentsAbi, functionName: "lockOf", args: [allowance.digest] }) }, `0x${block.number.toString(16)}`]),
+    });
+    check(lock.amount === BigInt(detail.locked), `allowance lock: indexer ${detail.locked}, chain ${lock.amount}`);
+    await open(`/allowances/${allowance.digest}`, null);
+    check((await text("locked")).replace(/,/g, "").startsWith(`${lock.amount / 10n ** 18n}`), "the allowance page shows another lock");
+  }
   // A figure links to its block, whose page lists the transaction's events.
   const link = page.locator("a.tx").first();
   if (miner) {

@@ -134,6 +134,10 @@ pub(super) struct Supply {
     pub staked: String,
     /// `totalSupply - treasury - vestingLocked - unclaimedRewards`.
     pub circulating: String,
+    /// Users' deposits in `Payments` that no allowance locks (any miner can redeem against them).
+    pub deposits_free: String,
+    /// Deposits locked in opened allowances, each for one miner (see `/v1/allowances`).
+    pub deposits_locked: String,
 }
 
 /// Supply and its parts, reconciled with the emission schedule.
@@ -186,6 +190,8 @@ pub(super) async fn supply(State(s): State<AppState>, Query(q): Query<HashMap<St
         unclaimed_rewards: unclaimed.to_string(),
         staked: balance(c.staking).await?.to_string(),
         circulating: total_supply.saturating_sub(treasury + vesting + unclaimed).to_string(),
+        deposits_free: total(keys::DEPOSITS_TOTAL.into()).await?.to_string(),
+        deposits_locked: total(keys::LOCKED_TOTAL.into()).await?.to_string(),
     };
     Ok(Json(Envelope { block, data, next: None }))
 }

@@ -4,6 +4,7 @@
 //! block), the data, and a `next` cursor when more pages follow. Bad parameters get HTTP 400 naming the parameter;
 //! unknown ids get 404.
 
+mod allowances;
 mod disputes;
 mod economy;
 mod events;
@@ -205,6 +206,8 @@ impl AppState {
         disputes::validators,
         disputes::disputes,
         disputes::dispute,
+        allowances::allowances,
+        allowances::allowance,
         events::events,
         health,
         ready
@@ -236,6 +239,8 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route("/v1/validators", get(disputes::validators))
         .route("/v1/disputes", get(disputes::disputes))
         .route("/v1/disputes/{id}", get(disputes::dispute))
+        .route("/v1/allowances", get(allowances::allowances))
+        .route("/v1/allowances/{digest}", get(allowances::allowance))
         .route("/v1/events", get(events::events))
         .route("/health", get(health))
         .route("/ready", get(ready))

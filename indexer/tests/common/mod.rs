@@ -180,6 +180,26 @@ pub(crate) async fn activity(devnet: &Devnet, provider: &DynProvider) -> Result<
         .await?
         .get_receipt()
         .await?;
+    // Allowance locks: B (cap 40) opened, 20 redeemed out of its lock, revoked (released after the epoch's window
+    // below); C redeemed 2 out of the free deposit before being opened, so opening it locks the 3 its cap leaves.
+    let domain = payments_domain(devnet.chain_id(), c.payments);
+    let (b, c_allowance) = (
+        Allowance { user, miner, cap: neuro(40), expiry: U256::from(u64::MAX), nonce: U256::from(8u64) },
+        Allowance { user, miner, cap: neuro(5), expiry: U256::from(u64::MAX), nonce: U256::from(9u64) },
+    );
+    let (b, c_allowance) = (b.sign(&signer, &domain).await?, c_allowance.sign(&signer, &domain).await?);
+    payments.openAllowance(b.to_call_arg()).from(user).send().await?.get_receipt().await?;
+    for (signed, cumulative) in [(&b, neuro(20)), (&c_allowance, neuro(2))] {
+        payments
+            .redeem(signed.to_call_arg(), signed.signature_bytes(), cumulative, U256::from(epoch), MODEL)
+            .from(miner)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+    }
+    payments.revokeAllowance(b.to_call_arg()).from(user).send().await?.get_receipt().await?;
+    payments.openAllowance(c_allowance.to_call_arg()).from(user).send().await?.get_receipt().await?;
     // Work credited as the usage ledger (the only recorder, impersonated) would: the miner's backed by the 10
     // NEURO burned, the user's by nothing.
     let record = |who: Address, units: u128, burned: U256| {
@@ -201,6 +221,7 @@ pub(crate) async fn activity(devnet: &Devnet, provider: &DynProvider) -> Result<
     emissions.finalizeEpoch(U256::from(epoch)).from(user).send().await?.get_receipt().await?;
     emissions.finalizeEpoch(U256::from(epoch + 1)).from(user).send().await?.get_receipt().await?;
     FeeVault::new(c.fee_vault, provider).flush().from(user).send().await?.get_receipt().await?;
+    payments.releaseAllowance(b.to_call_arg()).from(user).send().await?.get_receipt().await?;
     emissions.claim(vec![U256::from(epoch)]).from(miner).send().await?.get_receipt().await?;
     emissions.claimModel(MODEL, vec![U256::from(epoch)]).from(deployer).send().await?.get_receipt().await?;
     // Two validators report on the miner's finished epoch (staked during it): one saw 4 of 4 probes pass, the

@@ -2,7 +2,7 @@
 // comes from the indexer and links to the block and transaction that produced it.
 import { get, type EventRow, type Supply } from "../api";
 import { lineChart } from "../chart";
-import { address, blockLink, bps, integer, neuro, short, txLink, type TxRef } from "../format";
+import { address, blockLink, bps, integer, neuro, short, time, txLink, type TxRef } from "../format";
 import { html, type Html } from "../html";
 import { type Route, nextLink, render, section, table } from "../ui";
 
@@ -121,6 +121,7 @@ const supplyPage = async (main: HTMLElement) => {
         ${card("Treasury", neuro(str("treasury"), 2), "treasury", "held by the timelock: spent only by proposals")}
         ${card("Vesting, locked", neuro(str("vestingLocked"), 2), "vesting")}
         ${card("Circulating", neuro(str("circulating"), 2), "circulating")}
+        ${card("User deposits", neuro(str("depositsFree"), 2), "deposits", html`<a href="#/allowances">${neuro(str("depositsLocked"), 2)}</a> more locked in allowances`)}
       </dl>
       <p>${s.emissionsReconcile ? html`<span class="ok-text">Minted ≤ 90% of the fees burned: the emission cap holds.</span>` : html`<span class="warn">Minted exceeds the cap on burned fees: investigate.</span>`}</p>
       ${section(
@@ -205,7 +206,8 @@ const feesPage = async (main: HTMLElement, _p: string[], query: URLSearchParams)
   const { data, next } = await get<EpochFees[]>(`fees?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
   render(
     main,
-    html`<h1>Fees</h1><p class="muted">Users' payments redeemed by miners, by epoch, and their split.</p>
+    html`<h1>Fees</h1><p class="muted">Users' payments redeemed by miners, by epoch, and their split. Deposits locked
+        for one miner are under <a href="#/allowances">allowances</a>.</p>
       ${table(
         ["Epoch", "Redeemed", "To miners", "Treasury share", "Burn share", "Redemptions", "Flushed"],
         data.map((f) => [
@@ -239,6 +241,74 @@ export function slashTable(list: Slash[]): Html {
   );
 }
 
+interface Allowance {
+  digest: string;
+  user: string;
+  miner: string;
+  openedAmount: string;
+  expiry: string;
+  locked: string;
+  redeemed: string;
+  revokedEpoch?: string;
+  released: string;
+  opened: TxRef;
+  revoked?: TxRef;
+  release?: TxRef;
+}
+
+function allowanceState(a: Allowance): string {
+  if (BigInt(a.released) > 0n) return "released";
+  if (a.revokedEpoch !== undefined) return `revoked in epoch ${a.revokedEpoch}`;
+  if (BigInt(a.expiry) * 1000n < BigInt(Date.now())) return "expired";
+  return BigInt(a.locked) > 0n ? "locked" : "spent";
+}
+
+const allowancesPage = async (main: HTMLElement, _p: string[], query: URLSearchParams) => {
+  const cursor = query.get("cursor");
+  const miner = query.get("miner");
+  const filter = `${miner ? `&miner=${encodeURIComponent(miner)}` : ""}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+  const { data, next } = await get<Allowance[]>(`allowances?limit=50${filter}`);
+  render(
+    main,
+    html`<h1>Allowances${miner ? html` for ${address(miner)}` : ""}</h1>
+      <p class="muted">Deposits users locked for one miner by opening an allowance: only that miner can redeem them,
+        until the user revokes it (later epochs stop being redeemable) and releases what is left.</p>
+      ${table(
+        ["Allowance", "User", "Miner", "Opened with", "Redeemed", "Locked", "State", "Opened"],
+        data.map((a) => [
+          html`<a class="mono" href="#/allowances/${a.digest}" title="${a.digest}">${short(a.digest)}</a>`,
+          address(a.user),
+          address(a.miner),
+          html`${neuro(a.openedAmount)}`,
+          html`${neuro(a.redeemed)}`,
+          html`<span data-testid="locked">${neuro(a.locked)}</span>`,
+          html`${allowanceState(a)}`,
+          txLink(a.opened),
+        ]),
+        "No allowance opened yet.",
+      )}
+      ${nextLink(`/allowances${miner ? `?miner=${encodeURIComponent(miner)}` : ""}`, next)}`,
+  );
+};
+
+const allowancePage = async (main: HTMLElement, [digest]: string[]) => {
+  const { data: a } = await get<Allowance>(`allowances/${digest}`);
+  render(
+    main,
+    html`<h1>Allowance <span class="mono">${short(a.digest)}</span></h1>
+      <p class="muted mono small">${a.digest}</p>
+      <dl class="cards">
+        ${card("User", "", "user", address(a.user))}
+        ${card("Miner", "", "miner", address(a.miner))}
+        ${card("Locked at opening", neuro(a.openedAmount), "opened", html`expires ${time(a.expiry)} · ${txLink(a.opened)}`)}
+        ${card("Redeemed since", neuro(a.redeemed), "redeemed", "by the miner, out of the lock")}
+        ${card("Still locked", neuro(a.locked), "locked")}
+        ${card("Revoked", a.revoked ? `in epoch ${a.revokedEpoch ?? ""}` : "no", "revoked", a.revoked ? txLink(a.revoked) : "")}
+        ${card("Released", a.release ? neuro(a.released) : "no", "released", a.release ? txLink(a.release) : "")}
+      </dl>`,
+  );
+};
+
 const slashesPage = async (main: HTMLElement, _p: string[], query: URLSearchParams) => {
   const cursor = query.get("cursor");
   const { data, next } = await get<Slash[]>(`slashes?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
@@ -270,5 +340,7 @@ export const auditPages: Route[] = [
   { pattern: /^\/epochs\/(\d+)$/, page: epochPage },
   { pattern: /^\/fees$/, page: feesPage },
   { pattern: /^\/slashes$/, page: slashesPage },
+  { pattern: /^\/allowances$/, page: allowancesPage },
+  { pattern: /^\/allowances\/(0x[0-9a-fA-F]{64})$/, page: allowancePage },
   { pattern: /^\/block\/(\d+)$/, page: blockPage },
 ];
