@@ -12,13 +12,14 @@ use neuro_protocol::Manifest;
 use crate::{
     catalog::DecodedEvent,
     proposals,
-    schema::{self, Disputes, Emissions, FeeVault, NeuroGovernor, NeuroToken, Payments, StakingVault},
+    schema::{self, Disputes, Emissions, FeeVault, NeuroGovernor, NeuroToken, Payments, StakingVault, UsageLedger},
 };
 
 /// Version of the reductions below. Raise it whenever a change makes totals of already-stored events differ
 /// (a new key, a new rule): databases built by an older version are re-indexed on start
 /// ([`crate::store::Store::ensure_reduction_version`]). 2: the dispute court's validator stake. 3: proposals' vote
-/// tallies. 4: user deposits and allowance locks (and allowance digests as the subject of their events).
+/// tallies. 4: user deposits and allowance locks (and allowance digests as the subject of their events), per-epoch
+/// aggregates.
 pub const REDUCTION_VERSION: u32 = 4;
 
 /// Running-total keys. Per-account keys append `.<lowercase address>` or `.<model id>`.
@@ -81,6 +82,41 @@ pub mod keys {
     pub const LOCK_REVOKED: &str = "payments.lockRevoked.";
     /// Prefix: what the user took back out of an allowance's lock, by digest.
     pub const LOCK_RELEASED: &str = "payments.lockReleased.";
+
+    /// Per-epoch aggregates, so that an epoch's page costs the same however many miners worked in it. Each is
+    /// followed by the epoch number; the per-miner and per-model ones by `<epoch>.<address or model id>`.
+    pub mod epoch {
+        /// Work units credited in the epoch.
+        pub const WORK: &str = "epoch.work.";
+        /// Fees burned for the credited work (the caps' basis).
+        pub const BURNED: &str = "epoch.burned.";
+        /// Miners credited (distinct).
+        pub const MINERS: &str = "epoch.miners.";
+        /// Models credited (distinct).
+        pub const MODELS: &str = "epoch.models.";
+        /// Usage batches submitted.
+        pub const SUBMISSIONS: &str = "epoch.submissions.";
+        /// Tokens those batches proved.
+        pub const TOKENS: &str = "epoch.tokens.";
+        /// Fees redeemed for the epoch's usage.
+        pub const REDEEMED: &str = "epoch.redeemed.";
+        /// Their miners' share.
+        pub const TO_MINERS: &str = "epoch.toMiners.";
+        /// Their treasury share.
+        pub const TREASURY_SHARE: &str = "epoch.treasuryShare.";
+        /// Their burn share.
+        pub const BURN_SHARE: &str = "epoch.burnShare.";
+        /// Redemptions.
+        pub const REDEMPTIONS: &str = "epoch.redemptions.";
+        /// Work units of one miner: `<epoch>.<miner>`.
+        pub const MINER_WORK: &str = "epoch.minerWork.";
+        /// Burned fees of one miner's work: `<epoch>.<miner>`.
+        pub const MINER_BURNED: &str = "epoch.minerBurned.";
+        /// Work units on one model: `<epoch>.<model id>`.
+        pub const MODEL_WORK: &str = "epoch.modelWork.";
+        /// Burned fees of one model's work: `<epoch>.<model id>`.
+        pub const MODEL_BURNED: &str = "epoch.modelBurned.";
+    }
 }
 
 /// Why an event could not be applied: the tables no longer describe the chain.
@@ -226,7 +262,34 @@ impl Totals {
                 );
             }
             (Emissions::CONTRACT, Emissions::WorkRecorded::NAME) => {
-                self.add(keys::WORK, block, amount(Emissions::WorkRecorded::units)?)
+                use keys::epoch::*;
+                let (units, burned) =
+                    (amount(Emissions::WorkRecorded::units)?, amount(Emissions::WorkRecorded::burnedFees)?);
+                let epoch = amount(Emissions::WorkRecorded::epoch)?;
+                self.add(keys::WORK, block, units);
+                self.add(&format!("{WORK}{epoch}"), block, units);
+                self.add(&format!("{BURNED}{epoch}"), block, burned);
+                let miner = account(Emissions::WorkRecorded::miner)?;
+                let model = digest(Emissions::WorkRecorded::modelId)?;
+                for (id, work, of, count) in
+                    [(miner, MINER_WORK, MINER_BURNED, MINERS), (model, MODEL_WORK, MODEL_BURNED, MODELS)]
+                {
+                    let key = format!("{work}{epoch}.{id}");
+                    if !self.current.contains_key(&key) {
+                        self.add(&format!("{count}{epoch}"), block, U256::from(1));
+                    }
+                    self.add(&key, block, units);
+                    self.add(&format!("{of}{epoch}.{id}"), block, burned);
+                }
+            }
+            (UsageLedger::CONTRACT, UsageLedger::UsageSubmitted::NAME) => {
+                let epoch = amount(UsageLedger::UsageSubmitted::epoch)?;
+                self.add(&format!("{}{epoch}", keys::epoch::SUBMISSIONS), block, U256::from(1));
+                self.add(
+                    &format!("{}{epoch}", keys::epoch::TOKENS),
+                    block,
+                    amount(UsageLedger::UsageSubmitted::tokens)?,
+                );
             }
             (Emissions::CONTRACT, Emissions::MinerRewardClaimed::NAME) => {
                 let value = amount(Emissions::MinerRewardClaimed::amount)?;
@@ -325,6 +388,16 @@ impl Totals {
                 let value = amount(Payments::Redeemed::amount)?;
                 self.add(keys::FEES_REDEEMED, block, value);
                 self.add(keys::FEES_BURN_BOOKED, block, amount(Payments::Redeemed::burned)?);
+                let epoch = amount(Payments::Redeemed::epoch)?;
+                for (prefix, part) in [
+                    (keys::epoch::REDEEMED, value),
+                    (keys::epoch::TO_MINERS, amount(Payments::Redeemed::toMiner)?),
+                    (keys::epoch::TREASURY_SHARE, amount(Payments::Redeemed::toTreasury)?),
+                    (keys::epoch::BURN_SHARE, amount(Payments::Redeemed::burned)?),
+                    (keys::epoch::REDEMPTIONS, U256::from(1)),
+                ] {
+                    self.add(&format!("{prefix}{epoch}"), block, part);
+                }
                 // Paid from the allowance's lock once it was opened, from the user's free deposit before.
                 let lock = format!("{}{}", keys::LOCK, digest(Payments::Redeemed::allowanceDigest)?);
                 if self.current.contains_key(&lock) {

@@ -80,12 +80,26 @@ async fn api_matches_chain(backend: &str) -> TestResult {
     let info = emissions.epochInfo(U256::from(epoch)).call().await?;
     assert_eq!(d["finalization"]["minerPool"], info.minerPool.to_string());
     assert_eq!(d["creditedWork"], "400");
-    let miner_row = d["miners"]
-        .as_array()
-        .ok_or("miners")?
-        .iter()
-        .find(|m| m["id"] == miner.to_checksum(None))
-        .ok_or("miner row")?;
+    let miner_row =
+        d["miners"].as_array().ok_or("miners")?.iter().find(|m| m["id"] == format!("{miner:#x}")).ok_or("miner row")?;
+    assert_eq!((d["minerCount"].as_u64(), d["modelCount"].as_u64()), (Some(2), Some(1)), "the miner and the user");
+    assert_eq!(d["burnedFees"], neuro(10).to_string());
+    // The miners a page at a time: every one exactly once, in address order, each page bounded.
+    let (_, first) = get(&format!("{base}/v1/epochs/{epoch}?limit=1")).await?;
+    let mut ids = vec![first["data"]["miners"][0]["id"].as_str().ok_or("first miner")?.to_owned()];
+    let mut cursor = first["data"]["minersNext"].as_str().map(str::to_owned);
+    while let Some(after) = cursor {
+        let (status, page) = get(&format!("{base}/v1/epochs/{epoch}/miners?limit=1&cursor={after}")).await?;
+        assert_eq!(status, 200, "{page}");
+        ids.extend(page["data"].as_array().ok_or("page")?.iter().filter_map(|m| m["id"].as_str().map(str::to_owned)));
+        cursor = page["next"].as_str().map(str::to_owned);
+    }
+    let mut expected_ids = vec![format!("{miner:#x}"), format!("{:#x}", addr(&devnet, 1))];
+    expected_ids.sort();
+    assert_eq!(ids, expected_ids);
+    let (_, models) = get(&format!("{base}/v1/epochs/{epoch}/models")).await?;
+    assert_eq!(models["data"][0]["units"], "400");
+    assert!(models["data"][0]["claimed"]["transactionHash"].is_string(), "the model's claim: {models}");
     // Shares follow burned fees: the miner burned all 10 NEURO of the epoch, so its share is the whole pool,
     // capped at the epoch's rate (56% by default) of those 10 NEURO.
     let share = U256::from(info.minerPool);
@@ -210,6 +224,9 @@ async fn api_matches_chain(backend: &str) -> TestResult {
         ("/v1/events?colour=red", "colour"),
         ("/v1/miners/0x1234", "address"),
         ("/v1/epochs/minus-one", "epoch"),
+        ("/v1/epochs/1?limit=101", "limit"),
+        ("/v1/epochs/1/miners?cursor=0x12", "cursor"),
+        ("/v1/epochs/1/models?cursor=zz", "cursor"),
         ("/v1/models/0x12", "id"),
         ("/v1/proposals/abc", "id"),
         ("/v1/reputation?epochs=0", "epochs"),

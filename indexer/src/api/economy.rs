@@ -1,11 +1,11 @@
-//! Chain-wide figures: status, supply, epochs and fees.
+//! Chain-wide figures: status, supply, epochs and fees (one epoch's page is in `epoch`).
 
 use std::collections::HashMap;
 
 use alloy::primitives::U256;
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Query, State},
 };
 use neuro_protocol::schedule::{self, MAX_REWARD_PER_BURN_BPS, NEURO};
 use serde::Serialize;
@@ -15,10 +15,9 @@ use super::{ApiError, ApiResult, AppState, Envelope, ErrorBody, params::Params};
 use crate::{
     reduce::{address_key, keys},
     schema::{
-        Emissions::{self, EpochFinalized, MinerRewardClaimed, ModelRewardClaimed, WorkRecorded},
+        Emissions::{self, EpochFinalized},
         FeeVault::FeesFlushed,
         Payments::Redeemed,
-        UsageLedger::UsageSubmitted,
     },
     store::{EventFilter, EventRow},
 };
@@ -220,7 +219,7 @@ pub(super) struct EpochSummary {
     pub finalized: TxRef,
 }
 
-fn summary(e: &EventRow) -> EpochSummary {
+pub(super) fn summary(e: &EventRow) -> EpochSummary {
     EpochSummary {
         epoch: e.amount(EpochFinalized::epoch).saturating_to(),
         emission: e.arg(EpochFinalized::emission).into(),
@@ -247,55 +246,6 @@ pub(super) async fn epochs(
     Ok(Json(Envelope { block, data: events.iter().map(summary).collect(), next }))
 }
 
-/// Work and reward of one miner or model in an epoch.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct WorkShare {
-    /// Miner address or model id.
-    pub id: String,
-    /// Work units credited.
-    pub units: String,
-    /// Fees burned for that work (the basis of the reward cap).
-    pub burned_fees: String,
-    /// Reward once finalized: `min(floor(pool × burnedFees / epoch's burned fees), floor(burnedFees × rate / 10,000))`.
-    pub reward: String,
-    /// The part of the pool share the cap withholds (forgone when claimed).
-    pub forgone: String,
-    /// The claim, once made.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub claimed: Option<TxRef>,
-}
-
-/// Everything about one epoch.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct EpochDetail {
-    /// Epoch number.
-    pub epoch: u64,
-    /// Its finalization, once it happened.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub finalization: Option<EpochSummary>,
-    /// Work units credited in total.
-    pub credited_work: String,
-    /// Miner pool per work unit, in wei (floored; exact shares are in `miners`).
-    pub miner_reward_per_unit: String,
-    /// Model pool per work unit, in wei (floored; exact shares are in `models`).
-    pub model_reward_per_unit: String,
-    /// Per miner.
-    pub miners: Vec<WorkShare>,
-    /// Per model.
-    pub models: Vec<WorkShare>,
-    /// Usage batches submitted for the epoch.
-    pub submissions: u64,
-    /// Tokens proven by those batches.
-    pub tokens: String,
-    /// Fees redeemed for the epoch.
-    pub fees_redeemed: String,
-    /// The fee-vault flush recorded for the epoch.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fees_flushed: Option<FeeFlush>,
-}
-
 /// A fee-vault flush.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -308,119 +258,7 @@ pub(super) struct FeeFlush {
     pub tx: TxRef,
 }
 
-/// One epoch: emission, credited work, rewards per miner and model, fees.
-#[utoipa::path(get, path = "/v1/epochs/{epoch}", params(("epoch" = u64, Path)),
-    responses((status = 200, body = Envelope<EpochDetail>), (status = 400, body = ErrorBody),
-    (status = 404, body = ErrorBody)))]
-pub(super) async fn epoch(
-    State(s): State<AppState>,
-    Path(epoch): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<EpochDetail> {
-    let params = Params::new(q, &[])?;
-    let epoch: u64 = epoch.parse().map_err(|_| ApiError::bad("epoch", format!("{epoch:?} is not an epoch number")))?;
-    let block = s.at(&params).await?;
-    let filter = EventFilter { epoch: Some(epoch), ..Default::default() };
-    let events = s.store.events(&filter, block.number, None).await?.events;
-    if events.is_empty() {
-        return Err(ApiError::NotFound(format!("epoch {epoch} has no events at block {}", block.number)));
-    }
-    let finalized = events.iter().find(|e| e.event == EpochFinalized::NAME);
-    let (miner_pool, model_pool) = finalized.map_or((U256::ZERO, U256::ZERO), |f| {
-        (f.amount(EpochFinalized::minerPool), f.amount(EpochFinalized::modelPool))
-    });
-    let rate = |arg: &str| finalized.map_or(0, |f| f.amount(arg).saturating_to::<u64>());
-    let (miner_rate, model_rate) =
-        (rate(EpochFinalized::minerRewardPerBurnBps), rate(EpochFinalized::modelRewardPerBurnBps));
-    let mut miners: Vec<Credit> = Vec::new();
-    let mut models: Vec<Credit> = Vec::new();
-    let mut total_work = U256::ZERO;
-    let mut total_burned = U256::ZERO;
-    let mut tokens = U256::ZERO;
-    let mut fees_redeemed = U256::ZERO;
-    let mut submissions = 0;
-    for e in &events {
-        match e.event.as_str() {
-            WorkRecorded::NAME => {
-                let (units, burned) = (e.amount(WorkRecorded::units), e.amount(WorkRecorded::burnedFees));
-                total_work += units;
-                total_burned += burned;
-                add_to(&mut miners, e.arg(WorkRecorded::miner), units, burned);
-                add_to(&mut models, e.arg(WorkRecorded::modelId), units, burned);
-            }
-            UsageSubmitted::NAME => {
-                submissions += 1;
-                tokens += e.amount(UsageSubmitted::tokens);
-            }
-            Redeemed::NAME => fees_redeemed += e.amount(Redeemed::amount),
-            _ => {}
-        }
-    }
-    let claim_of = |name: &str, arg: &str, id: &str| {
-        events.iter().find(|e| e.event == name && e.arg(arg).eq_ignore_ascii_case(id)).map(TxRef::from)
-    };
-    let share = |pool: U256, rate: u64, credit: Credit, claim: Option<TxRef>| {
-        let (reward, forgone) = if finalized.is_some() {
-            schedule::capped_reward(pool, credit.burned, total_burned, rate)
-        } else {
-            (U256::ZERO, U256::ZERO)
-        };
-        WorkShare {
-            claimed: claim,
-            reward: reward.to_string(),
-            forgone: forgone.to_string(),
-            burned_fees: credit.burned.to_string(),
-            units: credit.units.to_string(),
-            id: credit.id,
-        }
-    };
-    let per_unit = |pool: U256| if total_work.is_zero() { U256::ZERO } else { pool / total_work };
-    let data = EpochDetail {
-        epoch,
-        finalization: finalized.map(summary),
-        credited_work: total_work.to_string(),
-        miner_reward_per_unit: per_unit(miner_pool).to_string(),
-        model_reward_per_unit: per_unit(model_pool).to_string(),
-        miners: miners
-            .into_iter()
-            .map(|m| {
-                let claim = claim_of(MinerRewardClaimed::NAME, MinerRewardClaimed::miner, &m.id);
-                share(miner_pool, miner_rate, m, claim)
-            })
-            .collect(),
-        models: models
-            .into_iter()
-            .map(|m| {
-                let claim = claim_of(ModelRewardClaimed::NAME, ModelRewardClaimed::modelId, &m.id);
-                share(model_pool, model_rate, m, claim)
-            })
-            .collect(),
-        submissions,
-        tokens: tokens.to_string(),
-        fees_redeemed: fees_redeemed.to_string(),
-        fees_flushed: events.iter().find(|e| e.event == FeesFlushed::NAME).map(flush),
-    };
-    Ok(Json(Envelope { block, data, next: None }))
-}
-
-/// Work and burned fees credited to one miner or model in an epoch.
-struct Credit {
-    id: String,
-    units: U256,
-    burned: U256,
-}
-
-fn add_to(list: &mut Vec<Credit>, id: &str, units: U256, burned: U256) {
-    match list.iter_mut().find(|c| c.id.eq_ignore_ascii_case(id)) {
-        Some(c) => {
-            c.units += units;
-            c.burned += burned;
-        }
-        None => list.push(Credit { id: id.to_owned(), units, burned }),
-    }
-}
-
-fn flush(e: &EventRow) -> FeeFlush {
+pub(super) fn flush(e: &EventRow) -> FeeFlush {
     FeeFlush {
         burned: e.arg(FeesFlushed::burned).into(),
         to_treasury: e.arg(FeesFlushed::toTreasury).into(),
@@ -464,27 +302,20 @@ pub(super) async fn fees(
         s.store.epochs(&[Redeemed::NAME, FeesFlushed::NAME], None, block.number, params.u64("cursor")?, limit).await?;
     let mut data = Vec::with_capacity(epochs.len());
     for &epoch in &epochs {
-        let filter = EventFilter {
-            epoch: Some(epoch),
-            names: vec![Redeemed::NAME.into(), FeesFlushed::NAME.into()],
-            ..Default::default()
-        };
-        let events = s.store.events(&filter, block.number, None).await?.events;
-        let sum = |arg: &str| {
-            events
-                .iter()
-                .filter(|e| e.event == Redeemed::NAME)
-                .fold(U256::ZERO, |acc, e| acc + e.amount(arg))
-                .to_string()
-        };
+        use keys::epoch::*;
+        let keys = [REDEEMED, TO_MINERS, TREASURY_SHARE, BURN_SHARE, REDEMPTIONS].map(|p| format!("{p}{epoch}"));
+        let [redeemed, to_miners, treasury_share, burn_share, redemptions]: [U256; 5] =
+            s.store.totals_at(&keys, block.number).await?.try_into().map_err(|_| ApiError::NotSynced)?;
+        let flushed = EventFilter { epoch: Some(epoch), names: vec![FeesFlushed::NAME.into()], ..Default::default() };
+        let flushed = s.store.events(&flushed, block.number, Some(1)).await?.events;
         data.push(EpochFees {
             epoch,
-            redeemed: sum(Redeemed::amount),
-            to_miners: sum(Redeemed::toMiner),
-            treasury_share: sum(Redeemed::toTreasury),
-            burn_share: sum(Redeemed::burned),
-            redemptions: events.iter().filter(|e| e.event == Redeemed::NAME).count() as u64,
-            flushed: events.iter().find(|e| e.event == FeesFlushed::NAME).map(flush),
+            redeemed: redeemed.to_string(),
+            to_miners: to_miners.to_string(),
+            treasury_share: treasury_share.to_string(),
+            burn_share: burn_share.to_string(),
+            redemptions: redemptions.saturating_to(),
+            flushed: flushed.first().map(flush),
         });
     }
     let next = (epochs.len() == limit as usize).then(|| epochs.last().map(u64::to_string)).flatten();

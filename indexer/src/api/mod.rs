@@ -7,6 +7,7 @@
 mod allowances;
 mod disputes;
 mod economy;
+mod epoch;
 mod events;
 mod governance;
 mod params;
@@ -192,7 +193,9 @@ impl AppState {
         economy::deployment,
         economy::supply,
         economy::epochs,
-        economy::epoch,
+        epoch::epoch,
+        epoch::miners,
+        epoch::models,
         economy::fees,
         participants::miners,
         participants::miner,
@@ -225,7 +228,9 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route("/v1/deployment", get(economy::deployment))
         .route("/v1/supply", get(economy::supply))
         .route("/v1/epochs", get(economy::epochs))
-        .route("/v1/epochs/{epoch}", get(economy::epoch))
+        .route("/v1/epochs/{epoch}", get(epoch::epoch))
+        .route("/v1/epochs/{epoch}/miners", get(epoch::miners))
+        .route("/v1/epochs/{epoch}/models", get(epoch::models))
         .route("/v1/fees", get(economy::fees))
         .route("/v1/miners", get(participants::miners))
         .route("/v1/miners/{address}", get(participants::miner))

@@ -369,6 +369,30 @@ impl Store {
             .collect()
     }
 
+    /// One page of the keys starting with `prefix` that exist at block `at`, by the rest of the key (returned),
+    /// ascending after `after`, at most `limit`: the miners credited in an epoch, without reading the others.
+    pub async fn keys_with_prefix(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        at: u64,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let sql = format!(
+            "SELECT DISTINCT key FROM totals WHERE key > $1 AND key < $2 AND block_number <= $3 ORDER BY key \
+             LIMIT {limit}"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(format!("{prefix}{}", after.unwrap_or("")))
+            .bind(format!("{prefix}\u{7f}"))
+            .bind(to_i64(at))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get::<String, _>(0)?.get(prefix.len()..).unwrap_or_default().to_owned()))
+            .collect()
+    }
+
     /// The value at block `at` of every total whose key starts with `prefix`, by the rest of the key.
     pub async fn totals_with_prefix_at(&self, prefix: &str, at: u64) -> Result<Vec<(String, U256)>, StoreError> {
         let rows = sqlx::query(

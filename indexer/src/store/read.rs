@@ -66,6 +66,10 @@ pub struct EventFilter {
     pub account: Option<String>,
     /// Subject column (model id or proposal id).
     pub subject: Option<String>,
+    /// Account column, any of (lowercase hex; a page's worth).
+    pub accounts: Vec<String>,
+    /// Subject column, any of (a page's worth).
+    pub subjects: Vec<String>,
     /// Lowest block.
     pub from_block: Option<u64>,
     /// Highest block.
@@ -133,6 +137,15 @@ impl Store {
         }
         if let Some(subject) = &filter.subject {
             add(&mut clauses, &mut params, "subject = ?", Param::Text(subject.clone()));
+        }
+        for (column, values) in [("account", &filter.accounts), ("subject", &filter.subjects)] {
+            if values.is_empty() {
+                continue;
+            }
+            let start = params.len();
+            params.extend(values.iter().map(|v| Param::Text(v.clone())));
+            let list: Vec<String> = (start + 1..=params.len()).map(|i| format!("${i}")).collect();
+            clauses.push(format!("{column} IN ({})", list.join(", ")));
         }
         if let Some(from) = filter.from_block {
             add(&mut clauses, &mut params, "block_number >= ?", Param::Int(to_i64(from)));

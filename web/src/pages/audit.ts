@@ -49,8 +49,13 @@ interface EpochDetail {
   creditedWork: string;
   minerRewardPerUnit: string;
   modelRewardPerUnit: string;
+  burnedFees: string;
+  minerCount: number;
+  modelCount: number;
   miners: WorkShare[];
+  minersNext?: string;
   models: WorkShare[];
+  modelsNext?: string;
   submissions: number;
   tokens: string;
   feesRedeemed: string;
@@ -179,9 +184,19 @@ function shares(kind: "miners" | "models", list: WorkShare[]): Html {
   );
 }
 
-const epochPage = async (main: HTMLElement, [n]: string[]) => {
-  const { data: e } = await get<EpochDetail>(`epochs/${n}`);
+const epochPage = async (main: HTMLElement, [n]: string[], query: URLSearchParams) => {
+  const { data: e } = await get<EpochDetail>(`epochs/${n}?limit=50`);
   const f = e.finalization;
+  // Further pages of miners or models replace the first one (an epoch can credit thousands of miners).
+  for (const side of ["miners", "models"] as const) {
+    const cursor = query.get(side);
+    if (!cursor) continue;
+    const page = await get<WorkShare[]>(`epochs/${n}/${side}?limit=50&cursor=${encodeURIComponent(cursor)}`);
+    e[side] = page.data;
+    e[side === "miners" ? "minersNext" : "modelsNext"] = page.next;
+  }
+  const more = (side: string, next: string | undefined) =>
+    next ? html`<p><a class="next" href="#/epochs/${e.epoch}?${side}=${encodeURIComponent(next)}">More ${side} →</a></p>` : html``;
   render(
     main,
     html`<p><a href="#/epochs">← Epochs</a></p><h1>Epoch ${e.epoch}</h1>
@@ -197,7 +212,8 @@ const epochPage = async (main: HTMLElement, [n]: string[]) => {
         ${bps(f.minerRewardPerBurnBps)} (miners), ${bps(f.modelRewardPerBurnBps)} (models) of burned fees.</p>` : ""}
       ${e.feesFlushed ? html`<p>Fees flushed in ${txLink(e.feesFlushed.tx)}: ${neuro(e.feesFlushed.burned)} burned,
         ${neuro(e.feesFlushed.toTreasury)} to the treasury.</p>` : ""}
-      ${section("Miners", shares("miners", e.miners))} ${section("Models", shares("models", e.models))}`,
+      ${section(`Miners (${e.minerCount})`, html`${shares("miners", e.miners)}${more("miners", e.minersNext)}`)}
+      ${section(`Models (${e.modelCount})`, html`${shares("models", e.models)}${more("models", e.modelsNext)}`)}`,
   );
 };
 
