@@ -111,8 +111,8 @@ schema! {
 }
 
 /// Arguments that fill an event's `account` lookup column, first present wins.
-pub const LOOKUP_ACCOUNT: [&str; 8] =
-    ["miner", "account", "operator", "voter", "user", "proposer", "owner", "validator"];
+pub const LOOKUP_ACCOUNT: [&str; 9] =
+    ["miner", "account", "operator", "voter", "user", "proposer", "owner", "validator", "accused"];
 /// Argument that fills the `epoch` lookup column.
 pub const LOOKUP_EPOCH: &str = "epoch";
 /// Arguments that fill the `subject` lookup column, first present wins: a dispute's (or timelock operation's)

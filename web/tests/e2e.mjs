@@ -243,6 +243,13 @@ try {
   const supply = await api("supply");
   await open("/", null);
   check((await text("total-supply")).replace(/,/g, "").startsWith(BigInt(supply.totalSupply) / 10n ** 18n + ""), "supply page shows another total supply");
+  if (dispute) {
+    const opened = (await api("disputes?limit=1"))[0];
+    const against = await api(`disputes?accused=${opened.accused}`);
+    check(against.some((d) => d.id === opened.id), "the accused filter misses the dispute");
+    check(against.every((d) => d.accused.toLowerCase() === opened.accused.toLowerCase()), "the accused filter lets others through");
+    check((await api(`disputes?accused=${OTHER}`)).length === 0, "a node never accused has disputes");
+  }
   if (allowance) {
     // The lock as the chain has it, at the indexer's block: the page shows the same figure.
     const { data: detail, block } = await (await fetch(`${indexer}/v1/allowances/${allowance.digest}`)).json();

@@ -11,7 +11,7 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiResult, AppState, Envelope, ErrorBody, economy::TxRef, params::Params};
+use super::{ApiError, ApiResult, AppState, Envelope, ErrorBody, economy::TxRef, params, params::Params};
 use crate::{
     reduce::keys,
     schema::Disputes::{self, DisputeDelegated, DisputeOpened, DisputeResolved, DisputeVoted, ValidatorStaked},
@@ -185,16 +185,27 @@ async fn events_of(s: &AppState, id: &str, at: u64) -> Result<Vec<EventRow>, Api
     Ok(s.store.events(&filter, at, None).await?.events)
 }
 
-/// Disputes, newest first.
-#[utoipa::path(get, path = "/v1/disputes", params(("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+/// Disputes, newest first; `accused` keeps those against one node.
+#[utoipa::path(get, path = "/v1/disputes", params(("accused" = Option<String>, Query, description = "The accused node's operator"),
+    ("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query)),
     responses((status = 200, body = Envelope<Vec<Dispute>>), (status = 400, body = ErrorBody)))]
 pub(super) async fn disputes(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Vec<Dispute>> {
-    let params = Params::new(q, &["cursor", "limit"])?;
+    let params = Params::new(q, &["accused", "cursor", "limit"])?;
     let block = s.at(&params).await?;
-    let (opened, next) = s.newest_events(&params, block.number, Disputes::CONTRACT, DisputeOpened::NAME).await?;
+    let filter = EventFilter {
+        contract: Some(Disputes::CONTRACT.into()),
+        names: vec![DisputeOpened::NAME.into()],
+        // An opening's account column is the accused (the only lookup argument it has).
+        account: params.text("accused").map(|a| params::address("accused", a)).transpose()?,
+        after: params.position()?,
+        descending: true,
+        ..Default::default()
+    };
+    let page = s.store.events(&filter, block.number, Some(params.limit()?)).await?;
+    let (opened, next) = (page.events, page.next.map(|(b, l)| params::position(b, l)));
     let mut data = Vec::with_capacity(opened.len());
     for dispute in &opened {
         let events = events_of(&s, dispute.arg(DisputeOpened::id), block.number).await?;

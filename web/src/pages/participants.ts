@@ -135,7 +135,7 @@ const minerPage = async (main: HTMLElement, [a]: string[], query: URLSearchParam
   const [{ data: m, next }, rep, disputes] = await Promise.all([
     get<MinerDetail>(paged(`miners/${a}`, query, 20)),
     get<Reputation>(`miners/${a}/reputation`).then((r) => r.data).catch(() => undefined),
-    get<Dispute[]>("disputes?limit=500").then((r) => r.data.filter((d) => d.accused.toLowerCase() === a.toLowerCase())).catch(() => []),
+    get<Dispute[]>(`disputes?accused=${a}&limit=50`).then((r) => r.data).catch(() => []),
   ]);
   const node = m.node;
   render(
