@@ -245,6 +245,10 @@ pub async fn verify(
     for ((_, epoch), (_, burned)) in &work {
         *burned_in_epoch.entry(*epoch).or_default() += *burned;
     }
+    for (epoch, burned) in &burned_in_epoch {
+        let served = total(format!("{}{epoch}", keys::epoch::BURNED)).await?;
+        report.compare(format!("epoch page: burned fees of epoch {epoch}"), served, *burned);
+    }
     for ((miner, epoch), (units, burned)) in &work {
         let Ok(address) = miner.parse::<Address>() else { continue };
         let on_chain = view!(emissions.minerWork(U256::from(*epoch), address), "minerWork", block);
@@ -252,6 +256,17 @@ pub async fn verify(
         report.compare(
             format!("Emissions.minerWork({epoch}, {miner}).burnedFees"),
             *burned,
+            U256::from(on_chain.burnedFees),
+        );
+        // The aggregates the epoch pages and their miner pages serve.
+        let keys = [keys::epoch::MINER_WORK, keys::epoch::MINER_BURNED].map(|p| format!("{p}{epoch}.{miner}"));
+        let served = store.totals_at(&keys, block).await?;
+        let units_served = served.first().copied().unwrap_or_default();
+        let burned_served = served.get(1).copied().unwrap_or_default();
+        report.compare(format!("epoch page: units of {miner} in {epoch}"), units_served, U256::from(on_chain.units));
+        report.compare(
+            format!("epoch page: burned fees of {miner} in {epoch}"),
+            burned_served,
             U256::from(on_chain.burnedFees),
         );
         let entry = pending.entry(miner.clone()).or_default();

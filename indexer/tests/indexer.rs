@@ -170,8 +170,14 @@ async fn api_matches_chain(backend: &str) -> TestResult {
     let (status, locks) = get(&format!("{base}/v1/allowances?miner={miner}")).await?;
     assert_eq!(status, 200, "{locks}");
     let rows = locks["data"].as_array().ok_or("allowances")?;
-    assert_eq!(rows.len(), 2);
-    let (c_row, b_row) = (&rows[0], &rows[1]);
+    assert_eq!(rows.len(), 3);
+    let (d_row, c_row, b_row) = (&rows[0], &rows[1], &rows[2]);
+    assert_eq!((d_row["released"].as_str(), d_row["locked"].as_str()), (Some("1000000000000000000"), Some("0")));
+    let (_, d_detail) = get(&format!("{base}/v1/allowances/{}", d_row["digest"].as_str().ok_or("digest")?)).await?;
+    assert!(
+        d_detail["data"]["revoked"]["transactionHash"].is_string() && d_detail["data"]["revokedEpoch"].is_string(),
+        "a revocation after two releases still shows: {d_detail}"
+    );
     assert_eq!(
         (c_row["openedAmount"].as_str(), c_row["locked"].as_str()),
         (Some("3000000000000000000"), Some("3000000000000000000"))

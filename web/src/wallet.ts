@@ -119,7 +119,10 @@ export async function write(contract: Address, abi: Abi, functionName: string, a
     // lookup one step longer is enough to run out of gas), and not every wallet pads it: send half as much
     // again, as MetaMask does. Unused gas is not paid for.
     const estimate = await client.estimateContractGas({ account, address: contract, abi, functionName, args });
-    const gas = (estimate * 3n) / 2n;
+    // Never above what a block holds: a node refuses such a transaction outright.
+    const { gasLimit } = await client.getBlock();
+    const padded = (estimate * 3n) / 2n;
+    const gas = padded < gasLimit ? padded : estimate > gasLimit ? estimate : gasLimit;
     const hash = await wallet.writeContract({ ...request, gas });
     const receipt = await client.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") {

@@ -108,7 +108,8 @@ pub(super) async fn allowances(
         descending: true,
         ..Default::default()
     };
-    let page = s.store.events(&filter, block.number, Some(params.limit()?)).await?;
+    // Three totals per row, in one query: 100 rows stay well under the databases' column limits.
+    let page = s.store.events(&filter, block.number, Some(params.limit_within(50, 100)?)).await?;
     let data = allowances_at(&s, &page.events, block.number).await?;
     let next = page.next.map(|(b, l)| params::position(b, l));
     Ok(Json(Envelope { block, data, next }))
@@ -126,24 +127,26 @@ pub(super) async fn allowance(
     let params = Params::new(q, &[])?;
     let digest = params::bytes32("digest", &digest)?;
     let block = s.at(&params).await?;
-    let filter = EventFilter {
-        contract: Some(Payments::CONTRACT.into()),
-        names: [AllowanceOpened::NAME, AllowanceRevoked::NAME, AllowanceReleased::NAME].map(String::from).to_vec(),
-        subject: Some(digest.clone()),
-        ..Default::default()
+    // A digest opens and revokes once, but the user may release it any number of times (every release after
+    // the first moves zero): the first of each, one row per query, whatever else was logged.
+    let first = |name: &str| {
+        let filter = EventFilter {
+            contract: Some(Payments::CONTRACT.into()),
+            names: vec![name.into()],
+            subject: Some(digest.clone()),
+            ..Default::default()
+        };
+        let store = s.store.clone();
+        async move { Ok::<_, ApiError>(store.events(&filter, block.number, Some(1)).await?.events.into_iter().next()) }
     };
-    // A digest opens, revokes and releases once each: at most three rows.
-    let events = s.store.events(&filter, block.number, Some(3)).await?.events;
-    let opened = events
-        .iter()
-        .find(|e| e.event == AllowanceOpened::NAME)
-        .cloned()
+    let opened = first(AllowanceOpened::NAME)
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no allowance {digest} was opened by block {}", block.number)))?;
     let mut data = allowances_at(&s, std::slice::from_ref(&opened), block.number)
         .await?
         .pop()
         .ok_or_else(|| ApiError::NotFound(format!("no allowance {digest}")))?;
-    data.revoked = events.iter().find(|e| e.event == AllowanceRevoked::NAME).map(TxRef::from);
-    data.release = events.iter().find(|e| e.event == AllowanceReleased::NAME).map(TxRef::from);
+    data.revoked = first(AllowanceRevoked::NAME).await?.as_ref().map(TxRef::from);
+    data.release = first(AllowanceReleased::NAME).await?.as_ref().map(TxRef::from);
     Ok(Json(Envelope { block, data, next: None }))
 }

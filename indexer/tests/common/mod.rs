@@ -217,7 +217,18 @@ pub(crate) async fn activity(devnet: &Devnet, provider: &DynProvider) -> Result<
         .get_receipt()
         .await?;
 
+    // D expires in seconds; the user releases it twice once expired (the second release moves nothing), then
+    // revokes it: the revocation must still show behind the repeated releases.
+    let now =
+        provider.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).await?.ok_or("no block")?.header.timestamp;
+    let d = Allowance { user, miner, cap: neuro(1), expiry: U256::from(now + 5), nonce: U256::from(10u64) };
+    let d = d.sign(&signer, &domain).await?;
+    payments.openAllowance(d.to_call_arg()).from(user).send().await?.get_receipt().await?;
     until_finalizable(devnet, provider, epoch + 1).await?;
+    for _ in 0..2 {
+        payments.releaseAllowance(d.to_call_arg()).from(user).send().await?.get_receipt().await?;
+    }
+    payments.revokeAllowance(d.to_call_arg()).from(user).send().await?.get_receipt().await?;
     emissions.finalizeEpoch(U256::from(epoch)).from(user).send().await?.get_receipt().await?;
     emissions.finalizeEpoch(U256::from(epoch + 1)).from(user).send().await?.get_receipt().await?;
     FeeVault::new(c.fee_vault, provider).flush().from(user).send().await?.get_receipt().await?;

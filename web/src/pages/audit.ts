@@ -319,7 +319,7 @@ const allowancePage = async (main: HTMLElement, [digest]: string[]) => {
         ${card("Locked at opening", neuro(a.openedAmount), "opened", html`expires ${time(a.expiry)} · ${txLink(a.opened)}`)}
         ${card("Redeemed since", neuro(a.redeemed), "redeemed", "by the miner, out of the lock")}
         ${card("Still locked", neuro(a.locked), "locked")}
-        ${card("Revoked", a.revoked ? `in epoch ${a.revokedEpoch ?? ""}` : "no", "revoked", a.revoked ? txLink(a.revoked) : "")}
+        ${card("Revoked", a.revokedEpoch !== undefined ? `in epoch ${a.revokedEpoch}` : "no", "revoked", a.revoked ? txLink(a.revoked) : "")}
         ${card("Released", a.release ? neuro(a.released) : "no", "released", a.release ? txLink(a.release) : "")}
       </dl>`,
   );
