@@ -31,6 +31,9 @@ use crate::{
 
 /// Miners or models on one page, by default and at most.
 const PAGE: (u32, u32) = (20, 100);
+/// At most this many events of a page's miners in the epoch are read to find their claims (a claim is one per
+/// miner; the other events, submissions and credits, a few per miner).
+const CLAIM_ROWS: u32 = 5_000;
 
 /// Work and reward of one miner or model in an epoch.
 #[derive(Debug, Serialize, ToSchema)]
@@ -156,12 +159,17 @@ async fn shares(
         Side::Miners => (MinerRewardClaimed::NAME, MinerRewardClaimed::miner),
         Side::Models => (ModelRewardClaimed::NAME, ModelRewardClaimed::modelId),
     };
-    let mut filter = EventFilter { epoch: Some(epoch), names: vec![name.into()], ..Default::default() };
+    // Miners: every event of theirs in the epoch (a few each), without the name, so that the `(account, epoch)`
+    // index is the only one that fits: with the name, SQLite without statistics may take `(account, name)` and
+    // read every claim in the miner's history. Models: by name, as a model's events in an epoch are many.
+    // Newest first: a claim follows the epoch's finalization, so it comes before any submission or credit.
+    let mut filter = EventFilter { epoch: Some(epoch), descending: true, ..Default::default() };
     match side {
         Side::Miners => filter.accounts = ids.clone(),
-        Side::Models => filter.subjects = ids.clone(),
+        Side::Models => (filter.subjects, filter.names) = (ids.clone(), vec![name.into()]),
     }
-    let claims = if ids.is_empty() { Vec::new() } else { s.store.events(&filter, at, Some(limit)).await?.events };
+    let claims = if ids.is_empty() { Vec::new() } else { s.store.events(&filter, at, Some(CLAIM_ROWS)).await?.events };
+    let claims: Vec<&EventRow> = claims.iter().filter(|e| e.event == name).collect();
     let data = ids
         .iter()
         .zip(figures.chunks_exact(2))
@@ -176,7 +184,7 @@ async fn shares(
                 burned_fees: burned_fees.to_string(),
                 reward: reward.to_string(),
                 forgone: forgone.to_string(),
-                claimed: claims.iter().find(|c| c.arg(id_arg).eq_ignore_ascii_case(id)).map(TxRef::from),
+                claimed: claims.iter().find(|c| c.arg(id_arg).eq_ignore_ascii_case(id)).map(|c| TxRef::from(*c)),
             }
         })
         .collect();
