@@ -99,19 +99,13 @@ pub(super) async fn allowances(
 ) -> ApiResult<Vec<Allowance>> {
     let params = Params::new(q, &["miner", "cursor", "limit"])?;
     let block = s.at(&params).await?;
-    let filter = EventFilter {
-        contract: Some(Payments::CONTRACT.into()),
-        names: vec![AllowanceOpened::NAME.into()],
-        // An opening's account is its miner (the first lookup argument it has).
-        account: params.text("miner").map(|m| params::address("miner", m)).transpose()?,
-        after: params.position()?,
-        descending: true,
-        ..Default::default()
-    };
-    // Three totals per row, in one query: 100 rows stay well under the databases' column limits.
-    let page = s.store.events(&filter, block.number, Some(params.limit_within(50, 100)?)).await?;
-    let data = allowances_at(&s, &page.events, block.number).await?;
-    let next = page.next.map(|(b, l)| params::position(b, l));
+    // An opening's account is its miner (the first lookup argument it has). Three totals per row, in one
+    // query: 100 rows stay well under the databases' column limits.
+    let limit = params.limit_within(50, 100)?;
+    let (opened, next) = s
+        .newest_events_of(&params, block.number, Payments::CONTRACT, AllowanceOpened::NAME, Some("miner"), limit)
+        .await?;
+    let data = allowances_at(&s, &opened, block.number).await?;
     Ok(Json(Envelope { block, data, next }))
 }
 

@@ -11,7 +11,7 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiResult, AppState, Envelope, ErrorBody, economy::TxRef, params, params::Params};
+use super::{ApiError, ApiResult, AppState, Envelope, ErrorBody, economy::TxRef, params::Params};
 use crate::{
     reduce::keys,
     schema::Disputes::{self, DisputeDelegated, DisputeOpened, DisputeResolved, DisputeVoted, ValidatorStaked},
@@ -195,17 +195,17 @@ pub(super) async fn disputes(
 ) -> ApiResult<Vec<Dispute>> {
     let params = Params::new(q, &["accused", "cursor", "limit"])?;
     let block = s.at(&params).await?;
-    let filter = EventFilter {
-        contract: Some(Disputes::CONTRACT.into()),
-        names: vec![DisputeOpened::NAME.into()],
-        // An opening's account column is the accused (the only lookup argument it has).
-        account: params.text("accused").map(|a| params::address("accused", a)).transpose()?,
-        after: params.position()?,
-        descending: true,
-        ..Default::default()
-    };
-    let page = s.store.events(&filter, block.number, Some(params.limit()?)).await?;
-    let (opened, next) = (page.events, page.next.map(|(b, l)| params::position(b, l)));
+    // An opening's account column is the accused (the only lookup argument it has).
+    let (opened, next) = s
+        .newest_events_of(
+            &params,
+            block.number,
+            Disputes::CONTRACT,
+            DisputeOpened::NAME,
+            Some("accused"),
+            params.limit()?,
+        )
+        .await?;
     let mut data = Vec::with_capacity(opened.len());
     for dispute in &opened {
         let events = events_of(&s, dispute.arg(DisputeOpened::id), block.number).await?;

@@ -168,14 +168,30 @@ impl AppState {
         contract: &str,
         name: &str,
     ) -> Result<(Vec<EventRow>, Option<String>), ApiError> {
+        self.newest_events_of(params, at, contract, name, None, params.limit()?).await
+    }
+
+    /// [`Self::newest_events`] at most `limit`, and, when the request has the address parameter `account_param`,
+    /// only the events whose account column is that address.
+    pub(crate) async fn newest_events_of(
+        &self,
+        params: &Params,
+        at: u64,
+        contract: &str,
+        name: &str,
+        account_param: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<EventRow>, Option<String>), ApiError> {
+        let account = account_param.and_then(|p| params.text(p).map(|a| params::address(p, a))).transpose()?;
         let filter = EventFilter {
             contract: Some(contract.into()),
             names: vec![name.into()],
+            account,
             after: params.position()?,
             descending: true,
             ..Default::default()
         };
-        let page = self.store.events(&filter, at, Some(params.limit()?)).await?;
+        let page = self.store.events(&filter, at, Some(limit)).await?;
         Ok((page.events, page.next.map(|(block, log)| params::position(block, log))))
     }
 }
