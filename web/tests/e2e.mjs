@@ -376,7 +376,11 @@ try {
   const cancel = decodeFunctionData({ abi: governorAbi, data: cancelBatch[0].data });
   check(cancel.functionName === "cancel" && cancel.args.length === 1 && cancel.args[0] === BigInt(second), "cancel batch");
   check(cancelBatch[0].to.toLowerCase() === c.NeuroGovernor.toLowerCase(), "cancel batch targets another contract");
-  // Not the guardian: the cancel reverts and the page says why.
+  // Not the guardian: the cancel reverts and the page says why. (While the proposal is Pending its proposer may
+  // cancel it, and this account proposed it: voting must have opened first.)
+  await advance(Number(await call(c.NeuroGovernor, governorAbi, "votingDelay")) + 1);
+  await indexedHead();
+  await open(`/proposals/${second}`, null);
   await page.locator("#cancel").click();
   await page.locator(".error").waitFor({ timeout: 60_000 });
   account = (await call(c.NeuroGovernor, governorAbi, "proposalGuardian")) === BigInt(DEPLOYER) ? DEPLOYER : account;
